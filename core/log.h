@@ -1,0 +1,47 @@
+/* Structured logging: one line per event on stderr, logfmt or JSON lines.
+ *
+ *   log_kv(LOG_INFO, "ack", KV_S("req", id), KV_I("status", 200));
+ *
+ * Every value is quoted and escaped as needed, so untrusted text can never
+ * forge a field or a line. There is deliberately no way to log a secret:
+ * callers pass only what they mean to show. */
+#ifndef SLASHD_LOG_H
+#define SLASHD_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+typedef enum { KV_STR, KV_INT, KV_UINT, KV_DBL, KV_BOOL } kv_type;
+
+typedef struct log_field {
+  const char *key;
+  kv_type type;
+  const char *s;
+  long long i;
+  unsigned long long u;
+  double d;
+} log_field;
+
+#define KV_S(k, v) ((log_field){.key = (k), .type = KV_STR, .s = (v)})
+#define KV_I(k, v) ((log_field){.key = (k), .type = KV_INT, .i = (long long)(v)})
+#define KV_U(k, v) ((log_field){.key = (k), .type = KV_UINT, .u = (unsigned long long)(v)})
+#define KV_D(k, v) ((log_field){.key = (k), .type = KV_DBL, .d = (double)(v)})
+#define KV_B(k, v) ((log_field){.key = (k), .type = KV_BOOL, .i = (v) ? 1 : 0})
+
+/* format: "logfmt" (default) or "json"; level: debug|info|warn|error. */
+bool log_configure(const char *format, const char *level);
+int log_level_from_name(const char *name);
+/* A process tag added to every line (e.g. "worker" with the worker's index). */
+void log_set_role(const char *role);
+bool log_enabled(int level);
+
+void log_fields(int level, const char *event, const log_field *fields, unsigned n);
+
+#define log_kv(level, event, ...)                                                                  \
+  log_fields((level), (event), (const log_field[]){__VA_ARGS__},                                   \
+             (unsigned)(sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field)))
+#define log_event(level, event) log_fields((level), (event), NULL, 0)
+
+#endif
