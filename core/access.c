@@ -28,8 +28,8 @@ static bool parse_key(const char *key, rule *r, char **why) {
       r->kind = KIND_DENY;
     else {
       if (why)
-        *why = xasprintf("[access] \"%s\": expected @users, @channels or @deny after the target",
-                         key);
+        *why =
+            xasprintf("[access] \"%s\": expected @users, @channels or @deny after the target", key);
       return false;
     }
     *at = '\0';
@@ -37,8 +37,7 @@ static bool parse_key(const char *key, rule *r, char **why) {
   str_trim(buf);
   if (!*buf || strchr(buf, ' ') || strlen(buf) >= sizeof r->target) {
     if (why)
-      *why = xasprintf("[access] \"%s\": expected a target such as *, ec2, ec2.* or ec2.stop",
-                       key);
+      *why = xasprintf("[access] \"%s\": expected a target such as *, ec2, ec2.* or ec2.stop", key);
     return false;
   }
   snprintf(r->target, sizeof r->target, "%s", buf);
@@ -97,8 +96,8 @@ access_result access_check(const config *c, const access_subject *who, const cha
   if (msg)
     *msg = NULL;
   const cfg_section *s = c->access;
-  int best[2] = {0, 0};      /* most specific @users / @channels level */
-  bool allowed[2] = {0, 0};  /* listed at that level */
+  int best[2] = {0, 0};     /* most specific @users / @channels level */
+  bool allowed[2] = {0, 0}; /* listed at that level */
   for (size_t i = 0; s && i < s->n; i++) {
     rule r;
     if (!parse_key(s->kv[i].key, &r, NULL))

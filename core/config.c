@@ -113,8 +113,8 @@ static int handler(void *user, const char *section, const char *name, const char
   cfg_section *s = section_get_or_add(c, section, p->line);
   for (size_t i = 0; i < s->n; i++) {
     if (strcmp(s->kv[i].key, name) == 0) {
-      diag_add(c, p->line, DIAG_ERROR, "duplicate key \"%s\" in [%s] (first set on line %d)",
-               name, section, s->kv[i].line);
+      diag_add(c, p->line, DIAG_ERROR, "duplicate key \"%s\" in [%s] (first set on line %d)", name,
+               section, s->kv[i].line);
       p->last = NULL;
       return 1;
     }
@@ -183,6 +183,7 @@ static const key_spec schema[] = {
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
+    {"server", "http_threads", T_INT, F(http_threads), 1, 64},
     {"server", "state_dir", T_PATH, F(state_dir), 0, 0},
     {"server", "journal", T_PATH, F(journal), 0, 0},
     {"server", "pid_file", T_PATH, F(pid_file), 0, 0},
@@ -249,6 +250,7 @@ static void set_defaults(config *c) {
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;
+  c->http_threads = 2;
   c->state_dir = xstrdup(SLASHD_DEFAULT_STATE_DIR);
   c->log_format = xstrdup("logfmt");
   c->log_level = xstrdup("info");
@@ -314,8 +316,8 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
         return;
       }
     }
-    diag_add(c, kv->line, DIAG_ERROR,
-             "mode: expected none, map, template or iam-user, got \"%s\"", kv->value);
+    diag_add(c, kv->line, DIAG_ERROR, "mode: expected none, map, template or iam-user, got \"%s\"",
+             kv->value);
   } else if (strcmp(k->key, "read") == 0) {
     if (str_ieq(kv->value, "host"))
       c->id_read = READ_AS_HOST;
@@ -332,8 +334,7 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
     if (strcmp(schema[i].section, s->name) == 0 && strcmp(schema[i].key, kv->key) == 0)
       k = &schema[i];
   if (!k) {
-    diag_add(c, kv->line, DIAG_WARNING, "unknown key \"%s\" in [%s] (ignored)", kv->key,
-             s->name);
+    diag_add(c, kv->line, DIAG_WARNING, "unknown key \"%s\" in [%s] (ignored)", kv->key, s->name);
     return;
   }
   long n;

@@ -54,6 +54,7 @@ typedef struct config {
   int drain_seconds;
   int connection_limit;
   int connection_timeout;
+  int http_threads;
   char *state_dir;
   char *journal;  /* path or NULL (journal off) */
   char *pid_file; /* path or NULL */

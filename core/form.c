@@ -83,9 +83,9 @@ form_err form_parse(const char *body, size_t len, form *out, char **bad) {
         goto out;
       }
       out->f = xrealloc(out->f, (out->n + 1) * sizeof *out->f);
-      out->f[out->n++] = (form_field){
-          .name = xstrndup(name.p, name.len), .value = xstrndup(value.p, value.len),
-          .value_len = value.len};
+      out->f[out->n++] = (form_field){.name = xstrndup(name.p, name.len),
+                                      .value = xstrndup(value.p, value.len),
+                                      .value_len = value.len};
     }
     i = end + 1;
   }

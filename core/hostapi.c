@@ -49,8 +49,8 @@ static const char *api_config(slashd_host *host, const char *key) {
   return config_get(host->section, key);
 }
 
-static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level,
-                    const char *fmt, ...) {
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) {
   int lvl = (int)level;
   if (lvl < LOG_DEBUG || lvl > LOG_ERROR)
     lvl = LOG_INFO;

@@ -9,8 +9,8 @@
 #include "registry.h"
 #include "slashd/plugin.h"
 
-#define JOB_MAX_POSTS 5    /* Slack: 5 response_url posts per command */
-#define JOB_MAX_INTERIM 3  /* leaves room for the final reply */
+#define JOB_MAX_POSTS 5   /* Slack: 5 response_url posts per command */
+#define JOB_MAX_INTERIM 3 /* leaves room for the final reply */
 
 /* Where a call's replies go. `text` is final Slack text (message_text). */
 typedef struct call_sink {

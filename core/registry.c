@@ -19,10 +19,10 @@
 
 static void report(registry_diag_fn diag, void *ud, const char *name, int line, bool error,
                    const char *msg) {
-  log_kv(error ? LOG_ERROR : LOG_WARN, "plugin_refused", KV_S("plugin", name),
-         KV_S("msg", msg));
   if (diag)
     diag(ud, name, line, error, msg);
+  else
+    log_kv(error ? LOG_ERROR : LOG_WARN, "plugin_refused", KV_S("plugin", name), KV_S("msg", msg));
 }
 
 bool registry_file_ok(const char *path, char **why) {
@@ -180,8 +180,8 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   dlerror();
   void *sym = dlsym(dl, SLASHD_ENTRY_SYMBOL);
   if (!sym) {
-    *why = xasprintf("%s exports no %s symbol; is it a slashd plugin?", cp->path,
-                     SLASHD_ENTRY_SYMBOL);
+    *why =
+        xasprintf("%s exports no %s symbol; is it a slashd plugin?", cp->path, SLASHD_ENTRY_SYMBOL);
     dlclose(dl);
     return NULL;
   }
@@ -195,8 +195,8 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   } else if (!valid_name(d->name)) {
     *why = xstrdup("the descriptor's name is missing or invalid");
   } else if (strcmp(d->name, cp->name) != 0) {
-    *why = xasprintf("%s is the plugin \"%s\", but the section is [plugin.%s]", cp->path,
-                     d->name, cp->name);
+    *why = xasprintf("%s is the plugin \"%s\", but the section is [plugin.%s]", cp->path, d->name,
+                     cp->name);
   } else if (registry_find(r, d->name)) {
     *why = xasprintf("a plugin named \"%s\" is already loaded", d->name);
   } else if ((ncmds = check_commands(d, why)) > 0) {
@@ -298,11 +298,11 @@ json_t *registry_manifest(const registry *r) {
     json_t *cmds = json_array();
     for (size_t j = 0; j < p->n_cmds; j++) {
       const slashd_command *c = &p->desc->commands[j];
-      json_array_append_new(
-          cmds, json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:b}", "name", c->name, "usage",
-                          jstr(c->usage), "summary", jstr(c->summary), "min", c->min_args, "max",
-                          c->max_args, "access", c->access == SLASHD_WRITE ? "write" : "read",
-                          "default", (c->flags & SLASHD_CMD_DEFAULT) != 0));
+      json_array_append_new(cmds, json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:b}", "name", c->name,
+                                            "usage", jstr(c->usage), "summary", jstr(c->summary),
+                                            "min", c->min_args, "max", c->max_args, "access",
+                                            c->access == SLASHD_WRITE ? "write" : "read", "default",
+                                            (c->flags & SLASHD_CMD_DEFAULT) != 0));
     }
     json_array_append_new(plugins, json_pack("{s:s, s:o, s:o, s:o}", "name", p->host.name,
                                              "version", jstr(p->desc->version), "summary",

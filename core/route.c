@@ -100,15 +100,15 @@ static size_t quote_open(const char *s, const char **close) {
 
 bool route_tokenize(const char *text, int *argc, char ***argv, char **err) {
   int n = 0;
-  char **v = xcalloc(ROUTE_MAX_ARGS + 1, sizeof *v);
+  char **v = xcalloc(ROUTE_ARGS_MAX + 1, sizeof *v);
   const char *s = text ? text : "";
   for (;;) {
     while (*s && isspace((unsigned char)*s))
       s++;
     if (!*s)
       break;
-    if (n == ROUTE_MAX_ARGS) {
-      *err = xasprintf("too many words (at most %d)", ROUTE_MAX_ARGS);
+    if (n == ROUTE_ARGS_MAX) {
+      *err = xasprintf("too many words (at most %d)", ROUTE_ARGS_MAX);
       route_argv_free(n, v);
       return false;
     }
@@ -224,8 +224,8 @@ route_status route_resolve(const route_table *t, const char *slash, int argc, ch
   const route_plugin *p = find_plugin(t, word);
   if (!p) {
     *msg = find_plugin(t, "help")
-               ? xasprintf("Unknown command `%s`. Type `%s help` to see what you can run.",
-                           argv[0], slash)
+               ? xasprintf("Unknown command `%s`. Type `%s help` to see what you can run.", argv[0],
+                           slash)
                : xasprintf("Unknown command `%s`.", argv[0]);
     free(word);
     return ROUTE_UNKNOWN_PLUGIN;

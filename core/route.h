@@ -45,7 +45,7 @@ void route_table_unref(route_table *t);
 /* Splits command text into words. White space separates; "double", 'single'
  * and Slack's “curly” quotes group. Returns false (with *err) on an
  * unterminated quote or too many words. */
-#define ROUTE_MAX_ARGS 32
+#define ROUTE_ARGS_MAX 32
 bool route_tokenize(const char *text, int *argc, char ***argv, char **err);
 void route_argv_free(int argc, char **argv);
 
@@ -60,8 +60,8 @@ typedef enum {
 typedef struct route_match {
   const route_plugin *plugin;
   const route_cmd *cmd;
-  int argc;                 /* arguments after the command name */
-  char *const *argv;        /* borrowed from the tokenized words */
+  int argc;          /* arguments after the command name */
+  char *const *argv; /* borrowed from the tokenized words */
 } route_match;
 
 /* Resolves words against the table. `slash` is the slash command for the

@@ -161,8 +161,7 @@ typedef struct slashd_host_api {
 
 /* True when the host's API table has `field` and it is set. */
 #define SLASHD_HAS(api, field)                                                                     \
-  ((api) != NULL &&                                                                                \
-   (api)->size >= offsetof(slashd_host_api, field) + sizeof((api)->field) &&                       \
+  ((api) != NULL && (api)->size >= offsetof(slashd_host_api, field) + sizeof((api)->field) &&      \
    (api)->field != NULL)
 
 /* The descriptor. Starts with the ABI and its own size so the host can check

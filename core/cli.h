@@ -1,0 +1,20 @@
+/* Command-line options shared by the subcommands. */
+#ifndef SLASHD_CLI_H
+#define SLASHD_CLI_H
+
+#include <stdbool.h>
+
+typedef struct cli_opts {
+  char *config; /* -c FILE, or the default */
+  const char *user_id, *user_name, *channel_id, *channel_name, *team_id;
+  const char *url; /* send: where to POST instead of the configured listen */
+  int timeout;     /* send: seconds to wait for the final reply */
+  char *text;      /* the remaining words, joined by spaces */
+} cli_opts;
+
+/* Parses argv after the subcommand name. `want_text` allows trailing words.
+ * Prints a usage line and returns false on a mistake. */
+bool cli_parse(int argc, char **argv, const char *cmd, bool want_text, cli_opts *o);
+void cli_opts_free(cli_opts *o);
+
+#endif

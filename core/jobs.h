@@ -1,0 +1,72 @@
+/* Accepted commands: the job record, the bounded queue between the front door
+ * and the dispatcher, and duplicate suppression. */
+#ifndef SLASHD_JOBS_H
+#define SLASHD_JOBS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+typedef struct job {
+  char id[32];
+  char *team_id;
+  char *user_id;
+  char *user_name;
+  char *channel_id;
+  char *channel_name;
+  char *command; /* "/aws" */
+  char *text;    /* as typed */
+  char *response_url;
+  char *plugin;
+  char *cmd;
+  char **argv;
+  int argc;
+  int access; /* SLASHD_READ / SLASHD_WRITE */
+  char *dedupe_key;
+  uint64_t accepted_us; /* monotonic */
+  int64_t accepted_wall;
+  uint64_t started_us;
+  int posts; /* response_url messages handed to the responder */
+} job;
+
+void job_free(job *j);
+/* `/aws ec2 stop i-1`, cut for display (plain text, not escaped). */
+char *job_display(const job *j);
+
+typedef struct job_queue {
+  pthread_mutex_t mu;
+  job **ring;
+  size_t cap, head, len;
+} job_queue;
+
+void queue_init(job_queue *q, size_t cap);
+void queue_destroy(job_queue *q);
+/* False when full (the caller answers "busy"). */
+bool queue_push(job_queue *q, job *j);
+job *queue_pop(job_queue *q);
+size_t queue_len(job_queue *q);
+
+/* Same user + same text: refused while the first runs or within `window`
+ * seconds of its acceptance. */
+#define DEDUPE_BUCKETS 4096
+
+typedef struct dedupe {
+  pthread_mutex_t mu;
+  struct dedupe_entry *bucket[DEDUPE_BUCKETS];
+  size_t n;
+  size_t inserts; /* a full sweep every so many inserts */
+  int window;
+} dedupe;
+
+void dedupe_init(dedupe *d, int window_s);
+void dedupe_destroy(dedupe *d);
+/* Registers key as running and returns true, or returns false with the age
+ * of the earlier one in *age_s when it is a duplicate. */
+bool dedupe_begin(dedupe *d, const char *key, int64_t now, int64_t *age_s);
+void dedupe_end(dedupe *d, const char *key);
+/* Forgets a key at once (the job was never queued). */
+void dedupe_forget(dedupe *d, const char *key);
+
+#endif

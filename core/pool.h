@@ -1,0 +1,32 @@
+/* Worker processes and the dispatcher thread that feeds them.
+ *
+ * Workers are started with posix_spawn (fork+exec of /proc/self/exe in worker
+ * mode, handed one end of a socket pair), which is safe in a process that
+ * already runs threads: nothing of this process's locks is copied into a
+ * child that keeps running our code. */
+#ifndef SLASHD_POOL_H
+#define SLASHD_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server.h"
+
+pool *pool_start(server *s, const char *config_path, int workers);
+/* Waits until a worker has announced its plugins (the routing table exists).
+ * False (with *err) when none came up in time. */
+bool pool_wait_ready(pool *p, int timeout_ms, char **err);
+/* A job was queued. */
+void pool_wake(pool *p);
+/* New workers use this config from now on; idle ones are replaced now, busy
+ * ones when their job ends. */
+void pool_reload(pool *p, const char *config_path);
+/* Runs what is queued until `deadline_ms` (monotonic), then interrupts what
+ * is left and tells those users; returns when every job is accounted for. */
+void pool_drain(pool *p, uint64_t deadline_ms);
+/* Stops the workers and frees the pool (after pool_drain). */
+void pool_stop(pool *p);
+
+void pool_gauges(pool *p, metrics_gauges *g);
+
+#endif

@@ -1,0 +1,349 @@
+#include "responder.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "util.h"
+
+typedef struct post {
+  struct post *next;
+  char *job_id;
+  char *url;
+  char *host; /* for logs: never log the URL itself, it is a credential */
+  char *body;
+  bool final;
+  bool error;
+  int64_t accepted_wall;
+  int attempt;
+  uint64_t not_before_ms;
+} post;
+
+/* The posts of one job, sent one after the other. */
+typedef struct chain {
+  struct chain *next;
+  post *head, *tail;
+  CURL *easy; /* in flight, or NULL */
+  struct curl_slist *hdrs;
+  uint64_t started_ms;
+} chain;
+
+struct responder {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  post *in_head, *in_tail; /* handed over by other threads */
+  url_policy policy;       /* guarded by mu */
+  atomic_bool stopping;
+  atomic_size_t pending;
+  uint64_t deadline_ms;
+  CURLM *multi;
+  chain *chains;
+  metrics *m;
+  responder_final_fn on_final;
+  void *ud;
+  unsigned rnd;
+};
+
+uint64_t responder_backoff_ms(int attempt, unsigned rnd) {
+  uint64_t base = 500;
+  for (int i = 2; i < attempt && base < 8000; i++)
+    base *= 2;
+  if (base > 8000)
+    base = 8000;
+  return base + (rnd % (base / 4 + 1));
+}
+
+static void policy_copy(url_policy *dst, const url_policy *src) {
+  dst->n_hosts = src->n_hosts;
+  dst->hosts = xcalloc(src->n_hosts ? src->n_hosts : 1, sizeof(char *));
+  for (size_t i = 0; i < src->n_hosts; i++)
+    dst->hosts[i] = xstrdup(src->hosts[i]);
+  dst->dev_loopback = src->dev_loopback;
+}
+
+static void policy_free(url_policy *p) {
+  strv_free(p->hosts, p->n_hosts);
+  p->hosts = NULL;
+  p->n_hosts = 0;
+}
+
+static void post_free(post *p) {
+  free(p->job_id);
+  free(p->url);
+  free(p->host);
+  free(p->body);
+  free(p);
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *ud) {
+  (void)ptr;
+  (void)ud;
+  return size * n;
+}
+
+static void chain_start(responder *r, chain *c) {
+  post *p = c->head;
+  CURL *e = curl_easy_init();
+  if (!e)
+    return;
+  char hdr[96];
+  c->hdrs = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+  snprintf(hdr, sizeof hdr, "X-Slashd-Request-Id: %s", p->job_id);
+  c->hdrs = curl_slist_append(c->hdrs, hdr);
+  c->hdrs =
+      curl_slist_append(c->hdrs, p->final ? "X-Slashd-Reply: final" : "X-Slashd-Reply: interim");
+  if (p->error)
+    c->hdrs = curl_slist_append(c->hdrs, "X-Slashd-Error: 1");
+  c->hdrs = curl_slist_append(c->hdrs, "Expect:");
+  curl_easy_setopt(e, CURLOPT_URL, p->url);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "slashd/" SLASHD_VERSION);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+  c->easy = e;
+  c->started_ms = mono_ms();
+  p->attempt++;
+  curl_multi_add_handle(r->multi, e);
+}
+
+static void chain_pop(responder *r, chain *c, bool delivered) {
+  post *p = c->head;
+  c->head = p->next;
+  if (!c->head)
+    c->tail = NULL;
+  if (p->final && r->on_final)
+    r->on_final(r->ud, p->job_id, delivered);
+  post_free(p);
+  atomic_fetch_sub(&r->pending, 1);
+}
+
+static void give_up(responder *r, chain *c, const char *why, long status) {
+  post *p = c->head;
+  log_kv(LOG_WARN, "reply_failed", KV_S("req", p->job_id), KV_S("host", p->host),
+         KV_I("attempts", p->attempt), KV_I("status", status), KV_S("msg", why));
+  atomic_fetch_add(&r->m->posts[POST_FAILED], 1);
+  chain_pop(r, c, false);
+}
+
+static void finish(responder *r, chain *c, CURLcode rc) {
+  post *p = c->head;
+  long status = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+  double secs = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &secs);
+  curl_multi_remove_handle(r->multi, c->easy);
+  curl_easy_cleanup(c->easy);
+  curl_slist_free_all(c->hdrs);
+  c->easy = NULL;
+  c->hdrs = NULL;
+  if (rc == CURLE_OK && status >= 200 && status < 300) {
+    log_kv(LOG_INFO, "reply_posted", KV_S("req", p->job_id), KV_S("host", p->host),
+           KV_I("status", status), KV_I("attempt", p->attempt), KV_B("final", p->final),
+           KV_D("ms", secs * 1000));
+    atomic_fetch_add(&r->m->posts[POST_OK], 1);
+    chain_pop(r, c, true);
+    return;
+  }
+  bool retryable = rc != CURLE_OK || status == 429 || status >= 500;
+  const char *why = rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error";
+  bool expired = wall_s() - p->accepted_wall >= RESPONSE_URL_VALIDITY_S;
+  if (!retryable || expired || p->attempt >= RESPONDER_MAX_ATTEMPTS) {
+    give_up(r, c, expired ? "response_url expired (30 minutes)" : why, status);
+    return;
+  }
+  uint64_t delay = responder_backoff_ms(p->attempt + 1, (unsigned)rand_r(&r->rnd));
+  log_kv(LOG_INFO, "reply_retry", KV_S("req", p->job_id), KV_S("host", p->host),
+         KV_I("status", status), KV_S("msg", why), KV_I("attempt", p->attempt),
+         KV_U("delay_ms", delay));
+  atomic_fetch_add(&r->m->posts[POST_RETRIED], 1);
+  p->not_before_ms = mono_ms() + delay;
+}
+
+static chain *chain_for(responder *r, const char *job_id) {
+  for (chain *c = r->chains; c; c = c->next)
+    if (c->head && strcmp(c->head->job_id, job_id) == 0)
+      return c;
+  chain *c = xcalloc(1, sizeof *c);
+  c->next = r->chains;
+  r->chains = c;
+  return c;
+}
+
+/* Moves handed-over posts into their job's chain; refuses what the
+ * allow-list does not permit. */
+static void take_incoming(responder *r) {
+  pthread_mutex_lock(&r->mu);
+  post *p = r->in_head;
+  r->in_head = r->in_tail = NULL;
+  url_policy pol;
+  policy_copy(&pol, &r->policy);
+  pthread_mutex_unlock(&r->mu);
+  while (p) {
+    post *next = p->next;
+    p->next = NULL;
+    char *why = NULL;
+    if (!url_allowed(&pol, p->url, &why, NULL)) {
+      log_kv(LOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
+             KV_S("msg", why));
+      atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
+      free(why);
+      if (p->final && r->on_final)
+        r->on_final(r->ud, p->job_id, false);
+      post_free(p);
+      atomic_fetch_sub(&r->pending, 1);
+    } else {
+      chain *c = chain_for(r, p->job_id);
+      if (c->tail)
+        c->tail->next = p;
+      else
+        c->head = p;
+      c->tail = p;
+    }
+    p = next;
+  }
+  policy_free(&pol);
+}
+
+/* Starts what is due; frees empty chains; returns ms until the next due. */
+static long schedule(responder *r) {
+  long wait = 1000;
+  uint64_t now = mono_ms();
+  for (chain **cc = &r->chains; *cc;) {
+    chain *c = *cc;
+    if (!c->head && !c->easy) {
+      *cc = c->next;
+      free(c);
+      continue;
+    }
+    if (!c->easy && c->head) {
+      if (c->head->not_before_ms <= now)
+        chain_start(r, c);
+      else if ((long)(c->head->not_before_ms - now) < wait)
+        wait = (long)(c->head->not_before_ms - now);
+    }
+    cc = &c->next;
+  }
+  return wait;
+}
+
+static void abandon_all(responder *r) {
+  for (chain *c = r->chains; c;) {
+    chain *next = c->next;
+    if (c->easy) {
+      curl_multi_remove_handle(r->multi, c->easy);
+      curl_easy_cleanup(c->easy);
+      curl_slist_free_all(c->hdrs);
+      c->easy = NULL;
+    }
+    while (c->head)
+      give_up(r, c, "shutting down", 0);
+    free(c);
+    c = next;
+  }
+  r->chains = NULL;
+}
+
+static void *run(void *arg) {
+  responder *r = arg;
+  for (;;) {
+    take_incoming(r);
+    long wait = schedule(r);
+    int running = 0;
+    curl_multi_perform(r->multi, &running);
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(r->multi, &left))) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      chain *c = NULL;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+      finish(r, c, msg->data.result);
+      wait = 0;
+    }
+    if (atomic_load(&r->stopping)) {
+      if (atomic_load(&r->pending) == 0 || mono_ms() >= r->deadline_ms)
+        break;
+      if (wait > 100)
+        wait = 100;
+    }
+    if (wait > 0)
+      curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
+  }
+  take_incoming(r);
+  abandon_all(r);
+  return NULL;
+}
+
+responder *responder_start(const url_policy *policy, metrics *m, responder_final_fn on_final,
+                           void *ud) {
+  responder *r = xcalloc(1, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  policy_copy(&r->policy, policy);
+  r->m = m;
+  r->on_final = on_final;
+  r->ud = ud;
+  r->rnd = (unsigned)mono_us();
+  r->multi = curl_multi_init();
+  curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 16L);
+  if (pthread_create(&r->thread, NULL, run, r) != 0) {
+    log_event(LOG_ERROR, "responder_thread_failed");
+    abort();
+  }
+  return r;
+}
+
+void responder_set_policy(responder *r, const url_policy *policy) {
+  pthread_mutex_lock(&r->mu);
+  policy_free(&r->policy);
+  policy_copy(&r->policy, policy);
+  pthread_mutex_unlock(&r->mu);
+}
+
+void responder_post(responder *r, const char *job_id, const char *url, const char *body, bool final,
+                    bool error, int64_t accepted_wall) {
+  post *p = xcalloc(1, sizeof *p);
+  p->job_id = xstrdup(job_id);
+  p->url = xstrdup(url);
+  p->host = url_host(url);
+  p->body = xstrdup(body);
+  p->final = final;
+  p->error = error;
+  p->accepted_wall = accepted_wall;
+  atomic_fetch_add(&r->pending, 1);
+  pthread_mutex_lock(&r->mu);
+  if (r->in_tail)
+    r->in_tail->next = p;
+  else
+    r->in_head = p;
+  r->in_tail = p;
+  pthread_mutex_unlock(&r->mu);
+  curl_multi_wakeup(r->multi);
+}
+
+size_t responder_pending(responder *r) {
+  return atomic_load(&r->pending);
+}
+
+void responder_stop(responder *r, int deadline_ms) {
+  if (!r)
+    return;
+  r->deadline_ms = mono_ms() + (uint64_t)(deadline_ms > 0 ? deadline_ms : 0);
+  atomic_store(&r->stopping, true);
+  curl_multi_wakeup(r->multi);
+  pthread_join(r->thread, NULL);
+  curl_multi_cleanup(r->multi);
+  policy_free(&r->policy);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}

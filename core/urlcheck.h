@@ -1,0 +1,23 @@
+/* Is this response_url one we may POST to? */
+#ifndef SLASHD_URLCHECK_H
+#define SLASHD_URLCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct url_policy {
+  char **hosts; /* [slack] response_hosts: "host" or "host:port" */
+  size_t n_hosts;
+  bool dev_loopback; /* development mode: any loopback host is allowed too */
+} url_policy;
+
+/* Allowed: https to a listed host (port 443 unless the entry names one), or
+ * http/https to a loopback host that is listed (or any loopback host in
+ * development mode). No user info. On refusal *why says why (new string)
+ * and *host (if not NULL) gets the host for the log. */
+bool url_allowed(const url_policy *p, const char *url, char **why, char **host);
+
+/* The host part of a URL for logs (new string), "?" when unparsable. */
+char *url_host(const char *url);
+
+#endif

@@ -1,0 +1,12 @@
+/* Worker mode: `slashd worker` is exec'd by the main process with its end of
+ * a SOCK_SEQPACKET pair on fd 3. It loads the plugins, announces them
+ * (hello + manifest), then runs one job at a time until the socket closes.
+ * A plugin that crashes or hangs takes only this process with it. */
+#ifndef SLASHD_WORKER_H
+#define SLASHD_WORKER_H
+
+#define WORKER_FD 3
+
+int worker_main(int argc, char **argv);
+
+#endif
