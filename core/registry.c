@@ -146,8 +146,11 @@ static bool check_abi(const slashd_plugin *d, char **why) {
 }
 
 /* Opens the file once, checks the opened file, and loads that very file
- * through /proc/self/fd, so it cannot be swapped between check and load. */
-static void *open_plugin(const char *path, char **why) {
+ * through /proc/self/fd, so it cannot be swapped between check and load.
+ * The fd stays open while the plugin is loaded: glibc knows libraries by
+ * name, and a reused fd number would make a second plugin's dlopen return
+ * the first one. */
+static void *open_plugin(const char *path, int *fd_out, char **why) {
   if (!registry_file_ok(path, why))
     return NULL;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -164,17 +167,24 @@ static void *open_plugin(const char *path, char **why) {
   char fdpath[64];
   snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
   void *dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-  close(fd);
   if (!dl) {
     const char *e = dlerror();
     *why = xasprintf("cannot load %s: %s", path, e ? e : "unknown error");
+    close(fd);
     return NULL;
   }
+  *fd_out = fd;
   return dl;
 }
 
+static void unload_dl(void *dl, int fd) {
+  dlclose(dl);
+  close(fd);
+}
+
 static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
-  void *dl = open_plugin(cp->path, why);
+  int fd = -1;
+  void *dl = open_plugin(cp->path, &fd, why);
   if (!dl)
     return NULL;
   dlerror();
@@ -182,7 +192,7 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   if (!sym) {
     *why =
         xasprintf("%s exports no %s symbol; is it a slashd plugin?", cp->path, SLASHD_ENTRY_SYMBOL);
-    dlclose(dl);
+    unload_dl(dl, fd);
     return NULL;
   }
   slashd_entry_fn entry;
@@ -204,17 +214,18 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
     p->host = (slashd_host){.reg = r, .name = xstrdup(d->name), .section = cp->section};
     p->path = xstrdup(cp->path);
     p->dl = dl;
+    p->fd = fd;
     p->desc = d;
     p->n_cmds = (size_t)ncmds;
     return p;
   }
-  dlclose(dl);
+  unload_dl(dl, fd);
   return NULL;
 }
 
 static void inst_free(plugin_inst *p) {
   if (p->dl)
-    dlclose(p->dl);
+    unload_dl(p->dl, p->fd);
   free(p->host.name);
   free(p->path);
   free(p);

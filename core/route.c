@@ -201,7 +201,7 @@ static bool args_fit(const route_cmd *c, int n) {
 static route_status usage_error(const char *slash, const route_plugin *p, const route_cmd *c,
                                 char **msg) {
   char *u = route_usage(slash, p, c);
-  *msg = xasprintf("Usage: %s — %s", u, c->summary);
+  *msg = xasprintf("Usage: `%s` — %s", u, c->summary);
   free(u);
   return ROUTE_USAGE;
 }
