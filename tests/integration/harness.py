@@ -157,6 +157,11 @@ class Daemon:
         self.env = dict(os.environ)
         self.env["SLASHD_TEST_SECRET"] = secret or ""
         self.env.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+        # Under the sanitizer build, let a plugin's SIGSEGV be a real signal
+        # (ASan would turn it into "exit 1"), and report leaks of every
+        # process, workers included, into the log that stop() checks.
+        self.env["ASAN_OPTIONS"] = "handle_segv=0:detect_leaks=1:" + self.env.get("ASAN_OPTIONS", "")
+        self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:" + self.env.get("UBSAN_OPTIONS", "")
         if env:
             self.env.update(env)
         srv = {"listen": "127.0.0.1:0", "workers": "2", "queue": "16", "job_timeout": "10",
@@ -216,6 +221,10 @@ class Daemon:
                 raise AssertionError("slashd did not stop within %ss" % timeout)
         if getattr(self, "log", None):
             self.log.close()
+        log = self.read_log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                raise AssertionError("sanitizer report in the daemon log:\n" + log[-6000:])
         return self.proc.returncode if self.proc else None
 
     # -- HTTP -------------------------------------------------------------
@@ -274,6 +283,7 @@ def run_cli(*args, config=None, env=None, timeout=60):
     cmd += list(args[1:])
     e = dict(os.environ)
     e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    e["ASAN_OPTIONS"] = "handle_segv=0:" + e.get("ASAN_OPTIONS", "")
     if env:
         e.update(env)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e)
