@@ -36,8 +36,10 @@ static bool entry_matches(const char *entry, const char *host, long port, bool h
     free(name);
     return ok;
   }
+  /* No port: the scheme's default, except on loopback, where local sinks
+   * (tests, development) pick free ports. */
   long def = https ? 443 : 80;
-  return str_ieq(entry, host) && port == def;
+  return str_ieq(entry, host) && (port == def || host_is_loopback(host));
 }
 
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host_out) {

@@ -11,7 +11,8 @@ typedef struct url_policy {
   bool dev_loopback; /* development mode: any loopback host is allowed too */
 } url_policy;
 
-/* Allowed: https to a listed host (port 443 unless the entry names one), or
+/* Allowed: https to a listed host (port 443 unless the entry names one; a
+ * loopback entry without a port allows any port), or
  * http/https to a loopback host that is listed (or any loopback host in
  * development mode). No user info. On refusal *why says why (new string)
  * and *host (if not NULL) gets the host for the log. */
