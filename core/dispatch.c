@@ -47,8 +47,9 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", j->team_id, "user_id", j->user_id,
                 "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
                 j->channel_name, "command", j->command, "text", j->text);
-  json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "t", "job", "id", j->id, "plugin",
-                          j->plugin, "cmd", j->cmd, "argv", argv, "caller", caller);
+  json_t *msg =
+      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
+                "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
   bool ok = msg && ipc_send(fd, msg);
   json_decref(msg);
   j->started_us = mono_us();

@@ -88,6 +88,29 @@ static int api_commands(slashd_call *call, slashd_command_visitor visit, void *u
   return n;
 }
 
+static slashd_status api_aws(slashd_call *call, const char *service, const char *action,
+                             const json_t *params, json_t **out, char *err, size_t err_len) {
+  if (out)
+    *out = NULL;
+  if (err && err_len)
+    err[0] = '\0';
+  if (!call || !service || !action || !out)
+    return SLASHD_ERR_ARGS;
+  if (!call->aws) {
+    if (err && err_len)
+      snprintf(err, err_len, "this host has no AWS client");
+    return SLASHD_ERR_UNSUPPORTED;
+  }
+  return call->aws(call->aws_ud, call, service, action, params, out, err, err_len);
+}
+
+static long api_time_left_ms(slashd_call *call) {
+  if (!call || !call->deadline_ms)
+    return 24L * 3600 * 1000;
+  uint64_t now = mono_ms();
+  return now >= call->deadline_ms ? 0 : (long)(call->deadline_ms - now);
+}
+
 static const slashd_host_api api_table = {
     .size = sizeof(slashd_host_api),
     .abi_major = SLASHD_ABI_MAJOR,
@@ -98,6 +121,8 @@ static const slashd_host_api api_table = {
     .config = api_config,
     .log = api_log,
     .commands = api_commands,
+    .aws = api_aws,
+    .time_left_ms = api_time_left_ms,
 };
 
 const slashd_host_api *hostapi_table(void) {

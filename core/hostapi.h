@@ -18,12 +18,21 @@ typedef struct call_sink {
   void *ud;
 } call_sink;
 
+/* Performs a plugin's AWS call; supplied by whoever runs the call (the
+ * worker or `slashd run`), which decides the credentials. */
+typedef slashd_status (*call_aws_fn)(void *ud, slashd_call *call, const char *service,
+                                     const char *action, const json_t *params, json_t **out,
+                                     char *err, size_t err_len);
+
 struct slashd_call {
   slashd_caller caller;
   registry *reg;
   plugin_inst *plugin;
   const slashd_command *cmd;
   call_sink sink;
+  call_aws_fn aws; /* NULL: no AWS client here */
+  void *aws_ud;
+  uint64_t deadline_ms; /* monotonic; 0 = none */
   int posts;
   int interims;
   bool error_reported;

@@ -98,7 +98,10 @@ int run_main(int argc, char **argv) {
     rc = 2;
     goto out;
   }
-  slashd_call call = {.caller = caller, .reg = reg, .sink = {.emit = print_reply}};
+  slashd_call call = {.caller = caller,
+                      .reg = reg,
+                      .sink = {.emit = print_reply},
+                      .deadline_ms = mono_ms() + (uint64_t)c->job_timeout * 1000u - 500u};
   call.plugin = registry_find(reg, m.plugin->name);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, m.cmd->name) : NULL;
   if (!call.cmd) {

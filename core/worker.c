@@ -72,6 +72,10 @@ static void run_job(worker_ctx *w, const json_t *msg) {
                  .text = jget(caller, "text")},
       .reg = w->reg,
       .sink = {.emit = emit_ipc, .ud = &ec},
+      /* A little before the main process's own deadline, so the plugin's
+       * last word still gets out. */
+      .deadline_ms = mono_ms() +
+                     (uint64_t)json_integer_value(json_object_get(msg, "timeout_s")) * 1000u - 500u,
   };
   call.plugin = registry_find(w->reg, pname);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, cname) : NULL;

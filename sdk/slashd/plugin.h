@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define SLASHD_ABI_MAJOR 1
-#define SLASHD_ABI_MINOR 0
+#define SLASHD_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define SLASHD_ENTRY_SYMBOL "slashd_plugin_entry"
@@ -157,6 +157,31 @@ typedef struct slashd_host_api {
    * (access rules and identity mapping applied). For `help`. Returns the
    * number of commands visited. */
   int (*commands)(slashd_call *call, slashd_command_visitor visit, void *ud);
+
+  /* ---- ABI 1.1 ---- */
+
+  /* One AWS API call under the credentials the host chose for this caller
+   * and command (the host's own for read commands, the caller's assumed role
+   * for write commands). The plugin never sees credentials.
+   *
+   *   service: "ec2", "s3", "monitoring", "sts", "iam", "kms", ...
+   *   action:  the API action, e.g. "DescribeInstances", "ListBuckets"
+   *   params:  borrowed; an object of request parameters, or NULL. Query
+   *            protocols take flat string values named as on the wire
+   *            ({"InstanceId.1": "i-0abc"}); JSON protocols take the body.
+   *   out:     on SLASHD_OK, a new reference to the response as JSON (XML
+   *            elements become keys, <item>/<member> lists become arrays).
+   *   err:     on failure, a readable sentence for the user, e.g.
+   *            "AccessDenied: not authorized to perform ec2:StopInstances
+   *            (request id 5f2…)". May be NULL.
+   * Returns SLASHD_ERR_AWS when AWS answered with an error or could not be
+   * reached, SLASHD_ERR_UNSUPPORTED for an unknown service or action. */
+  slashd_status (*aws)(slashd_call *call, const char *service, const char *action,
+                       const json_t *params, json_t **out, char *err, size_t err_len);
+
+  /* Milliseconds left before the host stops this job ([server] job_timeout),
+   * so a handler that waits can give its final answer in time. */
+  long (*time_left_ms)(slashd_call *call);
 } slashd_host_api;
 
 /* True when the host's API table has `field` and it is set. */

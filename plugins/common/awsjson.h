@@ -1,0 +1,54 @@
+/* Small helpers for reading AWS responses (as the host converts them to
+ * JSON) in the shipped plugins. Header-only: plugins link nothing of the
+ * host. */
+#ifndef SLASHD_PLUGINS_AWSJSON_H
+#define SLASHD_PLUGINS_AWSJSON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Follows a path of object keys: aj_get(root, "a", "b", NULL). */
+static inline json_t *aj_get(json_t *root, ...) {
+  va_list ap;
+  va_start(ap, root);
+  json_t *cur = root;
+  const char *k;
+  while (cur && (k = va_arg(ap, const char *)) != NULL)
+    cur = json_is_object(cur) ? json_object_get(cur, k) : NULL;
+  va_end(ap);
+  return cur;
+}
+
+static inline const char *aj_str(json_t *v) {
+  const char *s = json_string_value(v);
+  return s ? s : "";
+}
+
+/* The items of a list. `v` is either an array (EC2 and Query lists of
+ * <item>/<member>, always arrays), or an object whose `wrapper` child holds
+ * one item (an object) or several (an array) — S3's <Buckets><Bucket>. An
+ * empty element ("" or {}) holds none. */
+static inline json_t *aj_unwrap(json_t *v, const char *wrapper) {
+  if (wrapper && json_is_object(v))
+    return json_object_get(v, wrapper);
+  return v;
+}
+
+static inline size_t aj_count(json_t *v, const char *wrapper) {
+  v = aj_unwrap(v, wrapper);
+  if (json_is_array(v))
+    return json_array_size(v);
+  return json_is_object(v) && json_object_size(v) ? 1 : 0;
+}
+
+static inline json_t *aj_item(json_t *v, const char *wrapper, size_t i) {
+  v = aj_unwrap(v, wrapper);
+  if (json_is_array(v))
+    return json_array_get(v, i);
+  return i == 0 && json_is_object(v) ? v : NULL;
+}
+
+#endif

@@ -1,0 +1,271 @@
+/* s3: list buckets and show a bucket's size (CloudWatch BucketSizeBytes). */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../common/awsjson.h"
+#include "slashd/plugin.h"
+
+typedef struct s3_state {
+  slashd_host *host;
+  const slashd_host_api *api;
+} s3_state;
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static slashd_status aws_failed(s3_state *st, slashd_call *call, const char *what,
+                                const char *err) {
+  char msg[1200];
+  snprintf(msg, sizeof msg, "Could not %s: %s", what, err[0] ? err : "the AWS call failed");
+  return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static slashd_status cmd_list(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)argc;
+  (void)argv;
+  s3_state *st = state;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  char err[1024] = "";
+  char *token = NULL;
+  slashd_status rc = SLASHD_OK;
+  for (int page = 0; page < 1000; page++) {
+    json_t *params = json_pack("{s:s}", "max-buckets", "1000");
+    if (token)
+      json_object_set_new(params, "continuation-token", json_string(token));
+    free(token);
+    token = NULL;
+    json_t *out = NULL;
+    rc = st->api->aws(call, "s3", "ListBuckets", params, &out, err, sizeof err);
+    json_decref(params);
+    if (rc != SLASHD_OK)
+      break;
+    json_t *buckets = json_object_get(out, "Buckets");
+    for (size_t i = 0; i < aj_count(buckets, "Bucket"); i++) {
+      const char *name = aj_str(json_object_get(aj_item(buckets, "Bucket", i), "Name"));
+      if (!*name)
+        continue;
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        char **grown = realloc(names, cap * sizeof *names);
+        if (!grown) {
+          json_decref(out);
+          rc = SLASHD_ERR_NOMEM;
+          goto out;
+        }
+        names = grown;
+      }
+      names[n++] = strdup(name);
+    }
+    const char *next = aj_str(json_object_get(out, "ContinuationToken"));
+    if (*next)
+      token = strdup(next);
+    json_decref(out);
+    if (!token)
+      break;
+  }
+  free(token);
+  if (rc != SLASHD_OK) {
+    rc = aws_failed(st, call, "list the buckets", err);
+    goto out;
+  }
+  if (n == 0) {
+    rc = st->api->reply(call, 0, "No buckets in this account.", NULL);
+    goto out;
+  }
+  qsort(names, n, sizeof *names, str_cmp);
+  size_t len = 1;
+  for (size_t i = 0; i < n; i++)
+    len += strlen(names[i]) + 1;
+  char *body = malloc(len), *p = body;
+  if (!body) {
+    rc = SLASHD_ERR_NOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    p += sprintf(p, "%s\n", names[i]);
+  char title[64];
+  snprintf(title, sizeof title, "%zu bucket%s:", n, n == 1 ? "" : "s");
+  rc = st->api->reply(call, 0, title, body);
+  free(body);
+out:
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return rc;
+}
+
+/* ---- usage -------------------------------------------------------------- */
+
+/* S3's naming rules: 3-63 characters of a-z, 0-9, '.', '-', starting and
+ * ending with a letter or digit. */
+static bool valid_bucket(const char *b) {
+  size_t n = strlen(b);
+  if (n < 3 || n > 63 || !isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[n - 1]))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!(islower((unsigned char)b[i]) || isdigit((unsigned char)b[i]) || b[i] == '.' ||
+          b[i] == '-'))
+      return false;
+  return true;
+}
+
+static void iso8601(time_t t, char *buf, size_t n) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "1.5 GiB" */
+static void human(double bytes, char *buf, size_t n) {
+  static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  double v = bytes;
+  while (v >= 1024.0 && u < 6) {
+    v /= 1024.0;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, n, "%.0f bytes", bytes);
+  else
+    snprintf(buf, n, "%.*f %s", v < 10 ? 2 : (v < 100 ? 1 : 0), v, units[u]);
+}
+
+/* 1234567 → "1,234,567" */
+static void grouped(double bytes, char *buf, size_t n) {
+  char digits[64];
+  snprintf(digits, sizeof digits, "%.0f", bytes);
+  size_t len = strlen(digits), o = 0;
+  for (size_t i = 0; i < len && o + 2 < n; i++) {
+    if (i && (len - i) % 3 == 0)
+      buf[o++] = ',';
+    buf[o++] = digits[i];
+  }
+  buf[o] = '\0';
+}
+
+static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)argc;
+  s3_state *st = state;
+  const char *bucket = argv[0];
+  char msg[512], err[1024] = "";
+  if (!valid_bucket(bucket)) {
+    snprintf(msg, sizeof msg,
+             "`%.70s` is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-'). `/aws s3 "
+             "list` shows yours.",
+             bucket);
+    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+  }
+  /* S3 reports storage metrics once a day: a three-day window always holds
+   * the latest datapoint. */
+  time_t now = time(NULL);
+  char start[32], end[32];
+  iso8601(now - 3 * 86400, start, sizeof start);
+  iso8601(now, end, sizeof end);
+  json_t *params =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Namespace", "AWS/S3",
+                "MetricName", "BucketSizeBytes", "Dimensions.member.1.Name", "BucketName",
+                "Dimensions.member.1.Value", bucket, "Dimensions.member.2.Name", "StorageType",
+                "Dimensions.member.2.Value", "StandardStorage", "StartTime", start, "EndTime", end,
+                "Period", "86400", "Statistics.member.1", "Average", "Unit", "Bytes");
+  json_t *out = NULL;
+  slashd_status rc =
+      st->api->aws(call, "monitoring", "GetMetricStatistics", params, &out, err, sizeof err);
+  json_decref(params);
+  if (rc != SLASHD_OK) {
+    char what[128];
+    snprintf(what, sizeof what, "get the size of %s", bucket);
+    return aws_failed(st, call, what, err);
+  }
+  /* Datapoints come unordered: take the newest. ISO 8601 UTC timestamps
+   * compare as strings. */
+  json_t *dps = aj_get(out, "GetMetricStatisticsResult", "Datapoints", NULL);
+  const char *newest_ts = NULL;
+  double newest = 0;
+  for (size_t i = 0; i < aj_count(dps, "member"); i++) {
+    json_t *dp = aj_item(dps, "member", i);
+    const char *ts = aj_str(json_object_get(dp, "Timestamp"));
+    const char *avg = aj_str(json_object_get(dp, "Average"));
+    if (!*ts || !*avg)
+      continue;
+    if (!newest_ts || strcmp(ts, newest_ts) > 0) {
+      newest_ts = ts;
+      newest = strtod(avg, NULL);
+    }
+  }
+  if (!newest_ts) {
+    snprintf(msg, sizeof msg,
+             "S3 has not reported a size for %s in the last 3 days. It publishes storage metrics "
+             "once a day; a new bucket takes up to 48 hours (and the metric lives in the "
+             "bucket's own region).",
+             bucket);
+    rc = st->api->reply(call, 0, msg, NULL);
+  } else {
+    char h[32], g[48], day[11];
+    human(newest, h, sizeof h);
+    grouped(newest, g, sizeof g);
+    snprintf(day, sizeof day, "%.10s", newest_ts);
+    snprintf(msg, sizeof msg, "%s: %s (%s bytes) in Standard storage, as of %s.", bucket, h, g,
+             day);
+    rc = st->api->reply(call, 0, msg, NULL);
+  }
+  json_decref(out);
+  return rc;
+}
+
+/* ---- plugin ------------------------------------------------------------- */
+
+static slashd_status s3_init(slashd_host *host, const slashd_host_api *api, void **state) {
+  if (!SLASHD_HAS(api, aws)) {
+    api->log(host, NULL, SLASHD_LOG_ERROR, "this host offers no AWS calls (ABI 1.1 needed)");
+    return SLASHD_ERR_UNSUPPORTED;
+  }
+  s3_state *st = calloc(1, sizeof *st);
+  if (!st)
+    return SLASHD_ERR_NOMEM;
+  st->host = host;
+  st->api = api;
+  *state = st;
+  return SLASHD_OK;
+}
+
+static void s3_destroy(void *state) {
+  free(state);
+}
+
+static const slashd_command commands[] = {
+    {.name = "list",
+     .usage = "",
+     .summary = "List the account's buckets",
+     .min_args = 0,
+     .max_args = 0,
+     .access = SLASHD_READ,
+     .handler = cmd_list,
+     .flags = SLASHD_CMD_DEFAULT},
+    {.name = "usage",
+     .usage = "<bucket>",
+     .summary = "Show a bucket's size in Standard storage (CloudWatch, daily)",
+     .min_args = 1,
+     .max_args = 1,
+     .access = SLASHD_READ,
+     .handler = cmd_usage},
+    {.name = NULL},
+};
+
+static const slashd_plugin descriptor = {
+    SLASHD_PLUGIN_HEADER, .name = "s3",
+    .version = "1.0.0",   .summary = "S3 buckets: list, size",
+    .init = s3_init,      .destroy = s3_destroy,
+    .commands = commands,
+};
+
+SLASHD_PLUGIN_ENTRY(descriptor)
