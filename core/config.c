@@ -186,6 +186,7 @@ static const key_spec schema[] = {
     {"server", "http_threads", T_INT, F(http_threads), 1, 64},
     {"server", "state_dir", T_PATH, F(state_dir), 0, 0},
     {"server", "journal", T_PATH, F(journal), 0, 0},
+    {"server", "journal_fsync", T_SPECIAL, 0, 0, 0},
     {"server", "pid_file", T_PATH, F(pid_file), 0, 0},
     {"server", "tls_cert", T_PATH, F(tls_cert), 0, 0},
     {"server", "tls_key", T_PATH, F(tls_key), 0, 0},
@@ -308,6 +309,14 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
                "log_level: expected debug, info, warn or error, got \"%s\"", kv->value);
     else
       set_str(c, k->offset, kv->value);
+  } else if (strcmp(k->key, "journal_fsync") == 0) {
+    if (str_ieq(kv->value, "always"))
+      c->journal_fsync_always = true;
+    else if (str_ieq(kv->value, "second"))
+      c->journal_fsync_always = false;
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "journal_fsync: expected always or second, got \"%s\"",
+               kv->value);
   } else if (strcmp(k->key, "mode") == 0) {
     static const char *const names[] = {"none", "map", "template", "iam-user"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {

@@ -56,7 +56,8 @@ typedef struct config {
   int connection_timeout;
   int http_threads;
   char *state_dir;
-  char *journal;  /* path or NULL (journal off) */
+  char *journal; /* path or NULL (journal off) */
+  bool journal_fsync_always;
   char *pid_file; /* path or NULL */
   char *tls_cert;
   char *tls_key;

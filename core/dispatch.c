@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "hostapi.h"
 #include "ipc.h"
+#include "journal.h"
 #include "log.h"
 #include "message.h"
 #include "slashd/plugin.h"
@@ -15,6 +16,9 @@ void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool fin
   if (j->posts >= JOB_MAX_POSTS) {
     log_kv(LOG_WARN, "reply_dropped", KV_S("req", j->id),
            KV_S("msg", "Slack allows 5 messages per command"));
+    /* The responder will never settle this job's final message. */
+    if (final)
+      journal_finish(s->journal, j->id);
     return;
   }
   j->posts++;

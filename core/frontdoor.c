@@ -343,7 +343,9 @@ void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_respons
     return;
   }
   if (route == ROUTE_METRICS) {
-    metrics_gauges g = {.queue_depth = queue_len(&s->queue), .queue_capacity = s->queue.cap};
+    metrics_gauges g = {.queue_depth = queue_len(&s->queue),
+                        .queue_capacity = s->queue.cap,
+                        .journal_open = journal_open_count(s->journal)};
     pool_gauges(s->pool, &g);
     sbuf b = {0};
     metrics_render(&s->m, &g, &b);

@@ -92,6 +92,13 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
             "# TYPE slashd_worker_restarts_total counter\nslashd_worker_restarts_total %llu\n",
             (unsigned long long)atomic_load(&m->worker_restarts));
   sbuf_addf(o,
+            "# HELP slashd_journal_recovered_total Unfinished jobs of an earlier run whose users "
+            "were told at start.\n# TYPE slashd_journal_recovered_total counter\n"
+            "slashd_journal_recovered_total %llu\n"
+            "# HELP slashd_journal_open Accepted jobs whose final reply is not settled yet.\n"
+            "# TYPE slashd_journal_open gauge\nslashd_journal_open %zu\n",
+            (unsigned long long)atomic_load(&m->journal_recovered), g->journal_open);
+  sbuf_addf(o,
             "# HELP slashd_queue_depth Jobs waiting for a worker.\n# TYPE slashd_queue_depth "
             "gauge\nslashd_queue_depth %zu\n"
             "# HELP slashd_queue_capacity Jobs that may wait before the host answers busy.\n"

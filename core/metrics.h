@@ -57,6 +57,7 @@ typedef struct metrics {
   atomic_ullong jobs[OUT__N];
   atomic_ullong posts[POST__N];
   atomic_ullong worker_restarts;
+  atomic_ullong journal_recovered;
   histogram job_seconds;
   histogram ack_seconds;
 } metrics;
@@ -70,6 +71,7 @@ typedef struct metrics_gauges {
   size_t queue_depth, queue_capacity;
   size_t workers_idle, workers_busy, workers_starting;
   size_t jobs_running;
+  size_t journal_open;
 } metrics_gauges;
 
 void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *out);

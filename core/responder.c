@@ -117,23 +117,23 @@ static void chain_start(responder *r, chain *c) {
   curl_multi_add_handle(r->multi, e);
 }
 
-static void chain_pop(responder *r, chain *c, bool delivered) {
+static void chain_pop(responder *r, chain *c, final_outcome outcome) {
   post *p = c->head;
   c->head = p->next;
   if (!c->head)
     c->tail = NULL;
   if (p->final && r->on_final)
-    r->on_final(r->ud, p->job_id, delivered);
+    r->on_final(r->ud, p->job_id, outcome);
   post_free(p);
   atomic_fetch_sub(&r->pending, 1);
 }
 
-static void give_up(responder *r, chain *c, const char *why, long status) {
+static void give_up(responder *r, chain *c, const char *why, long status, bool abandoned) {
   post *p = c->head;
   log_kv(LOG_WARN, "reply_failed", KV_S("req", p->job_id), KV_S("host", p->host),
          KV_I("attempts", p->attempt), KV_I("status", status), KV_S("msg", why));
   atomic_fetch_add(&r->m->posts[POST_FAILED], 1);
-  chain_pop(r, c, false);
+  chain_pop(r, c, abandoned ? FINAL_ABANDONED : FINAL_FAILED);
 }
 
 static void finish(responder *r, chain *c, CURLcode rc) {
@@ -152,14 +152,14 @@ static void finish(responder *r, chain *c, CURLcode rc) {
            KV_I("status", status), KV_I("attempt", p->attempt), KV_B("final", p->final),
            KV_D("ms", secs * 1000));
     atomic_fetch_add(&r->m->posts[POST_OK], 1);
-    chain_pop(r, c, true);
+    chain_pop(r, c, FINAL_DELIVERED);
     return;
   }
   bool retryable = rc != CURLE_OK || status == 429 || status >= 500;
   const char *why = rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error";
   bool expired = wall_s() - p->accepted_wall >= RESPONSE_URL_VALIDITY_S;
   if (!retryable || expired || p->attempt >= RESPONDER_MAX_ATTEMPTS) {
-    give_up(r, c, expired ? "response_url expired (30 minutes)" : why, status);
+    give_up(r, c, expired ? "response_url expired (30 minutes)" : why, status, false);
     return;
   }
   uint64_t delay = responder_backoff_ms(p->attempt + 1, (unsigned)rand_r(&r->rnd));
@@ -199,7 +199,7 @@ static void take_incoming(responder *r) {
       atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
       free(why);
       if (p->final && r->on_final)
-        r->on_final(r->ud, p->job_id, false);
+        r->on_final(r->ud, p->job_id, FINAL_FAILED);
       post_free(p);
       atomic_fetch_sub(&r->pending, 1);
     } else {
@@ -247,7 +247,7 @@ static void abandon_all(responder *r) {
       c->easy = NULL;
     }
     while (c->head)
-      give_up(r, c, "shutting down", 0);
+      give_up(r, c, "shutting down", 0, true);
     free(c);
     c = next;
   }

@@ -15,9 +15,14 @@
 
 typedef struct responder responder;
 
-/* Called on the responder thread when a job's final message was delivered
- * or given up on. */
-typedef void (*responder_final_fn)(void *ud, const char *job_id, bool delivered);
+typedef enum {
+  FINAL_DELIVERED, /* Slack took it */
+  FINAL_FAILED,    /* given up: refused, 4xx, retries exhausted, URL expired */
+  FINAL_ABANDONED  /* not sent because the host stopped first */
+} final_outcome;
+
+/* Called on the responder thread when a job's final message is settled. */
+typedef void (*responder_final_fn)(void *ud, const char *job_id, final_outcome outcome);
 
 responder *responder_start(const url_policy *policy, metrics *m, responder_final_fn on_final,
                            void *ud);

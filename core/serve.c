@@ -17,6 +17,8 @@
 #include "http.h"
 #include "journal.h"
 #include "log.h"
+#include "message.h"
+#include "slashd/plugin.h"
 #include "pool.h"
 #include "secret.h"
 #include "util.h"
@@ -217,6 +219,52 @@ static void reload(server *s) {
   log_event(LOG_INFO, "reloaded");
 }
 
+/* ---- the journal --------------------------------------------------------- */
+
+/* A job's final reply is settled: it leaves the journal. One that could not
+ * be sent because the host stopped first stays, so the next start tells its
+ * user. */
+static void on_final(void *ud, const char *job_id, final_outcome outcome) {
+  server *s = ud;
+  if (outcome != FINAL_ABANDONED)
+    journal_finish(s->journal, job_id);
+}
+
+/* A job of an earlier run that never finished: say so, never re-run it. */
+static void recover_one(void *ud, const journal_entry *e) {
+  server *s = ud;
+  int64_t age = wall_s() - e->accepted;
+  if (!e->response_url || age >= RESPONSE_URL_VALIDITY_S) {
+    log_kv(LOG_WARN, "journal_unreachable", KV_S("req", e->id), KV_S("user", e->user_id),
+           KV_S("text", e->text), KV_I("age_s", age),
+           KV_S("msg", "interrupted before it finished; its response_url has expired, so the "
+                       "user could not be told"));
+    journal_finish(s->journal, e->id);
+    return;
+  }
+  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
+  for (char *p = shown; *p; p++)
+    if (*p == '`')
+      *p = '\'';
+  char *text = xasprintf(
+      "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
+      shown,
+      e->write ? "It may have partly run: check the resource before running it again."
+               : "Run it again if you still need it.");
+  char *formatted = message_text(SLASHD_REPLY_ERROR, text, NULL);
+  json_t *body = message_json(SLASHD_REPLY_ERROR, formatted);
+  char *b = json_dumps(body, JSON_COMPACT);
+  responder_post(s->resp, e->id, e->response_url, b, true, true, e->accepted);
+  log_kv(LOG_WARN, "journal_recovered", KV_S("req", e->id), KV_S("user", e->user_id),
+         KV_S("text", e->text), KV_I("age_s", age));
+  atomic_fetch_add(&s->m.journal_recovered, 1);
+  free(b);
+  json_decref(body);
+  free(formatted);
+  free(text);
+  free(shown);
+}
+
 /* ---- the process -------------------------------------------------------- */
 
 static void write_pid_file(const char *path) {
@@ -298,9 +346,22 @@ int serve_main(int argc, char **argv) {
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
-  s->resp = responder_start(&rt->policy, &s->m, NULL, NULL);
-  s->pool = pool_start(s, o.config, c->workers);
   int rc = 0;
+  if (c->journal) {
+    s->journal = journal_open(c->journal, c->journal_fsync_always, &err);
+    if (!s->journal) {
+      log_kv(LOG_ERROR, "journal", KV_S("msg", err));
+      free(err);
+      rc = 73;
+      goto out_early;
+    }
+  }
+  s->resp = responder_start(&rt->policy, &s->m, on_final, s);
+  size_t recovered = journal_recover(s->journal, recover_one, s);
+  if (recovered)
+    log_kv(LOG_WARN, "journal_recovery", KV_U("jobs", recovered),
+           KV_S("msg", "jobs of the previous run never finished; their users are being told"));
+  s->pool = pool_start(s, o.config, c->workers);
   if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err)) {
     log_kv(LOG_ERROR, "start_failed", KV_S("msg", err));
     free(err);
@@ -332,6 +393,10 @@ int serve_main(int argc, char **argv) {
   }
 out:
   log_event(LOG_INFO, "stopped");
+out_early:
+  if (s->resp)
+    responder_stop(s->resp, 0);
+  journal_close(s->journal);
   route_table_unref(s->routes);
   runtime_unref(s->rt);
   queue_destroy(&s->queue);

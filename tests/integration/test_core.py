@@ -324,6 +324,53 @@ class Drain(unittest.TestCase):
         sink.close()
 
 
+class Journal(unittest.TestCase):
+    """No acknowledged command is lost: kill -9 of the host mid-job, restart,
+    and the user of the unfinished job is told; finished ones are not."""
+
+    def test_kill9_then_restart_tells_the_user(self):
+        sink = Sink()
+        d = Daemon(sink, server={"workers": "1", "job_timeout": "30"}).start()
+        _, h_done, _ = d.slash("good echo finished before the crash", user_id="U0A")
+        sink.wait_final(h_done["x-slashd-request-id"])
+        _, h_run, _ = d.slash("good sleep 20", user_id="U0B")
+        _, h_wait, _ = d.slash("good echo queued behind", user_id="U0C")
+        time.sleep(0.3)
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d.log.close()
+        journal = open(os.path.join(d.dir, "state", "journal")).read()
+        self.assertIn(h_run["x-slashd-request-id"], journal)
+        self.assertNotIn("legacy-token", journal)
+        before = len(sink.messages)
+        d2 = Daemon.__new__(Daemon)
+        d2.__dict__.update(d.__dict__)
+        d2.log_path = os.path.join(d.dir, "slashd2.log")
+        d2.start()
+        try:
+            for h in (h_run, h_wait):
+                msgs = sink.wait_final(h["x-slashd-request-id"], timeout=15)
+                self.assertTrue(msgs[-1]["final"] and msgs[-1]["error"])
+                self.assertIn("slashd restarted before", msgs[-1]["text"])
+                self.assertIn("will not be run again", msgs[-1]["text"])
+            self.assertEqual(len(sink.for_request(h_done["x-slashd-request-id"])), 1)
+            time.sleep(0.5)
+            m = d2.metrics()
+            self.assertEqual(m["slashd_journal_recovered_total"], 2)
+            self.assertEqual(m["slashd_journal_open"], 0)
+            self.assertEqual(len(sink.messages), before + 2)
+        finally:
+            self.assertEqual(d2.stop(), 0)
+            sink.close()
+        # A third start finds nothing left to tell.
+        d3 = Daemon.__new__(Daemon)
+        d3.__dict__.update(d.__dict__)
+        d3.log_path = os.path.join(d.dir, "slashd3.log")
+        d3.start()
+        self.assertEqual(d3.metrics()["slashd_journal_recovered_total"], 0)
+        d3.stop()
+
+
 class LegacyToken(unittest.TestCase):
     def test_token_and_mattermost_header(self):
         sink = Sink()
