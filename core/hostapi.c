@@ -50,6 +50,9 @@ static const char *api_config(slashd_host *host, const char *key) {
 }
 
 static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
                     ...) {
   int lvl = (int)level;
   if (lvl < LOG_DEBUG || lvl > LOG_ERROR)

@@ -27,7 +27,7 @@ void sbuf_add(sbuf *b, const void *data, size_t n);
 void sbuf_adds(sbuf *b, const char *s);
 void sbuf_addc(sbuf *b, char c);
 void sbuf_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sbuf_vaddf(sbuf *b, const char *fmt, va_list ap);
+void sbuf_vaddf(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sbuf_reset(sbuf *b);
 /* Returns the content (never NULL) and leaves the buffer empty. */
 char *sbuf_steal(sbuf *b);
