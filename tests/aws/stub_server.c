@@ -75,13 +75,14 @@ static bool answer(stub *s, int c, const char *req) {
   pthread_mutex_lock(&s->mu);
   if (s->n_req < MAX_ITEMS)
     s->req[s->n_req++] = xstrdup(req);
-  item it = {500, NULL, xstrdup("stub: no scripted reply left"), 0, false};
-  bool scripted = s->next < s->n_script;
-  if (scripted) {
+  item it = {500, NULL, NULL, 0, false};
+  if (s->next < s->n_script) {
     item *src = &s->script[s->next++];
     it = *src;
     it.headers = src->headers ? xstrdup(src->headers) : NULL;
     it.body = src->body ? xstrdup(src->body) : NULL;
+  } else {
+    it.body = xstrdup("stub: no scripted reply left");
   }
   pthread_mutex_unlock(&s->mu);
   if (it.delay_ms) {

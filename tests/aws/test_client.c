@@ -373,7 +373,9 @@ static void test_assume_role(void **state) {
   aws_creds_clear(&cr);
   assert_null(cr.access_key_id);
 
-  reply(403, NULL, example("sts-error-AccessDenied.xml", NULL));
+  char *denied = example("sts-error-AccessDenied.xml", NULL);
+  reply(403, NULL, denied);
+  free(denied);
   assert_int_equal(aws_assume_role(c, NULL, "arn:aws:iam::1:role/x", "s", NULL, NULL, 0, &cr, &err),
                    AWS_ERR_SERVICE);
   assert_true(str_starts(err, "AccessDenied: User: arn:aws:iam::123456789012:user/demo"));

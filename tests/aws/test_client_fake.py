@@ -98,6 +98,10 @@ def probe(*args, env=None, expect_ok=True):
         res = json.loads(out)
     except ValueError:
         raise AssertionError("aws_probe %s printed %r (stderr %r)" % (args, out, p.stderr.decode()))
+    # 0 ok, 1 AWS error; anything else (a sanitizer report, a crash) fails.
+    want_rc = 0 if res.get("status") == "ok" else 1
+    if p.returncode != want_rc:
+        raise AssertionError("aws_probe %s exited %d: %s" % (args, p.returncode, p.stderr.decode()))
     if expect_ok and res.get("status") != "ok":
         raise AssertionError("aws_probe %s: %s" % (args, res))
     return res
