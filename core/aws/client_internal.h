@@ -54,6 +54,8 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err);
 /* Credentials from an STS result object ({"Credentials": {…}}): trims the
  * keys, removes white space from the token, parses the expiration. */
 bool sts_parse_credentials(const json_t *result, const char *source, aws_creds *out, char **err);
+/* Wipes SecretAccessKey and SessionToken in an STS answer before it is freed. */
+void sts_wipe_answer(json_t *res, const char *result_name);
 
 /* Test hooks. */
 void aws_client_set_clock(aws_client *c, int64_t (*now)(void *ud), void *ud);

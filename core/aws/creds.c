@@ -180,6 +180,7 @@ static src_result from_web_identity(aws_client *c, aws_creds *out, sbuf *why) {
     r = SRC_FOUND;
   }
   free(err);
+  sts_wipe_answer(res, "AssumeRoleWithWebIdentityResult");
   json_decref(res);
   /* The token sits in the params object too. */
   json_t *tv = json_object_get(params, "WebIdentityToken");

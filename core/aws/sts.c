@@ -52,8 +52,7 @@ bool sts_parse_credentials(const json_t *result, const char *source, aws_creds *
   return true;
 }
 
-/* Wipes the secret strings of an STS answer before it is freed. */
-static void wipe_answer(json_t *res, const char *result_name) {
+void sts_wipe_answer(json_t *res, const char *result_name) {
   json_t *cr = json_object_get(json_object_get(res, result_name), "Credentials");
   static const char *const keys[] = {"SecretAccessKey", "SessionToken"};
   for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
@@ -114,7 +113,7 @@ aws_status aws_assume_role(aws_client *c, const aws_creds *base, const char *rol
     return st;
   if (!sts_parse_credentials(json_object_get(res, "AssumeRoleResult"), "assumed role", out, err))
     st = AWS_ERR_PARSE;
-  wipe_answer(res, "AssumeRoleResult");
+  sts_wipe_answer(res, "AssumeRoleResult");
   json_decref(res);
   return st;
 }

@@ -70,6 +70,7 @@ static void test_query_wire(void **state) {
   reply(200, "Content-Type: text/xml\r\n", xml);
   reply(200, "Content-Type: text/xml\r\n", xml);
   free(xml);
+  int conns = stub_connections(srv);
   aws_client *c = client(5, 1);
   json_t *params = json_pack("{s:s, s:i}", "InstanceId.1", "i-0abc", "MaxResults", 5), *out;
   char *err = NULL;
@@ -105,13 +106,34 @@ static void test_query_wire(void **state) {
   /* The connection is kept for the next call. */
   assert_int_equal(aws_call(c, NULL, "ec2", "DescribeInstances", params, &out, &err), AWS_OK);
   json_decref(out);
-  assert_int_equal(stub_connections(srv) >= 1, 1);
-  int conns = stub_connections(srv);
   assert_int_equal(aws_call(c, NULL, "ec2", "DescribeInstances", params, &out, &err),
                    AWS_ERR_SERVICE); /* script exhausted: the stub's 500 */
   free(err);
-  assert_int_equal(stub_connections(srv), conns);
+  assert_int_equal(stub_connections(srv), conns + 1); /* three calls, one connection */
   json_decref(params);
+
+  /* A large body: libcurl would add "Expect: 100-continue"; we never send it,
+   * and the body goes with a Content-Length, not chunked. */
+  size_t n = 2u << 20;
+  char *msg = xmalloc(n + 1);
+  memset(msg, 'm', n);
+  msg[n] = '\0';
+  params = json_pack("{s:s}", "Message", msg);
+  free(msg);
+  stub_reset(srv);
+  reply(200, NULL,
+        "<PublishResponse><PublishResult><MessageId>1</MessageId></PublishResult>"
+        "</PublishResponse>");
+  assert_int_equal(aws_call(c, NULL, "sns", "Publish", params, &out, &err), AWS_OK);
+  json_decref(out);
+  json_decref(params);
+  assert_int_equal(stub_header(srv, 0, "Expect", NULL), 0);
+  assert_int_equal(stub_header(srv, 0, "Transfer-Encoding", NULL), 0);
+  assert_int_equal(stub_header(srv, 0, "Content-Length", &v), 1);
+  assert_int_equal(strtoul(v, NULL, 10), strlen(stub_body(srv, 0)));
+  free(v);
+  assert_int_equal(strlen(stub_body(srv, 0)),
+                   strlen("Action=Publish&Version=2010-03-31&Message=") + n);
   aws_client_free(c);
 }
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -177,7 +178,7 @@ class FakeAwsTest(unittest.TestCase):
         self.assertEqual(r["GetUserResult"]["User"]["UserName"], "slashd-host")
         r = probe("call", "iam", "GetUserPolicy",
                   {"UserName": "slashd-host", "PolicyName": "slashd-read"})["result"]
-        doc = json.loads(urllib.request.unquote(r["GetUserPolicyResult"]["PolicyDocument"]))
+        doc = json.loads(urllib.parse.unquote(r["GetUserPolicyResult"]["PolicyDocument"]))
         self.assertEqual(doc["Version"], "2012-10-17")
         r = probe("call", "sts", "GetCallerIdentity")["result"]
         self.assertIn("slashd-host", r["GetCallerIdentityResult"]["Arn"])
