@@ -1,0 +1,67 @@
+/* The client's insides, shared by client.c, creds.c, sts.c and kms.c, and
+ * the hooks tests use (clock, backoff, container host, size cap). */
+#ifndef SLASHD_AWS_CLIENT_INTERNAL_H
+#define SLASHD_AWS_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws.h"
+#include "http.h"
+#include "sigv4.h"
+
+#define AWS_REFRESH_BEFORE_S 600 /* refresh temporary credentials 10 min early */
+#define AWS_MAX_RESPONSE (16u << 20)
+
+struct aws_client {
+  char *region;
+  const char *region_source;
+  char *endpoint_url; /* [aws] endpoint_url */
+  int connect_timeout, timeout, max_attempts;
+  http_conn *http;
+  sigv4_cache keys;
+
+  aws_creds host; /* cached host credentials */
+  bool have_host;
+  int64_t host_refresh_at;
+
+  /* test hooks */
+  int64_t (*now)(void *ud);
+  void *now_ud;
+  unsigned backoff_base_ms, backoff_cap_ms;
+  char *container_host; /* "http://169.254.170.2" */
+  size_t max_response;
+  unsigned last_attempts; /* attempts of the last API call */
+
+  uint64_t rng;
+};
+
+int64_t client_now(aws_client *c);
+
+/* Call flags. */
+#define CALL_UNSIGNED 1u  /* no credentials, no signature (AssumeRoleWithWebIdentity) */
+#define CALL_SENSITIVE 2u /* the answer holds secrets: wipe the raw body */
+
+/* aws_call with flags. */
+aws_status client_call(aws_client *c, const aws_creds *creds, const char *region,
+                       const char *service, const char *action, const json_t *params,
+                       unsigned flags, json_t **out, char **err);
+
+/* The credential chain (creds.c): fresh credentials or false with *err
+ * listing every source tried. */
+bool creds_chain(aws_client *c, aws_creds *out, char **err);
+
+/* Credentials from an STS result object ({"Credentials": {…}}): trims the
+ * keys, removes white space from the token, parses the expiration. */
+bool sts_parse_credentials(const json_t *result, const char *source, aws_creds *out, char **err);
+/* Wipes SecretAccessKey and SessionToken in an STS answer before it is freed. */
+void sts_wipe_answer(json_t *res, const char *result_name);
+
+/* Test hooks. */
+void aws_client_set_clock(aws_client *c, int64_t (*now)(void *ud), void *ud);
+void aws_client_set_backoff(aws_client *c, unsigned base_ms, unsigned cap_ms);
+void aws_client_set_container_host(aws_client *c, const char *base_url);
+void aws_client_set_max_response(aws_client *c, size_t bytes);
+unsigned aws_client_last_attempts(const aws_client *c);
+
+#endif

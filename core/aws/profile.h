@@ -1,0 +1,50 @@
+/* The shared AWS files: ~/.aws/credentials ([name]) and ~/.aws/config
+ * ([profile name], [default]); paths from AWS_SHARED_CREDENTIALS_FILE and
+ * AWS_CONFIG_FILE, profile name from AWS_PROFILE.
+ *
+ * Our own small parser, not inih: Debian's inih reads lines into a fixed
+ * 200-byte buffer and a session token is longer than that. Syntax follows
+ * what botocore's ConfigParser accepts: "key = value" or "key: value",
+ * whole-line comments with '#' or ';', comments after a value when the
+ * '#'/';' follows white space, case-insensitive keys, indented lines after a
+ * key are continuations or nested settings (ignored). */
+#ifndef SLASHD_AWS_PROFILE_H
+#define SLASHD_AWS_PROFILE_H
+
+#include <stdbool.h>
+
+typedef struct aws_profile {
+  char *name;
+  char *access_key_id;
+  char *secret_access_key;
+  char *session_token;
+  char *region;
+  char *unsupported; /* the first key naming a source we do not support
+                        (role_arn, credential_process, sso_session, …), or NULL */
+  bool found;        /* the section exists in at least one file */
+} aws_profile;
+
+typedef void (*profile_ini_fn)(void *ud, const char *section, const char *key, const char *value);
+/* Calls fn for every key of every section of an ini text. */
+void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud);
+
+/* Fills *out with profile `name` from the texts of the two files (either may
+ * be NULL). The credentials file wins over the config file, key by key. */
+void profile_from_texts(const char *name, const char *credentials_text, const char *config_text,
+                        aws_profile *out);
+
+/* The profile name in effect: AWS_PROFILE, else "default". */
+const char *profile_name(void);
+/* The two paths in effect (new strings): from the environment, else under
+ * $HOME/.aws. "~/" is expanded. */
+char *profile_credentials_path(void);
+char *profile_config_path(void);
+
+/* Reads the files and fills *out. Returns false when neither file could be
+ * read; *why (a new string, always set) says what was found or not, e.g.
+ * "/root/.aws/credentials: not found; /root/.aws/config: not found". */
+bool profile_load(const char *name, aws_profile *out, char **why);
+
+void profile_free(aws_profile *p);
+
+#endif
