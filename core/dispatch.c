@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "audit.h"
+#include "awsglue.h"
+#include "credcache.h"
 #include "hostapi.h"
 #include "ipc.h"
 #include "journal.h"
@@ -110,6 +112,16 @@ static void notify(server *s, job *j, const char *fmt_text) {
 }
 
 void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
+  const char *identity = json_string_value(json_object_get(msg, "identity"));
+  const char *session = json_string_value(json_object_get(msg, "session"));
+  if (identity) {
+    free(j->identity);
+    j->identity = xstrdup(identity);
+  }
+  if (session) {
+    free(j->session);
+    j->session = xstrdup(session);
+  }
   slashd_status st = (slashd_status)json_integer_value(json_object_get(msg, "status"));
   bool error = json_is_true(json_object_get(msg, "error")) || dj->error_seen;
   job_outcome o = (st == SLASHD_OK && !error) ? OUT_OK : OUT_ERROR;

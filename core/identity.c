@@ -66,8 +66,8 @@ char *identity_role_static(const config *c, const identity_who *who, char **err)
   case ID_MAP: {
     const char *arn = config_get(c->id_users, who->user_id);
     if (!arn) {
-      *err = xasprintf("no IAM role is mapped to your user id %s in [identity.users]",
-                       who->user_id);
+      *err =
+          xasprintf("no IAM role is mapped to your user id %s in [identity.users]", who->user_id);
       return NULL;
     }
     return xstrdup(arn);
@@ -75,8 +75,7 @@ char *identity_role_static(const config *c, const identity_who *who, char **err)
   case ID_TEMPLATE: {
     char *arn = expand_template(c->role_template, who);
     if (!str_starts(arn, "arn:aws")) {
-      *err = xasprintf("[identity] role_template does not give a role ARN for %s",
-                       who->user_id);
+      *err = xasprintf("[identity] role_template does not give a role ARN for %s", who->user_id);
       free(arn);
       return NULL;
     }

@@ -25,6 +25,8 @@ typedef struct job {
   int argc;
   int access; /* SLASHD_READ / SLASHD_WRITE */
   char *dedupe_key;
+  char *identity;       /* what the job ran as: "none", "host" or a role ARN */
+  char *session;        /* the STS session name, or NULL */
   uint64_t accepted_us; /* monotonic */
   int64_t accepted_wall;
   uint64_t started_us;

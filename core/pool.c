@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "credcache.h"
 #include "dispatch.h"
 #include "ipc.h"
 #include "log.h"
@@ -228,6 +229,10 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   const char *id = json_string_value(json_object_get(msg, "id"));
   if (str_eq(t, "hello") && w->state == W_STARTING) {
     on_hello(p, w, msg);
+    return;
+  }
+  if (str_eq(t, "creds")) {
+    credcache_put(p->srv->creds, json_object_get(msg, "entry"));
     return;
   }
   if (!w->job || !id || strcmp(id, w->job->id) != 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "awsglue.h"
 #include "cli.h"
 #include "config.h"
 #include "hostapi.h"
@@ -68,6 +69,7 @@ int run_main(int argc, char **argv) {
   int wc = 0;
   char **words = NULL;
   char *msg = NULL;
+  aws_glue *glue = NULL;
   route_match m;
   if (!route_tokenize(o.text, &wc, &words, &err)) {
     printf("Could not read the command: %s.\n", err);
@@ -98,10 +100,12 @@ int run_main(int argc, char **argv) {
     rc = 2;
     goto out;
   }
+  glue = glue_new(c, NULL, NULL);
   slashd_call call = {.caller = caller,
                       .reg = reg,
                       .sink = {.emit = print_reply},
                       .deadline_ms = mono_ms() + (uint64_t)c->job_timeout * 1000u - 500u};
+  glue_attach(glue, &call);
   call.plugin = registry_find(reg, m.plugin->name);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, m.cmd->name) : NULL;
   if (!call.cmd) {
@@ -117,7 +121,11 @@ int run_main(int argc, char **argv) {
   else if (call.posts == 0)
     printf("%s %s finished.\n", m.plugin->name, m.cmd->name);
   rc = (st != SLASHD_OK || call.error_reported) ? 1 : 0;
+  if (!str_eq(glue_identity(glue), "none"))
+    fprintf(stderr, "slashd run: ran as %s%s%s\n", glue_identity(glue),
+            *glue_session(glue) ? ", session " : "", glue_session(glue));
 out:
+  glue_free(glue);
   free(msg);
   free(err);
   route_argv_free(wc, words);

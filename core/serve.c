@@ -13,7 +13,9 @@
 
 #include <openssl/rand.h>
 
+#include "awsglue.h"
 #include "cli.h"
+#include "credcache.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -204,7 +206,9 @@ static void reload(server *s) {
     log_kv(LOG_WARN, "reload_partial",
            KV_S("msg", "listen, workers, queue and state_dir change only on restart"));
   runtime_unref(old);
-  runtime *rt = runtime_build(c, NULL, NULL, &err);
+  aws_glue *kms = glue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
+  glue_free(kms);
   if (!rt) {
     log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
@@ -214,6 +218,9 @@ static void reload(server *s) {
   log_configure(c->log_format, c->log_level);
   s->dd.window = c->dedupe_seconds;
   responder_set_policy(s->resp, &rt->policy);
+  /* Mappings may have changed: nobody keeps a role the new file no longer
+   * gives them. */
+  credcache_clear(s->creds);
   server_set_runtime(s, rt);
   pool_reload(s->pool, s->config_path);
   log_event(LOG_INFO, "reloaded");
@@ -318,7 +325,10 @@ int serve_main(int argc, char **argv) {
     cli_opts_free(&o);
     return 73;
   }
-  runtime *rt = runtime_build(c, NULL, NULL, &err);
+  /* kms: references are decrypted once, here, with the host's credentials. */
+  aws_glue *kms = glue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
+  glue_free(kms);
   if (!rt) {
     log_kv(LOG_ERROR, "secrets", KV_S("msg", err));
     free(err);
@@ -342,6 +352,7 @@ int serve_main(int argc, char **argv) {
   pthread_mutex_init(&s->mu, NULL);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
+  s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
@@ -401,6 +412,7 @@ out_early:
   runtime_unref(s->rt);
   queue_destroy(&s->queue);
   dedupe_destroy(&s->dd);
+  credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
   free(s->config_path);
   free(s);

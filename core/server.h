@@ -16,6 +16,7 @@
 
 typedef struct pool pool;
 typedef struct journal journal;
+typedef struct credcache credcache;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
  * reference for the length of one request. */
@@ -38,6 +39,7 @@ typedef struct server {
   responder *resp;
   pool *pool;
   journal *journal;
+  credcache *creds; /* assumed-role credentials shared by the workers */
   struct MHD_Daemon *mhd;
   int listen_port; /* the bound port (listen = host:0 picks one) */
   char boot_id[8];

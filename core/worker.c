@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "awsglue.h"
 #include "config.h"
 #include "hostapi.h"
 #include "ipc.h"
@@ -20,7 +21,17 @@ typedef struct worker_ctx {
   int fd;
   const config *cfg;
   registry *reg;
+  aws_glue *glue;
 } worker_ctx;
+
+/* Assumed credentials go to the main process so other workers reuse them. */
+static void share_creds(void *ud, const json_t *entry) {
+  worker_ctx *w = ud;
+  json_t *m = json_pack("{s:s, s:O}", "t", "creds", "entry", entry);
+  if (m)
+    ipc_send(w->fd, m);
+  json_decref(m);
+}
 
 typedef struct emit_ctx {
   worker_ctx *w;
@@ -77,6 +88,10 @@ static void run_job(worker_ctx *w, const json_t *msg) {
       .deadline_ms = mono_ms() +
                      (uint64_t)json_integer_value(json_object_get(msg, "timeout_s")) * 1000u - 500u,
   };
+  glue_attach(w->glue, &call);
+  const json_t *creds = json_object_get(msg, "creds");
+  if (creds)
+    glue_cache_put(w->glue, creds);
   call.plugin = registry_find(w->reg, pname);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, cname) : NULL;
   if (!call.cmd) {
@@ -168,6 +183,7 @@ int worker_main(int argc, char **argv) {
     return 78;
   }
   worker_ctx w = {.fd = WORKER_FD, .cfg = cfg};
+  w.glue = glue_new(cfg, share_creds, &w);
   w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
 
   json_t *hello = json_pack("{s:s, s:i, s:i, s:o}", "t", "hello", "pid", (int)getpid(),
@@ -187,6 +203,7 @@ int worker_main(int argc, char **argv) {
     json_decref(msg);
   }
   registry_unload(w.reg);
+  glue_free(w.glue);
   config_free(cfg);
   return 0;
 }
