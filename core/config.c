@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -656,5 +657,10 @@ bool host_is_loopback(const char *host) {
     if (colon && !strchr(colon + 1, ':'))
       *colon = '\0';
   }
-  return strcmp(h, "localhost") == 0 || str_starts(h, "127.") || strcmp(h, "::1") == 0;
+  /* Only an address literal in 127/8: a name such as "127.evil.example"
+   * resolves anywhere. */
+  struct in_addr a4;
+  if (inet_pton(AF_INET, h, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
 }
