@@ -74,19 +74,23 @@ static void add_code(sbuf *out, const char *code, bool escape) {
   }
 }
 
+/* Trailing newlines only make a block taller, and do not make one line of
+ * text multi-line. */
+static void trim_newlines(char *s) {
+  size_t n = s ? strlen(s) : 0;
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+    s[--n] = '\0';
+}
+
 char *message_text(unsigned flags, const char *text, const char *code) {
   bool escape = !(flags & SLASHD_REPLY_MRKDWN);
   char *t = text ? utf8_sanitize(text, strlen(text)) : NULL;
   char *c = code ? utf8_sanitize(code, strlen(code)) : NULL;
+  trim_newlines(t);
+  trim_newlines(c);
   if (t && !c && escape && strchr(t, '\n')) {
     c = t;
     t = NULL;
-  }
-  if (c) {
-    /* Trailing newlines only make the block taller. */
-    size_t n = strlen(c);
-    while (n && (c[n - 1] == '\n' || c[n - 1] == '\r'))
-      c[--n] = '\0';
   }
   sbuf head = {0}, body = {0};
   sbuf_add(&head, "", 0);
