@@ -55,6 +55,14 @@ static size_t safe_cut(const char *s, size_t cut) {
     if (c == '&' || c == '<')
       return k - 1;
   }
+  /* A link is as long as its URL, far more than the entity window above:
+   * look back to the last '<' or '>'. */
+  for (size_t k = cut; k > 0; k--) {
+    if (s[k - 1] == '>')
+      break;
+    if (s[k - 1] == '<')
+      return k - 1;
+  }
   return cut;
 }
 
