@@ -12,26 +12,11 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "unit_util.h"
 #include "util.h"
 
-static char *write_temp(const char *text) {
-  char *path = xstrdup("/tmp/slashd-test-config-XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  assert_true(write_all(fd, text, strlen(text)));
-  close(fd);
-  return path;
-}
-
 static config *load(const char *text) {
-  char *path = write_temp(text);
-  char *err = NULL;
-  config *c = config_load(path, &err);
-  assert_null(err);
-  assert_non_null(c);
-  unlink(path);
-  free(path);
-  return c;
+  return unit_load_config(text);
 }
 
 /* The diagnostic at `line` with `lvl` whose message contains `needle`. */
