@@ -146,8 +146,13 @@ static bool check_abi(const slashd_plugin *d, char **why) {
 }
 
 /* Opens the file once, checks the opened file, and loads that very file
- * through /proc/self/fd, so it cannot be swapped between check and load. */
-static void *open_plugin(const char *path, char **why) {
+ * through /proc/self/fd, so it cannot be swapped between check and load.
+ * The descriptor stays open (in *fd_out) for as long as the library is
+ * loaded: the dynamic loader knows a library by the name it was opened
+ * with, and if the number were reused for the next plugin, its
+ * "/proc/self/fd/N" would name the one already loaded and dlopen would hand
+ * back that one instead. */
+static void *open_plugin(const char *path, int *fd_out, char **why) {
   if (!registry_file_ok(path, why))
     return NULL;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -164,17 +169,24 @@ static void *open_plugin(const char *path, char **why) {
   char fdpath[64];
   snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
   void *dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-  close(fd);
   if (!dl) {
     const char *e = dlerror();
     *why = xasprintf("cannot load %s: %s", path, e ? e : "unknown error");
+    close(fd);
     return NULL;
   }
+  *fd_out = fd;
   return dl;
 }
 
+static void close_plugin(void *dl, int fd) {
+  dlclose(dl);
+  close(fd);
+}
+
 static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
-  void *dl = open_plugin(cp->path, why);
+  int fd = -1;
+  void *dl = open_plugin(cp->path, &fd, why);
   if (!dl)
     return NULL;
   dlerror();
@@ -182,7 +194,7 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   if (!sym) {
     *why =
         xasprintf("%s exports no %s symbol; is it a slashd plugin?", cp->path, SLASHD_ENTRY_SYMBOL);
-    dlclose(dl);
+    close_plugin(dl, fd);
     return NULL;
   }
   slashd_entry_fn entry;
@@ -204,17 +216,18 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
     p->host = (slashd_host){.reg = r, .name = xstrdup(d->name), .section = cp->section};
     p->path = xstrdup(cp->path);
     p->dl = dl;
+    p->fd = fd;
     p->desc = d;
     p->n_cmds = (size_t)ncmds;
     return p;
   }
-  dlclose(dl);
+  close_plugin(dl, fd);
   return NULL;
 }
 
 static void inst_free(plugin_inst *p) {
   if (p->dl)
-    dlclose(p->dl);
+    close_plugin(p->dl, p->fd);
   free(p->host.name);
   free(p->path);
   free(p);
