@@ -206,11 +206,14 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   } else if (!check_abi(d, why)) {
   } else if (!valid_name(d->name)) {
     *why = xstrdup("the descriptor's name is missing or invalid");
+  } else if (registry_find(r, d->name)) {
+    /* Before the section check: a loaded plugin's name always differs
+     * from this section's, so that check would hide the real problem. */
+    *why = xasprintf("%s is the plugin \"%s\", and a plugin named \"%s\" is already loaded",
+                     cp->path, d->name, d->name);
   } else if (strcmp(d->name, cp->name) != 0) {
     *why = xasprintf("%s is the plugin \"%s\", but the section is [plugin.%s]", cp->path, d->name,
                      cp->name);
-  } else if (registry_find(r, d->name)) {
-    *why = xasprintf("a plugin named \"%s\" is already loaded", d->name);
   } else if ((ncmds = check_commands(d, why)) > 0) {
     plugin_inst *p = xcalloc(1, sizeof *p);
     p->host = (slashd_host){.reg = r, .name = xstrdup(d->name), .section = cp->section};
