@@ -152,7 +152,7 @@ static bool check_abi(const slashd_plugin *d, char **why) {
  * with, and if the number were reused for the next plugin, its
  * "/proc/self/fd/N" would name the one already loaded and dlopen would hand
  * back that one instead. */
-static void *open_plugin(const char *path, int *fd_out, char **why) {
+static void *open_plugin(const registry *r, const char *path, int *fd_out, char **why) {
   if (!registry_file_ok(path, why))
     return NULL;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -165,6 +165,19 @@ static void *open_plugin(const char *path, int *fd_out, char **why) {
     *why = xasprintf("%s changed while it was being checked", path);
     close(fd);
     return NULL;
+  }
+  /* A loaded file opened again under another name: the loader would hand
+   * back the loaded library and remember the new "/proc/self/fd/N" as one
+   * of its names, and later give that library to whichever plugin is
+   * opened under N next. */
+  for (size_t i = 0; i < r->n; i++) {
+    struct stat lst;
+    if (fstat(r->p[i]->fd, &lst) == 0 && lst.st_dev == st.st_dev && lst.st_ino == st.st_ino) {
+      *why = xasprintf("%s is the same file as [plugin.%s] (%s)", path, r->p[i]->host.name,
+                       r->p[i]->path);
+      close(fd);
+      return NULL;
+    }
   }
   char fdpath[64];
   snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
@@ -186,7 +199,7 @@ static void close_plugin(void *dl, int fd) {
 
 static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   int fd = -1;
-  void *dl = open_plugin(cp->path, &fd, why);
+  void *dl = open_plugin(r, cp->path, &fd, why);
   if (!dl)
     return NULL;
   dlerror();
