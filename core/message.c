@@ -96,6 +96,10 @@ char *message_text(unsigned flags, const char *text, const char *code) {
   char *c = code ? utf8_sanitize(code, strlen(code)) : NULL;
   trim_newlines(t);
   trim_newlines(c);
+  if (c && !*c) { /* an empty block shows nothing but its frame */
+    free(c);
+    c = NULL;
+  }
   if (t && !c && escape && strchr(t, '\n')) {
     c = t;
     t = NULL;
