@@ -86,6 +86,10 @@ static void test_text_and_code(void **state) {
   expect_text(0, "<b>", "<c>", "&lt;b&gt;\n```\n&lt;c&gt;\n```");
   expect_text(SLASHD_REPLY_MRKDWN, "*ok*", "<c>", "*ok*\n```\n<c>\n```");
   expect_text(0, NULL, NULL, "");
+  /* An empty block (after trimming) is left out. */
+  expect_text(0, "ok", "\n\n", "ok");
+  expect_text(0, NULL, "", "");
+  expect_text(0, "\n", NULL, "");
 }
 
 static void test_backticks_in_code(void **state) {
