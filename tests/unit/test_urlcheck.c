@@ -83,6 +83,9 @@ static void test_user_info(void **state) {
   (void)state;
   expect_refused(&policy, "https://user@hooks.slack.com/x", "user info");
   expect_refused(&policy, "https://user:pw@hooks.slack.com/x", "user info");
+  expect_refused(&policy, "https://:pw@hooks.slack.com/x", "user info");
+  /* The host is what follows the '@'. */
+  expect_refused(&policy, "https://hooks.slack.com@evil.example/x", "user info");
 }
 
 static void test_bad_urls(void **state) {
