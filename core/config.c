@@ -19,6 +19,9 @@
 
 /* ---- raw parsing ------------------------------------------------------ */
 
+/* Editors on Windows start files with one; inih skips it on the first line. */
+#define UTF8_BOM "\xef\xbb\xbf"
+
 typedef struct parse_ctx {
   config *c;
   FILE *f;
@@ -76,6 +79,8 @@ static char *reader(char *str, int num, void *stream) {
     return str;
   }
   const char *s = str;
+  if (p->line == 1 && strncmp(s, UTF8_BOM, 3) == 0)
+    s += 3; /* inih skips it too */
   bool indented = (*s == ' ' || *s == '\t');
   while (*s == ' ' || *s == '\t')
     s++;
@@ -145,6 +150,8 @@ static void scan_section_headers(config *c, const char *path) {
       continue;
     no++;
     char *s = line;
+    if (no == 1 && strncmp(s, UTF8_BOM, 3) == 0)
+      s += 3;
     while (*s == ' ' || *s == '\t')
       s++;
     if (*s != '[')
