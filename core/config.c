@@ -277,7 +277,7 @@ static bool parse_listen(const char *v, char **host, int *port) {
   char *h;
   if (*v == '[') {
     const char *close = strchr(v, ']');
-    if (!close || close[1] != ':')
+    if (!close || close == v + 1 || close[1] != ':')
       return false;
     h = xstrndup(v + 1, (size_t)(close - v - 1));
     colon = close + 1;
