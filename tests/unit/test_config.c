@@ -410,6 +410,7 @@ static void test_listen(void **state) {
       {"[::1]", NULL, 0},
       {"[::1]3000", NULL, 0},
       {"[::1:3000", NULL, 0},
+      {"[]:80", NULL, 0},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     char *text = xasprintf("[server]\nlisten = %s\n", cases[i].value);
@@ -430,6 +431,25 @@ static void test_listen(void **state) {
     }
     config_free(c);
   }
+}
+
+static void test_utf8_bom(void **state) {
+  (void)state;
+  /* Editors on Windows save a byte order mark; inih skips it, and so
+   * must the line classifier. */
+  config *c = load("\xef\xbb\xbf[server]\nworkers = 6\n");
+  if (c->n_diags)
+    dump(c);
+  assert_int_equal(c->n_diags, 0);
+  assert_int_equal(c->workers, 6);
+  config_free(c);
+  c = load("\xef\xbb\xbf[plugin.ec2]\n");
+  assert_int_equal(c->n_diags, 0);
+  assert_non_null(config_plugin(c, "ec2"));
+  config_free(c);
+  c = load("\xef\xbb\xbfworkers\n");
+  ASSERT_DIAG(c, 1, DIAG_ERROR, "expected [section] or key = value");
+  config_free(c);
 }
 
 static void test_server_checks(void **state) {
@@ -564,6 +584,7 @@ int main(void) {
       cmocka_unit_test(test_bad_plugin_names),
       cmocka_unit_test(test_plugins_same_file),
       cmocka_unit_test(test_listen),
+      cmocka_unit_test(test_utf8_bom),
       cmocka_unit_test(test_server_checks),
       cmocka_unit_test(test_identity_template_needs_role_template),
       cmocka_unit_test(test_identity_other_checks),
