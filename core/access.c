@@ -17,8 +17,7 @@ typedef struct rule {
  * accepts them), 0 when there is none or it is too long. */
 static size_t name_len(const char *s) {
   size_t n = 0;
-  while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
-         s[n] == '-')
+  while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-')
     n++;
   return n <= 32 ? n : 0;
 }
