@@ -13,6 +13,34 @@ typedef struct rule {
   rule_kind kind;
 } rule;
 
+/* Length of the plugin or command name at s ([a-z0-9_-], as the registry
+ * accepts them), 0 when there is none or it is too long. */
+static size_t name_len(const char *s) {
+  size_t n = 0;
+  while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-')
+    n++;
+  return n <= 32 ? n : 0;
+}
+
+/* "*", "plugin", "plugin.*" or "plugin.command". Anything else would match
+ * nothing, and a rule that matches nothing leaves its command open. */
+static bool target_ok(const char *t) {
+  if (strcmp(t, "*") == 0)
+    return true;
+  size_t n = name_len(t);
+  if (!n)
+    return false;
+  t += n;
+  if (*t == '\0')
+    return true;
+  if (*t++ != '.')
+    return false;
+  if (strcmp(t, "*") == 0)
+    return true;
+  n = name_len(t);
+  return n && t[n] == '\0';
+}
+
 static bool parse_key(const char *key, rule *r, char **why) {
   char buf[160];
   snprintf(buf, sizeof buf, "%s", key);
@@ -35,7 +63,7 @@ static bool parse_key(const char *key, rule *r, char **why) {
     *at = '\0';
   }
   str_trim(buf);
-  if (!*buf || strchr(buf, ' ') || strlen(buf) >= sizeof r->target) {
+  if (!target_ok(buf) || strlen(buf) >= sizeof r->target) {
     if (why)
       *why = xasprintf("[access] \"%s\": expected a target such as *, ec2, ec2.* or ec2.stop", key);
     return false;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +18,9 @@
 #include "util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
+
+/* Editors on Windows start files with one; inih skips it on the first line. */
+#define UTF8_BOM "\xef\xbb\xbf"
 
 typedef struct parse_ctx {
   config *c;
@@ -75,6 +79,8 @@ static char *reader(char *str, int num, void *stream) {
     return str;
   }
   const char *s = str;
+  if (p->line == 1 && strncmp(s, UTF8_BOM, 3) == 0)
+    s += 3; /* inih skips it too */
   bool indented = (*s == ' ' || *s == '\t');
   while (*s == ' ' || *s == '\t')
     s++;
@@ -144,6 +150,8 @@ static void scan_section_headers(config *c, const char *path) {
       continue;
     no++;
     char *s = line;
+    if (no == 1 && strncmp(s, UTF8_BOM, 3) == 0)
+      s += 3;
     while (*s == ' ' || *s == '\t')
       s++;
     if (*s != '[')
@@ -270,7 +278,7 @@ static bool parse_listen(const char *v, char **host, int *port) {
   char *h;
   if (*v == '[') {
     const char *close = strchr(v, ']');
-    if (!close || close[1] != ':')
+    if (!close || close == v + 1 || close[1] != ':')
       return false;
     h = xstrndup(v + 1, (size_t)(close - v - 1));
     colon = close + 1;
@@ -665,5 +673,10 @@ bool host_is_loopback(const char *host) {
     if (colon && !strchr(colon + 1, ':'))
       *colon = '\0';
   }
-  return strcmp(h, "localhost") == 0 || str_starts(h, "127.") || strcmp(h, "::1") == 0;
+  /* Only an address literal in 127/8: a name such as "127.evil.example"
+   * resolves anywhere. */
+  struct in_addr a4;
+  if (inet_pton(AF_INET, h, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
 }

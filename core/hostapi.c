@@ -19,6 +19,10 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
   if (interim && (call->interims >= JOB_MAX_INTERIM || call->posts >= JOB_MAX_POSTS - 1))
     return SLASHD_ERR_LIMIT;
   char *formatted = message_text(flags, text, code);
+  if (!*formatted) { /* only newlines: nothing to show */
+    free(formatted);
+    return SLASHD_ERR_ARGS;
+  }
   call->sink.emit(call->sink.ud, flags, interim, formatted);
   free(formatted);
   call->posts++;

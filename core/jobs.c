@@ -22,8 +22,13 @@ void job_free(job *j) {
 char *job_display(const job *j) {
   const char *t = j->text ? j->text : "";
   size_t n = strlen(t);
-  if (n > 120)
-    return xasprintf("%s %.*s…", j->command ? j->command : "", 117, t);
+  if (n > 120) {
+    /* Cut on a character boundary, not inside a UTF-8 sequence. */
+    int cut = 117;
+    while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
+      cut--;
+    return xasprintf("%s %.*s…", j->command ? j->command : "", cut, t);
+  }
   return xasprintf("%s%s%s", j->command ? j->command : "", *t ? " " : "", t);
 }
 

@@ -55,6 +55,14 @@ static size_t safe_cut(const char *s, size_t cut) {
     if (c == '&' || c == '<')
       return k - 1;
   }
+  /* A link is as long as its URL, far more than the entity window above:
+   * look back to the last '<' or '>'. */
+  for (size_t k = cut; k > 0; k--) {
+    if (s[k - 1] == '>')
+      break;
+    if (s[k - 1] == '<')
+      return k - 1;
+  }
   return cut;
 }
 
@@ -74,19 +82,27 @@ static void add_code(sbuf *out, const char *code, bool escape) {
   }
 }
 
+/* Trailing newlines only make a block taller, and do not make one line of
+ * text multi-line. */
+static void trim_newlines(char *s) {
+  size_t n = s ? strlen(s) : 0;
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+    s[--n] = '\0';
+}
+
 char *message_text(unsigned flags, const char *text, const char *code) {
   bool escape = !(flags & SLASHD_REPLY_MRKDWN);
   char *t = text ? utf8_sanitize(text, strlen(text)) : NULL;
   char *c = code ? utf8_sanitize(code, strlen(code)) : NULL;
+  trim_newlines(t);
+  trim_newlines(c);
+  if (c && !*c) { /* an empty block shows nothing but its frame */
+    free(c);
+    c = NULL;
+  }
   if (t && !c && escape && strchr(t, '\n')) {
     c = t;
     t = NULL;
-  }
-  if (c) {
-    /* Trailing newlines only make the block taller. */
-    size_t n = strlen(c);
-    while (n && (c[n - 1] == '\n' || c[n - 1] == '\r'))
-      c[--n] = '\0';
   }
   sbuf head = {0}, body = {0};
   sbuf_add(&head, "", 0);

@@ -147,10 +147,12 @@ static bool check_abi(const slashd_plugin *d, char **why) {
 
 /* Opens the file once, checks the opened file, and loads that very file
  * through /proc/self/fd, so it cannot be swapped between check and load.
- * The fd stays open while the plugin is loaded: glibc knows libraries by
- * name, and a reused fd number would make a second plugin's dlopen return
- * the first one. */
-static void *open_plugin(const char *path, int *fd_out, char **why) {
+ * The descriptor stays open (in *fd_out) for as long as the library is
+ * loaded: the dynamic loader knows a library by the name it was opened
+ * with, and if the number were reused for the next plugin, its
+ * "/proc/self/fd/N" would name the one already loaded and dlopen would hand
+ * back that one instead. */
+static void *open_plugin(const registry *r, const char *path, int *fd_out, char **why) {
   if (!registry_file_ok(path, why))
     return NULL;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -163,6 +165,19 @@ static void *open_plugin(const char *path, int *fd_out, char **why) {
     *why = xasprintf("%s changed while it was being checked", path);
     close(fd);
     return NULL;
+  }
+  /* A loaded file opened again under another name: the loader would hand
+   * back the loaded library and remember the new "/proc/self/fd/N" as one
+   * of its names, and later give that library to whichever plugin is
+   * opened under N next. */
+  for (size_t i = 0; i < r->n; i++) {
+    struct stat lst;
+    if (fstat(r->p[i]->fd, &lst) == 0 && lst.st_dev == st.st_dev && lst.st_ino == st.st_ino) {
+      *why = xasprintf("%s is the same file as [plugin.%s] (%s)", path, r->p[i]->host.name,
+                       r->p[i]->path);
+      close(fd);
+      return NULL;
+    }
   }
   char fdpath[64];
   snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
@@ -177,14 +192,14 @@ static void *open_plugin(const char *path, int *fd_out, char **why) {
   return dl;
 }
 
-static void unload_dl(void *dl, int fd) {
+static void close_plugin(void *dl, int fd) {
   dlclose(dl);
   close(fd);
 }
 
 static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   int fd = -1;
-  void *dl = open_plugin(cp->path, &fd, why);
+  void *dl = open_plugin(r, cp->path, &fd, why);
   if (!dl)
     return NULL;
   dlerror();
@@ -192,7 +207,7 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   if (!sym) {
     *why =
         xasprintf("%s exports no %s symbol; is it a slashd plugin?", cp->path, SLASHD_ENTRY_SYMBOL);
-    unload_dl(dl, fd);
+    close_plugin(dl, fd);
     return NULL;
   }
   slashd_entry_fn entry;
@@ -204,11 +219,14 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   } else if (!check_abi(d, why)) {
   } else if (!valid_name(d->name)) {
     *why = xstrdup("the descriptor's name is missing or invalid");
+  } else if (registry_find(r, d->name)) {
+    /* Before the section check: a loaded plugin's name always differs
+     * from this section's, so that check would hide the real problem. */
+    *why = xasprintf("%s is the plugin \"%s\", and a plugin named \"%s\" is already loaded",
+                     cp->path, d->name, d->name);
   } else if (strcmp(d->name, cp->name) != 0) {
     *why = xasprintf("%s is the plugin \"%s\", but the section is [plugin.%s]", cp->path, d->name,
                      cp->name);
-  } else if (registry_find(r, d->name)) {
-    *why = xasprintf("a plugin named \"%s\" is already loaded", d->name);
   } else if ((ncmds = check_commands(d, why)) > 0) {
     plugin_inst *p = xcalloc(1, sizeof *p);
     p->host = (slashd_host){.reg = r, .name = xstrdup(d->name), .section = cp->section};
@@ -219,13 +237,13 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
     p->n_cmds = (size_t)ncmds;
     return p;
   }
-  unload_dl(dl, fd);
+  close_plugin(dl, fd);
   return NULL;
 }
 
 static void inst_free(plugin_inst *p) {
   if (p->dl)
-    unload_dl(p->dl, p->fd);
+    close_plugin(p->dl, p->fd);
   free(p->host.name);
   free(p->path);
   free(p);

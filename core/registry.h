@@ -24,7 +24,7 @@ typedef struct plugin_inst {
   slashd_host host;
   char *path;
   void *dl;
-  int fd; /* the checked file, open while loaded: dlopen'd as /proc/self/fd/N */
+  int fd; /* the file dl was loaded from, open for as long as dl is */
   const slashd_plugin *desc;
   void *state;
   size_t n_cmds;

@@ -10,6 +10,9 @@
  *   crash       segfaults in its handler
  *   hang        never returns from its handler
  *   oldminor    built as an ABI 1.0 plugin (the minimum the host accepts)
+ *   tracea,     like good (under their own names), and each appends
+ *   traceb      "init NAME" / "destroy NAME" to the file named by its
+ *               section's `trace` key, so tests can see the call order
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +21,14 @@
 #include <unistd.h>
 
 #include "slashd/plugin.h"
+
+#if defined(FIXTURE_TRACEA)
+#define FIXTURE_TRACE
+#define TRACE_NAME "tracea"
+#elif defined(FIXTURE_TRACEB)
+#define FIXTURE_TRACE
+#define TRACE_NAME "traceb"
+#endif
 
 /* One source, many fixtures: each uses only some of the handlers. */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -114,10 +125,30 @@ static slashd_status write_cmd(slashd_call *call, void *state, int argc, const c
   return g_api->reply(call, 0, "changed something", NULL);
 }
 
+#if defined(FIXTURE_TRACE)
+static void trace(const char *path, const char *what) {
+  FILE *f = path ? fopen(path, "a") : NULL;
+  if (f) {
+    fprintf(f, "%s %s\n", what, TRACE_NAME);
+    fclose(f);
+  }
+}
+
+static void destroy(void *state) {
+  trace(state, "destroy");
+  free(state);
+}
+#endif
+
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
   (void)state;
   g_api = api;
-#if defined(FIXTURE_INITFAIL)
+#if defined(FIXTURE_TRACE)
+  const char *path = api->config(host, "trace");
+  *state = path ? strdup(path) : NULL;
+  trace(*state, "init");
+  return SLASHD_OK;
+#elif defined(FIXTURE_INITFAIL)
   api->log(host, NULL, SLASHD_LOG_ERROR, "this fixture always fails to start");
   return SLASHD_ERR_INTERNAL;
 #else
@@ -161,6 +192,8 @@ static const slashd_command commands[] = {{.name = "forever",
 #define NAME "initfail"
 #elif defined(FIXTURE_OLDMINOR)
 #define NAME "oldminor"
+#elif defined(FIXTURE_TRACE)
+#define NAME TRACE_NAME
 #endif
 static const slashd_command commands[] = {{.name = "echo",
                                            .usage = "<words…>",
@@ -216,6 +249,9 @@ static const slashd_plugin descriptor = {
     .version = "0.0.1",
     .summary = "A test fixture",
     .init = init,
+#if defined(FIXTURE_TRACE)
+    .destroy = destroy,
+#endif
     .commands = commands,
 };
 
