@@ -196,7 +196,7 @@ static void test_manifest(void **state) {
   route_match rm;
   char *msg = NULL;
   assert_int_equal(route_resolve(t, "/aws", argc, argv, &rm, &msg), ROUTE_USAGE);
-  assert_string_equal(msg, "Usage: /aws good change <thing> — A write command");
+  assert_string_equal(msg, "Usage: `/aws good change <thing>` — A write command");
   free(msg);
   route_argv_free(argc, argv);
   route_table_unref(t);
@@ -392,6 +392,8 @@ static void test_init_and_destroy_order(void **state) {
                         "[plugin.traceb]\npath = %s\ntrace = %s\n",
                         FIX("tracea"), trace, FIX("good"), FIX("traceb"), trace);
   loaded l = load(ini);
+  for (size_t i = 0; i < l.d.n; i++)
+    print_message("diag: %s\n", l.d.r[i].msg);
   assert_int_equal(l.reg->n, 3);
   char *got = read_trace(trace);
   assert_string_equal(got, "init tracea\ninit traceb\n");

@@ -319,23 +319,23 @@ static void test_usage_too_few(void **state) {
   routed r = resolve(*state, "ec2 stop");
   assert_int_equal(r.st, ROUTE_USAGE);
   assert_null(r.m.cmd);
-  assert_string_equal(r.msg, "Usage: /aws ec2 stop <instance-id> — Stop an instance");
+  assert_string_equal(r.msg, "Usage: `/aws ec2 stop <instance-id>` — Stop an instance");
   routed_free(&r);
   r = resolve(*state, "ec2 tag i-1 Name");
   assert_int_equal(r.st, ROUTE_USAGE);
-  assert_string_equal(r.msg, "Usage: /aws ec2 tag <id> <key> <value> — Tag");
+  assert_string_equal(r.msg, "Usage: `/aws ec2 tag <id> <key> <value>` — Tag");
   routed_free(&r);
 }
 
 static void test_usage_too_many(void **state) {
   routed r = resolve(*state, "ec2 stop i-1 i-2");
   assert_int_equal(r.st, ROUTE_USAGE);
-  assert_string_equal(r.msg, "Usage: /aws ec2 stop <instance-id> — Stop an instance");
+  assert_string_equal(r.msg, "Usage: `/aws ec2 stop <instance-id>` — Stop an instance");
   routed_free(&r);
   /* "help" is the default named after its plugin: not repeated. */
   r = resolve(*state, "help help ec2 s3");
   assert_int_equal(r.st, ROUTE_USAGE);
-  assert_string_equal(r.msg, "Usage: /aws help [plugin] — List commands");
+  assert_string_equal(r.msg, "Usage: `/aws help [plugin]` — List commands");
   routed_free(&r);
 }
 
