@@ -931,8 +931,8 @@ class Handler(BaseHTTPRequestHandler):
         if f.get("kind") == "delay":
             return False
         status = int(f.get("status") or (500 if f.get("kind") != "throttle" else 429))
-        self._send(status, (f.get("message") or "fault injected").encode(), "text/plain")
         self._record_plain(service, action, status, f.get("code") or f.get("kind"))
+        self._send(status, (f.get("message") or "fault injected").encode(), "text/plain")
         return True
 
     def _imds(self, path):
@@ -952,48 +952,48 @@ class Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
-            self._send(404, b"Not Found", "text/plain")
             self._record_plain("imds", action, 404)
+            self._send(404, b"Not Found", "text/plain")
             return
         if self._plain_fault("imds", action):
             return
         if path == "/latest/api/token":
             if self.command != "PUT":
-                self._send(405, b"", "text/plain", {"Allow": "OPTIONS, PUT"})
                 self._record_plain("imds", action, 405)
+                self._send(405, b"", "text/plain", {"Allow": "OPTIONS, PUT"})
                 return
             if mode == "v1-only":
                 status = int(sc.get("v1_token_status", 403))
-                self._send(status, b"", "text/plain")
                 self._record_plain("imds", action, status)
+                self._send(status, b"", "text/plain")
                 return
             if self.headers.get("X-Forwarded-For"):
-                self._send(403, b"", "text/plain")
                 self._record_plain("imds", action, 403, "x-forwarded-for")
+                self._send(403, b"", "text/plain")
                 return
             ttl = self.headers.get("x-aws-ec2-metadata-token-ttl-seconds")
             if ttl is None or not ttl.strip().isdigit() or not 1 <= int(ttl) <= 21600:
-                self._send(400, b"", "text/plain")
                 self._record_plain("imds", action, 400, "bad-ttl")
+                self._send(400, b"", "text/plain")
                 return
             tok = base64.b64encode(secrets.token_bytes(42)).decode()
             with self.st.lock:
                 self.st.imds_tokens[tok] = now() + int(ttl)
+            self._record_plain("imds", action, 200)
             self._send(200, tok.encode(), "text/plain",
                        {"x-aws-ec2-metadata-token-ttl-seconds": str(int(ttl))})
-            self._record_plain("imds", action, 200)
             return
         if self.command not in ("GET", "HEAD"):
-            self._send(405, b"", "text/plain")
             self._record_plain("imds", action, 405)
+            self._send(405, b"", "text/plain")
             return
         if mode == "v2":
             tok = self.headers.get("x-aws-ec2-metadata-token")
             with self.st.lock:
                 exp = self.st.imds_tokens.get(tok or "")
             if exp is None or exp < now():
-                self._send(401, b"", "text/plain")
                 self._record_plain("imds", action, 401, "missing-or-invalid-token")
+                self._send(401, b"", "text/plain")
                 return
         role = sc.get("role_name", "slashd-instance-role")
         base = "/latest/meta-data/iam/security-credentials"
@@ -1003,14 +1003,15 @@ class Handler(BaseHTTPRequestHandler):
                 "/latest/meta-data/": "ami-id\niam/\ninstance-id\nplacement/",
                 "/latest/meta-data/iam/": "info\nsecurity-credentials/"}
         if path.rstrip("/") == base:
-            self._send(200, role.encode(), "text/plain")
+            reply = (200, role.encode(), "text/plain")
         elif path == base + "/" + role:
-            self._send(200, json.dumps(self._instance_creds(), indent=2).encode(), "text/plain")
+            reply = (200, json.dumps(self._instance_creds(), indent=2).encode(), "text/plain")
         elif path in meta:
-            self._send(200, meta[path].encode(), "text/plain")
+            reply = (200, meta[path].encode(), "text/plain")
         else:
-            self._send(404, b"", "text/html")
-        self._record_plain("imds", action, self._status)
+            reply = (404, b"", "text/html")
+        self._record_plain("imds", action, reply[0])
+        self._send(*reply)
 
     def _instance_creds(self):
         st, sc = self.st, self.st.scenario["imds"]
@@ -1033,16 +1034,16 @@ class Handler(BaseHTTPRequestHandler):
         if self._plain_fault("container", "credentials"):
             return
         if self.command != "GET":
-            self._send(405, b"", "text/plain")
             self._record_plain("container", "credentials", 405)
+            self._send(405, b"", "text/plain")
             return
         want = sc.get("authorization_token")
         if want is not None and self.headers.get("Authorization") != want:
             code = "missing-authorization" if self.headers.get("Authorization") is None else "bad-authorization"
-            self._send(401 if code == "missing-authorization" else 403,
-                       json.dumps({"Message": "invalid or missing Authorization token"}).encode(),
+            status = 401 if code == "missing-authorization" else 403
+            self._record_plain("container", "credentials", status, code)
+            self._send(status, json.dumps({"Message": "invalid or missing Authorization token"}).encode(),
                        "application/json")
-            self._record_plain("container", "credentials", self._status, code)
             return
         with st.lock:
             c = st.container_creds
@@ -1056,8 +1057,8 @@ class Handler(BaseHTTPRequestHandler):
                   "Token": c["token"], "Expiration": iso(c["expiration"]),
                   "AccountId": st.scenario["account_id"], "RoleArn": c["role_arn"]}
         out = {k: values[k] for k in st.t.container_creds}
-        self._send(200, json.dumps(out).encode(), "application/json")
         self._record_plain("container", "credentials", 200)
+        self._send(200, json.dumps(out).encode(), "application/json")
 
     # ---- AWS
     def _guess_service(self, auth_service, params, ctype):
@@ -1076,7 +1077,6 @@ class Handler(BaseHTTPRequestHandler):
         return "ec2"
 
     def _aws(self):
-        st = self.st
         ctype = self.headers.get("Content-Type") or ""
         query_pairs = parse_query(self.raw_query)
         auth = self.headers.get("Authorization")
@@ -1245,8 +1245,8 @@ class Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(sig, parts["Signature"]):
             call["expected_canonical_request"] = creq
             call["expected_string_to_sign"] = sts_text
-            sys.stderr.write("fake_aws: signature mismatch; expected canonical request:\n%s\n"
-                             "string to sign:\n%s\n" % (creq, sts_text))
+            sys.stderr.write("fake_aws: signature mismatch for %s; expected canonical request %r\n"
+                             % (akid, creq))
             if protocol == "s3":
                 raise auth_error(protocol, "bad_signature", extra={
                     "AWSAccessKeyId": akid, "StringToSign": sts_text,
@@ -1307,11 +1307,12 @@ class Handler(BaseHTTPRequestHandler):
         return str(uuid.uuid4())
 
     def _finish(self, status, body, ctype, headers=None, server=None, error=None):
-        self._send(status, body, ctype, headers, server)
+        # Log before answering: a client's next request must not overtake this entry.
         self.call["status"] = status
         self.call["error"] = error
         self.st.log_call(self.call)
         self._log_line("%s.%s" % (self.call["service"], self.call["action"]), status, error)
+        self._send(status, body, ctype, headers, server)
 
     def _respond_error(self, protocol, service, e):
         rid = self._request_id()
@@ -1388,8 +1389,7 @@ class Handler(BaseHTTPRequestHandler):
             raise AwsError("InvalidHttpRequest" if protocol == "query" else "UnsupportedProtocol",
                            "The %s method is not supported by this endpoint." % self.command, 400)
         if self.raw_path != "/":
-            raise AwsError("InvalidAction" if protocol == "ec2" else "InvalidAction",
-                           "The requested path %s is not valid for this web service." % self.raw_path, 400)
+            raise AwsError("InvalidAction", "The requested path %s is not valid for this web service." % self.raw_path, 400)
         action = params.get("Action")
         if not action:
             hint = ""
