@@ -6,8 +6,8 @@ received, so a pass here means an independent signer agrees with ours for
 every service, protocol and credential source.
 
 Environment: AWS_PROBE (the built aws_probe), SLASHD_SOURCE_DIR,
-SLASHD_SHARED_DIR; FAKE_AWS overrides the fake's path. Exit 77 (CTest:
-skipped) when the fake is not there. Loopback only: IMDS and container
+SLASHD_SHARED_DIR; FAKE_AWS overrides the fake's path. Fails when the fake
+is not there. Loopback only: IMDS and container
 endpoints point at the fake, never at 169.254.x.
 """
 
@@ -386,8 +386,8 @@ class FakeAwsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     if not os.path.exists(FAKE):
-        print("SKIP: %s not found (the fake lands with the fake-aws branch)" % FAKE)
-        sys.exit(77)
+        print("the fake AWS is missing: %s" % FAKE)
+        sys.exit(1)
     if not os.path.exists(PROBE):
         print("aws_probe not built: %s" % PROBE)
         sys.exit(1)
