@@ -291,6 +291,19 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   return result;
 }
 
+static void cache_forget(aws_glue *g, slashd_call *call) {
+  char *key = glue_cache_key(call->caller.team_id, call->caller.user_id);
+  for (cached **pp = &g->cache; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->key, key) == 0) {
+      cached *e = *pp;
+      *pp = e->next;
+      cached_free(e);
+      break;
+    }
+  }
+  free(key);
+}
+
 static slashd_status to_status(aws_status st) {
   switch (st) {
   case AWS_OK:
@@ -328,6 +341,24 @@ static slashd_status glue_call(void *ud, slashd_call *call, const char *service,
   }
   aws_status st =
       aws_call_region(glue_client(g), creds, region, service, action, p ? p : params, out, &e);
+  if (st == AWS_ERR_CREDENTIALS && assume) {
+    /* AWS no longer takes the cached role credentials (expired early,
+     * revoked): forget them, assume again once, and retry. */
+    log_kv(LOG_INFO, "identity_rejected", KV_S("req", call->caller.request_id),
+           KV_S("msg", e ? e : ""));
+    free(e);
+    e = NULL;
+    cache_forget(g, call);
+    creds = user_creds(g, call, &e);
+    if (!creds) {
+      if (err && err_len)
+        snprintf(err, err_len, "%s", e ? e : "no role for you");
+      free(e);
+      json_decref(p);
+      return SLASHD_ERR_DENIED;
+    }
+    st = aws_call_region(glue_client(g), creds, region, service, action, p ? p : params, out, &e);
+  }
   json_decref(p);
   if (st != AWS_OK && err && err_len)
     snprintf(err, err_len, "%s", e ? e : aws_status_name(st));

@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include "audit.h"
 #include "awsglue.h"
 #include "cli.h"
 #include "credcache.h"
@@ -202,9 +203,12 @@ static void reload(server *s) {
   runtime *old = server_runtime(s);
   const config *o = old->cfg;
   if (!str_eq(o->listen_host, c->listen_host) || o->listen_port != c->listen_port ||
-      o->workers != c->workers || o->queue != c->queue || !str_eq(o->state_dir, c->state_dir))
+      o->workers != c->workers || o->queue != c->queue || !str_eq(o->state_dir, c->state_dir) ||
+      (o->audit_file != NULL) != (c->audit_file != NULL) ||
+      (o->audit_file && !str_eq(o->audit_file, c->audit_file)))
     log_kv(LOG_WARN, "reload_partial",
-           KV_S("msg", "listen, workers, queue and state_dir change only on restart"));
+           KV_S("msg", "listen, workers, queue, state_dir and [audit] file change only on "
+                       "restart"));
   runtime_unref(old);
   aws_glue *kms = glue_new(c, NULL, NULL);
   runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
@@ -358,6 +362,13 @@ int serve_main(int argc, char **argv) {
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
   int rc = 0;
+  s->audit = audit_open(c->audit_file, &err);
+  if (!s->audit) {
+    log_kv(LOG_ERROR, "audit", KV_S("msg", err));
+    free(err);
+    rc = 73;
+    goto out_early;
+  }
   if (c->journal) {
     s->journal = journal_open(c->journal, c->journal_fsync_always, &err);
     if (!s->journal) {
@@ -408,6 +419,7 @@ out_early:
   if (s->resp)
     responder_stop(s->resp, 0);
   journal_close(s->journal);
+  audit_close(s->audit);
   route_table_unref(s->routes);
   runtime_unref(s->rt);
   queue_destroy(&s->queue);

@@ -17,6 +17,7 @@
 typedef struct pool pool;
 typedef struct journal journal;
 typedef struct credcache credcache;
+typedef struct audit audit;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
  * reference for the length of one request. */
@@ -40,6 +41,7 @@ typedef struct server {
   pool *pool;
   journal *journal;
   credcache *creds; /* assumed-role credentials shared by the workers */
+  audit *audit;
   struct MHD_Daemon *mhd;
   int listen_port; /* the bound port (listen = host:0 picks one) */
   char boot_id[8];

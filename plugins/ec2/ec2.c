@@ -4,6 +4,7 @@
  *   console_lines = 20   lines of console output shown (1..500)
  *   wait_seconds  = 120  how long start/stop wait for the target state
  *   poll_seconds  = 5    how often they look
+ *   page_size     = 1000 instances asked for per DescribeInstances page (5..1000)
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@ typedef struct ec2_state {
   long console_lines;
   long wait_seconds;
   long poll_seconds;
+  long page_size;
 } ec2_state;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -117,8 +119,12 @@ static const char *tag_value(json_t *inst, const char *key) {
   return NULL;
 }
 
+/* By name, instances without one last; then by id. */
 static int row_cmp(const void *a, const void *b) {
   const row *x = a, *y = b;
+  bool xn = strcmp(x->name, "-") == 0, yn = strcmp(y->name, "-") == 0;
+  if (xn != yn)
+    return xn ? 1 : -1;
   int c = strcasecmp(x->name, y->name);
   return c ? c : strcmp(x->id, y->id);
 }
@@ -134,7 +140,7 @@ static slashd_status collect(ec2_state *st, slashd_call *call, row **rows, size_
   size_t cap = 0;
   slashd_status rc = SLASHD_OK;
   for (int page = 0; page < 1000; page++) {
-    json_t *params = json_pack("{s:s}", "MaxResults", "1000");
+    json_t *params = json_pack("{s:I}", "MaxResults", (json_int_t)st->page_size);
     if (token)
       json_object_set_new(params, "NextToken", json_string(token));
     json_t *out = NULL;
@@ -434,6 +440,7 @@ static slashd_status ec2_init(slashd_host *host, const slashd_host_api *api, voi
   st->console_lines = config_long(st, "console_lines", 20, 1, 500);
   st->wait_seconds = config_long(st, "wait_seconds", 120, 0, 3600);
   st->poll_seconds = config_long(st, "poll_seconds", 5, 1, 300);
+  st->page_size = config_long(st, "page_size", 1000, 5, 1000);
   *state = st;
   return SLASHD_OK;
 }

@@ -1,4 +1,8 @@
-/* s3: list buckets and show a bucket's size (CloudWatch BucketSizeBytes). */
+/* s3: list buckets and show a bucket's size (CloudWatch BucketSizeBytes).
+ *
+ * Config ([plugin.s3]):
+ *   page_size = 1000   buckets asked for per ListBuckets page (1..10000)
+ */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 typedef struct s3_state {
   slashd_host *host;
   const slashd_host_api *api;
+  char page_size[16];
 } s3_state;
 
 static int str_cmp(const void *a, const void *b) {
@@ -39,7 +44,7 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
   char *token = NULL;
   slashd_status rc = SLASHD_OK;
   for (int page = 0; page < 1000; page++) {
-    json_t *params = json_pack("{s:s}", "max-buckets", "1000");
+    json_t *params = json_pack("{s:s}", "max-buckets", st->page_size);
     if (token)
       json_object_set_new(params, "continuation-token", json_string(token));
     free(token);
@@ -165,6 +170,28 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
              bucket);
     return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
   }
+  /* The metric lives in the bucket's own region. */
+  char region[64] = "";
+  json_t *lp = json_pack("{s:s}", "Bucket", bucket);
+  json_t *loc = NULL;
+  slashd_status lrc = st->api->aws(call, "s3", "GetBucketLocation", lp, &loc, err, sizeof err);
+  json_decref(lp);
+  if (lrc == SLASHD_OK) {
+    /* An empty LocationConstraint means us-east-1; "EU" is eu-west-1. */
+    const char *c = aj_str(json_object_get(loc, "LocationConstraint"));
+    if (!*c && json_is_string(loc))
+      c = json_string_value(loc);
+    snprintf(region, sizeof region, "%s",
+             !*c ? "us-east-1" : (strcmp(c, "EU") == 0 ? "eu-west-1" : c));
+  } else if (strstr(err, "NoSuchBucket")) {
+    json_decref(loc);
+    snprintf(msg, sizeof msg, "There is no bucket named %s.", bucket);
+    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+  }
+  /* Without the location (e.g. no s3:GetBucketLocation permission) the
+   * configured region is tried. */
+  json_decref(loc);
+  err[0] = '\0';
   /* S3 reports storage metrics once a day: a three-day window always holds
    * the latest datapoint. */
   time_t now = time(NULL);
@@ -177,6 +204,8 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
                 "Dimensions.member.1.Value", bucket, "Dimensions.member.2.Name", "StorageType",
                 "Dimensions.member.2.Value", "StandardStorage", "StartTime", start, "EndTime", end,
                 "Period", "86400", "Statistics.member.1", "Average", "Unit", "Bytes");
+  if (region[0])
+    json_object_set_new(params, "@region", json_string(region));
   json_t *out = NULL;
   slashd_status rc =
       st->api->aws(call, "monitoring", "GetMetricStatistics", params, &out, err, sizeof err);
@@ -205,8 +234,7 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
   if (!newest_ts) {
     snprintf(msg, sizeof msg,
              "S3 has not reported a size for %s in the last 3 days. It publishes storage metrics "
-             "once a day; a new bucket takes up to 48 hours (and the metric lives in the "
-             "bucket's own region).",
+             "once a day; a new or empty bucket can take up to 48 hours.",
              bucket);
     rc = st->api->reply(call, 0, msg, NULL);
   } else {
@@ -234,6 +262,14 @@ static slashd_status s3_init(slashd_host *host, const slashd_host_api *api, void
     return SLASHD_ERR_NOMEM;
   st->host = host;
   st->api = api;
+  const char *ps = api->config(host, "page_size");
+  char *end = NULL;
+  long n = ps ? strtol(ps, &end, 10) : 1000;
+  if (ps && (*end || n < 1 || n > 10000)) {
+    api->log(host, NULL, SLASHD_LOG_WARN, "page_size = %s is not a number from 1 to 10000", ps);
+    n = 1000;
+  }
+  snprintf(st->page_size, sizeof st->page_size, "%ld", n);
   *state = st;
   return SLASHD_OK;
 }

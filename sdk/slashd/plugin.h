@@ -168,7 +168,9 @@ typedef struct slashd_host_api {
    *   action:  the API action, e.g. "DescribeInstances", "ListBuckets"
    *   params:  borrowed; an object of request parameters, or NULL. Query
    *            protocols take flat string values named as on the wire
-   *            ({"InstanceId.1": "i-0abc"}); JSON protocols take the body.
+   *            ({"InstanceId.1": "i-0abc"}); JSON protocols take the body;
+   *            S3 takes query parameters by wire name and "Bucket". The
+   *            key "@region" runs this one call in another region.
    *   out:     on SLASHD_OK, a new reference to the response as JSON (XML
    *            elements become keys, <item>/<member> lists become arrays).
    *   err:     on failure, a readable sentence for the user, e.g.
