@@ -73,8 +73,9 @@ aws_client *glue_client(aws_glue *g) {
   return g->client;
 }
 
-char *glue_cache_key(const char *team_id, const char *user_id) {
-  return xasprintf("%s|%s", team_id ? team_id : "", user_id ? user_id : "");
+char *glue_cache_key(const char *team_id, const char *user_id, const char *channel_id) {
+  return xasprintf("%s|%s|%s", team_id ? team_id : "", user_id ? user_id : "",
+                   channel_id ? channel_id : "");
 }
 
 static cached *cache_find(aws_glue *g, const char *key) {
@@ -231,7 +232,7 @@ static json_t *session_tags(const slashd_caller *who) {
 /* The caller's role credentials (borrowed from the cache) or NULL + *err. */
 static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   const slashd_caller *who = &call->caller;
-  char *key = glue_cache_key(who->team_id, who->user_id);
+  char *key = glue_cache_key(who->team_id, who->user_id, who->channel_id);
   identity_who iw = {.team_id = who->team_id,
                      .user_id = who->user_id,
                      .user_name = who->user_name,
@@ -292,7 +293,7 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
 }
 
 static void cache_forget(aws_glue *g, slashd_call *call) {
-  char *key = glue_cache_key(call->caller.team_id, call->caller.user_id);
+  char *key = glue_cache_key(call->caller.team_id, call->caller.user_id, call->caller.channel_id);
   for (cached **pp = &g->cache; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->key, key) == 0) {
       cached *e = *pp;

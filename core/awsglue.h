@@ -4,9 +4,10 @@
  * [identity] read = assume; write commands always run under the caller's
  * role, assumed with STS (RoleSessionName slashd-<user_id>, SourceIdentity =
  * the Slack user id, session tags slack_user/slack_team/slack_channel), so
- * CloudTrail shows who did what. Assumed credentials are cached per user
- * and role, refreshed 5 minutes before they expire, and shared with the main
- * process so that every worker can reuse them. */
+ * CloudTrail shows who did what. Assumed credentials are cached per user,
+ * channel and role, refreshed 5 minutes before they expire, and shared with
+ * the main process so that every worker can reuse them. */
+
 #ifndef SLASHD_AWSGLUE_H
 #define SLASHD_AWSGLUE_H
 
@@ -41,8 +42,9 @@ const char *glue_session(const aws_glue *g);
 /* Cache entry exchange with the main process: {"key","role","session",
  * "akid","secret","token","exp"}. */
 void glue_cache_put(aws_glue *g, const json_t *entry);
-/* The cache key of a caller: team and user. New string. */
-char *glue_cache_key(const char *team_id, const char *user_id);
+/* The cache key of a caller: team, user and channel — the channel too,
+ * because it is a session tag, and CloudTrail must show the right one. */
+char *glue_cache_key(const char *team_id, const char *user_id, const char *channel_id);
 
 /* The host's credentials for KMS decryption of secret references. */
 bool glue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,

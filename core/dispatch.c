@@ -56,7 +56,14 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   json_t *msg =
       json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
                 "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
+  /* The user's assumed role, if another worker already has it. */
+  char *key = glue_cache_key(j->team_id, j->user_id, j->channel_id);
+  json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
+  if (creds)
+    json_object_set_new(msg, "creds", creds);
+  free(key);
   bool ok = msg && ipc_send(fd, msg);
+
   json_decref(msg);
   j->started_us = mono_us();
   log_kv(LOG_DEBUG, "job_started", KV_S("req", j->id),

@@ -57,8 +57,10 @@ static const char *jget(const json_t *o, const char *k) {
 
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
   json_t *m =
-      json_pack("{s:s, s:s, s:i, s:b, s:i}", "t", "done", "id", id, "status", (int)st, "error",
-                call ? call->error_reported : true, "posts", call ? call->posts : 0);
+      json_pack("{s:s, s:s, s:i, s:b, s:i, s:s, s:s}", "t", "done", "id", id, "status", (int)st,
+                "error", call ? call->error_reported : true, "posts", call ? call->posts : 0,
+                "identity", glue_identity(w->glue), "session", glue_session(w->glue));
+
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
   json_decref(m);
