@@ -1,0 +1,83 @@
+/* The main process's cache of assumed-role credentials: entries are handed
+ * out only while they have more than the refresh margin left. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "awsglue.h"
+#include "credcache.h"
+
+static json_t *entry(const char *key, json_int_t exp) {
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "key", key, "role",
+                   "arn:aws:iam::1:role/r", "session", "slashd-U1", "akid", "ASIA1", "secret",
+                   "s3cret", "token", "tok", "exp", exp);
+}
+
+static void test_fresh_entry_is_shared(void **state) {
+  (void)state;
+  credcache *c = credcache_new();
+  json_t *e = entry("T|U1|C1", 10000);
+  credcache_put(c, e);
+  json_decref(e);
+  json_t *got = credcache_get(c, "T|U1|C1", 10000 - 900, CREDS_REFRESH_S);
+  assert_non_null(got);
+  assert_string_equal(json_string_value(json_object_get(got, "akid")), "ASIA1");
+  json_decref(got);
+  assert_null(credcache_get(c, "T|U1|C2", 0, CREDS_REFRESH_S)); /* another channel */
+  credcache_free(c);
+}
+
+static void test_entry_near_expiry_is_renewed(void **state) {
+  (void)state;
+  credcache *c = credcache_new();
+  json_t *e = entry("k", 10000);
+  credcache_put(c, e);
+  json_decref(e);
+  /* 301 s left: still handed out; 300 s left: dropped so the worker
+   * assumes the role again. */
+  json_t *got = credcache_get(c, "k", 10000 - CREDS_REFRESH_S - 1, CREDS_REFRESH_S);
+  assert_non_null(got);
+  json_decref(got);
+  assert_null(credcache_get(c, "k", 10000 - CREDS_REFRESH_S, CREDS_REFRESH_S));
+  /* and it is gone, not just hidden */
+  assert_null(credcache_get(c, "k", 0, CREDS_REFRESH_S));
+  credcache_free(c);
+}
+
+static void test_replace_and_clear(void **state) {
+  (void)state;
+  credcache *c = credcache_new();
+  json_t *a = entry("k", 5000), *b = entry("k", 9000);
+  credcache_put(c, a);
+  credcache_put(c, b);
+  json_t *got = credcache_get(c, "k", 0, CREDS_REFRESH_S);
+  assert_int_equal(json_integer_value(json_object_get(got, "exp")), 9000);
+  json_decref(got);
+  credcache_clear(c);
+  assert_null(credcache_get(c, "k", 0, CREDS_REFRESH_S));
+  json_decref(a);
+  json_decref(b);
+  credcache_free(c);
+}
+
+static void test_key_includes_channel(void **state) {
+  (void)state;
+  char *k1 = glue_cache_key("T", "U1", "C1"), *k2 = glue_cache_key("T", "U1", "C2");
+  assert_string_not_equal(k1, k2);
+  free(k1);
+  free(k2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fresh_entry_is_shared),
+      cmocka_unit_test(test_entry_near_expiry_is_renewed),
+      cmocka_unit_test(test_replace_and_clear),
+      cmocka_unit_test(test_key_includes_channel),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
