@@ -137,9 +137,10 @@ access_result access_check(const config *c, const access_subject *who, const cha
     if (r.kind == KIND_DENY) {
       if (list_has(v, who->user_id) || list_has(v, who->channel_id)) {
         if (msg)
-          *msg = xasprintf("You may not run `%s %s`: an access rule denies it. Ask an admin if "
-                           "you need it.",
-                           plugin, command);
+          *msg = xasprintf("You may not run `%s %s`: an access rule denies it for your user id "
+                           "%s or this channel. Ask an admin if you need it.",
+                           plugin, command, who->user_id ? who->user_id : "");
+
         return ACCESS_DENIED;
       }
       continue;

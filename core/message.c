@@ -113,14 +113,15 @@ char *message_text(unsigned flags, const char *text, const char *code) {
     else
       sbuf_adds(&head, t);
   }
+  bool has_code = c != NULL;
   if (c)
     add_code(&body, c, escape);
   free(t);
   free(c);
 
   const char *open = "```\n", *close = "\n```";
-  size_t sep = (head.len && c) ? 1 : 0;
-  size_t block = c ? utf8_count(open) + utf8_count(close) : 0;
+  size_t sep = (head.len && has_code) ? 1 : 0;
+  size_t block = has_code ? utf8_count(open) + utf8_count(close) : 0;
   size_t mark = utf8_count(TRUNCATED_MARK) + 1;
   size_t total = utf8_count(head.p) + sep + block + utf8_count(body.p);
   bool truncated = total > SLACK_TEXT_MAX;
@@ -132,7 +133,7 @@ char *message_text(unsigned flags, const char *text, const char *code) {
       head.len = cut;
       head.p[cut] = '\0';
       sbuf_reset(&body);
-      c = NULL;
+      has_code = false;
       sep = 0;
     } else {
       size_t room = SLACK_TEXT_MAX - head_chars - sep - block - mark;
@@ -153,7 +154,8 @@ char *message_text(unsigned flags, const char *text, const char *code) {
   }
   sbuf out = {0};
   sbuf_add(&out, head.p, head.len);
-  if (c) {
+  if (has_code) {
+
     if (sep)
       sbuf_addc(&out, '\n');
     sbuf_adds(&out, open);

@@ -95,6 +95,10 @@ static size_t quote_open(const char *s, const char **close) {
     *close = "\xe2\x80\x9d";                /* ” */
     return 3;
   }
+  if (strncmp(s, "\xe2\x80\x98", 3) == 0) { /* ‘ (iOS "smart" single quotes) */
+    *close = "\xe2\x80\x99";                /* ’ */
+    return 3;
+  }
   return 0;
 }
 

@@ -66,8 +66,9 @@ typedef struct route_match {
 
 /* Resolves words against the table. `slash` is the slash command for the
  * messages ("/aws"). On failure *msg gets a helpful text for the user
- * (plain, to be escaped). The words are lower-cased in place for matching
- * plugin and command names only. */
+ * (plain, to be escaped). Plugin and command names match case-insensitively
+ * (mobile keyboards capitalize); the words themselves are left as typed. */
+
 route_status route_resolve(const route_table *t, const char *slash, int argc, char **argv,
                            route_match *m, char **msg);
 

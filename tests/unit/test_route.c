@@ -68,7 +68,13 @@ static void test_tok_curly_quotes(void **state) {
   assert_string_equal(w.argv[2], "my bucket");
   assert_string_equal(w.argv[3], "x");
   tok_free(&w);
+  /* iOS turns '...' into ‘...’ */
+  w = tok_ok("echo \xe2\x80\x98two words\xe2\x80\x99");
+  assert_int_equal(w.argc, 2);
+  assert_string_equal(w.argv[1], "two words");
+  tok_free(&w);
   /* A straight quote does not close a curly one. */
+
   char *err = NULL;
   int argc = -1;
   char **argv = NULL;
