@@ -1,14 +1,26 @@
-/* Small helpers for reading AWS responses (as the host converts them to
- * JSON) in the shipped plugins. Header-only: plugins link nothing of the
- * host. */
+/* Small helpers for the shipped plugins: reading AWS responses (as the host
+ * converts them to JSON) and reporting failed calls. Header-only: plugins
+ * link nothing of the host. */
+
 #ifndef SLASHD_PLUGINS_AWSJSON_H
 #define SLASHD_PLUGINS_AWSJSON_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
+
+#include "slashd/plugin.h"
+
+/* "Could not <what>: <AWS's readable error>" as the command's failure. */
+static inline slashd_status aj_reply_failed(const slashd_host_api *api, slashd_call *call,
+                                            const char *what, const char *err) {
+  char msg[1200];
+  snprintf(msg, sizeof msg, "Could not %s: %s", what, err && err[0] ? err : "the AWS call failed");
+  return api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+}
 
 /* Follows a path of object keys: aj_get(root, "a", "b", NULL). */
 static inline json_t *aj_get(json_t *root, ...) {

@@ -96,13 +96,6 @@ static slashd_status bad_id(ec2_state *st, slashd_call *call, const char *id) {
   return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
 }
 
-static slashd_status aws_failed(ec2_state *st, slashd_call *call, const char *what,
-                                const char *err) {
-  char msg[1200];
-  snprintf(msg, sizeof msg, "Could not %s: %s", what, err[0] ? err : "the AWS call failed");
-  return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
-}
-
 /* ---- list --------------------------------------------------------------- */
 
 typedef struct row {
@@ -193,7 +186,7 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
   char err[1024] = "";
   slashd_status rc = collect(st, call, &rows, &n, err, sizeof err);
   if (rc == SLASHD_ERR_AWS || rc == SLASHD_ERR_UNSUPPORTED) {
-    rc = aws_failed(st, call, "list the instances", err);
+    rc = aj_reply_failed(st->api, call, "list the instances", err);
     goto out;
   }
   if (rc != SLASHD_OK)
@@ -310,7 +303,7 @@ static slashd_status cmd_console(slashd_call *call, void *state, int argc,
   if (rc != SLASHD_OK) {
     char what[64];
     snprintf(what, sizeof what, "get the console output of %s", id);
-    return aws_failed(st, call, what, err);
+    return aj_reply_failed(st->api, call, what, err);
   }
   const char *b64 = aj_str(json_object_get(out, "output"));
   size_t len = 0;
@@ -361,7 +354,7 @@ static slashd_status change_state(slashd_call *call, ec2_state *st, const char *
     return bad_id(st, call, id);
   char *cur = instance_state(st, call, id, err, sizeof err);
   if (!cur)
-    return aws_failed(st, call, what, err);
+    return aj_reply_failed(st->api, call, what, err);
   if (strcmp(cur, target) == 0) {
     snprintf(msg, sizeof msg, "%s is already %s; nothing to do.", id, target);
     free(cur);
@@ -379,7 +372,7 @@ static slashd_status change_state(slashd_call *call, ec2_state *st, const char *
                                   &out, err, sizeof err);
   json_decref(params);
   if (rc != SLASHD_OK)
-    return aws_failed(st, call, what, err);
+    return aj_reply_failed(st->api, call, what, err);
   json_t *item = aj_item(json_object_get(out, "instancesSet"), "item", 0);
   char *now = strdup(aj_str(aj_get(item, "currentState", "name", NULL)));
   json_decref(out);

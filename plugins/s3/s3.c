@@ -25,13 +25,6 @@ static int str_cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static slashd_status aws_failed(s3_state *st, slashd_call *call, const char *what,
-                                const char *err) {
-  char msg[1200];
-  snprintf(msg, sizeof msg, "Could not %s: %s", what, err[0] ? err : "the AWS call failed");
-  return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
-}
-
 /* ---- list --------------------------------------------------------------- */
 
 static slashd_status cmd_list(slashd_call *call, void *state, int argc, const char *const *argv) {
@@ -80,7 +73,7 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
   }
   free(token);
   if (rc != SLASHD_OK) {
-    rc = aws_failed(st, call, "list the buckets", err);
+    rc = aj_reply_failed(st->api, call, "list the buckets", err);
     goto out;
   }
   if (n == 0) {
@@ -213,7 +206,7 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
   if (rc != SLASHD_OK) {
     char what[128];
     snprintf(what, sizeof what, "get the size of %s", bucket);
-    return aws_failed(st, call, what, err);
+    return aj_reply_failed(st->api, call, what, err);
   }
   /* Datapoints come unordered: take the newest. ISO 8601 UTC timestamps
    * compare as strings. */
