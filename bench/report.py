@@ -222,12 +222,15 @@ for text, label in TEXTS:
 # ---- sigv4 ---------------------------------------------------------------------
 
 sigv4 = []
+sigv4_source = None
 try:
     with open(os.path.join(RAW, "sigv4")) as f:
         for line in f:
             m = re.match(r"sigv4 (\w+) median=(\d+) min=(\d+) max=(\d+)", line)
             if m:
                 sigv4.append(m.groups())
+            elif line.startswith("source "):
+                sigv4_source = line.strip()[len("source "):]
             elif line.strip():
                 sigv4.append((line.strip(),))
 except OSError:
@@ -294,7 +297,8 @@ for name, vals, unit in rows:
               f"{'' if na is None else f'±{na:.0f}%'} | {'' if nb is None else f'±{nb:.0f}%'} |")
 md.append("")
 if sigv4:
-    md.append("**SigV4 signer** (slashd only; Bolt has no AWS signer):\n")
+    md.append("**SigV4 signer** (slashd only; Bolt has no AWS signer)"
+              + (f", built from {sigv4_source}" if sigv4_source else "") + ":\n")
     if len(sigv4[0]) == 4:
         md.append("| request signed | signatures/s (median) | min | max |\n|---|---:|---:|---:|")
         for name, med, lo, hi in sigv4:
