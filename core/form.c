@@ -16,12 +16,19 @@ static int hexval(int c) {
   return -1;
 }
 
-/* Decodes s[0..n): '+' is a space, %XX a byte. */
+/* Decodes s[0..n): '+' is a space, %XX a byte. Runs of plain bytes are
+ * copied at once. */
 static bool decode(const char *s, size_t n, sbuf *out) {
   sbuf_reset(out);
   sbuf_add(out, "", 0);
   for (size_t i = 0; i < n; i++) {
-    if (s[i] == '+') {
+    size_t run = 0;
+    while (i + run < n && s[i + run] != '+' && s[i + run] != '%')
+      run++;
+    if (run) {
+      sbuf_add(out, s + i, run);
+      i += run - 1;
+    } else if (s[i] == '+') {
       sbuf_addc(out, ' ');
     } else if (s[i] == '%') {
       if (i + 2 >= n)
@@ -54,7 +61,7 @@ form_err form_parse(const char *body, size_t len, form *out, char **bad) {
     *bad = NULL;
   sbuf name = {0}, value = {0};
   form_err rc = FORM_OK;
-  size_t i = 0;
+  size_t i = 0, cap = 0;
   while (i < len) {
     size_t end = i;
     while (end < len && body[end] != '&')
@@ -82,10 +89,16 @@ form_err form_parse(const char *body, size_t len, form *out, char **bad) {
         rc = FORM_TOO_MANY;
         goto out;
       }
-      out->f = xrealloc(out->f, (out->n + 1) * sizeof *out->f);
-      out->f[out->n++] = (form_field){.name = xstrndup(name.p, name.len),
-                                      .value = xstrndup(value.p, value.len),
-                                      .value_len = value.len};
+      if (out->n == cap) {
+        cap = cap ? cap * 2 : 16;
+        out->f = xrealloc(out->f, cap * sizeof *out->f);
+      }
+      /* Name and value share one allocation (form_free frees the name). */
+      char *mem = xmalloc(name.len + 1 + value.len + 1);
+      memcpy(mem, name.p, name.len + 1);
+      memcpy(mem + name.len + 1, value.p, value.len + 1);
+      out->f[out->n++] =
+          (form_field){.name = mem, .value = mem + name.len + 1, .value_len = value.len};
     }
     i = end + 1;
   }
@@ -110,10 +123,8 @@ const char *form_get(const form *f, const char *name) {
 }
 
 void form_free(form *f) {
-  for (size_t i = 0; i < f->n; i++) {
-    free(f->f[i].name);
-    free(f->f[i].value);
-  }
+  for (size_t i = 0; i < f->n; i++)
+    free(f->f[i].name); /* the value lives in the same block */
   free(f->f);
   *f = (form){0};
 }

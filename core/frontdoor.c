@@ -145,8 +145,11 @@ static verify_result check_origin(const runtime *rt, const fd_request *r, form *
   bool has_sig_headers = (r->timestamp && *r->timestamp) || (r->signature && *r->signature);
   if (rt->signing_secret && (has_sig_headers || !rt->token)) {
     verify_result v =
-        verify_slack_signature(rt->signing_secret, rt->signing_secret_len, r->timestamp,
-                               r->signature, r->body, r->body_len, wall_s());
+        rt->signing_key
+            ? verify_slack_signature_key(rt->signing_key, r->timestamp, r->signature, r->body,
+                                         r->body_len, wall_s())
+            : verify_slack_signature(rt->signing_secret, rt->signing_secret_len, r->timestamp,
+                                     r->signature, r->body, r->body_len, wall_s());
     if (v == VERIFY_OK)
       *fe = form_parse(r->body, r->body_len, f, bad);
     return v;

@@ -23,14 +23,28 @@ typedef struct post {
   uint64_t not_before_ms;
 } post;
 
-/* The posts of one job, sent one after the other. */
+/* Posts in flight at once. Beyond this, chains wait their turn in order:
+ * a burst of thousands of replies then reuses a few kept-alive connections
+ * instead of opening one each (which cost more CPU than the acks). */
+#define RESPONDER_MAX_INFLIGHT 32
+#define CHAIN_BUCKETS 1024
+
+/* The posts of one job, sent one after the other. A chain with posts is
+ * in exactly one place: in flight (easy set), on the ready list, or on the
+ * waiting list (a retry's backoff). */
 typedef struct chain {
-  struct chain *next;
+  struct chain *hnext;       /* in its hash bucket */
+  struct chain *next, *prev; /* on the ready or the waiting list */
   post *head, *tail;
   CURL *easy; /* in flight, or NULL */
   struct curl_slist *hdrs;
   uint64_t started_ms;
+  bool listed;
 } chain;
+
+typedef struct chain_list {
+  chain *head, *tail;
+} chain_list;
 
 struct responder {
   pthread_t thread;
@@ -41,7 +55,10 @@ struct responder {
   atomic_size_t pending;
   uint64_t deadline_ms;
   CURLM *multi;
-  chain *chains;
+  chain *bucket[CHAIN_BUCKETS]; /* every chain, by job id */
+  chain_list ready;             /* due, waiting for a slot, oldest first */
+  chain_list waiting;           /* backing off before a retry */
+  size_t inflight;
   metrics *m;
   responder_final_fn on_final;
   void *ud;
@@ -79,6 +96,61 @@ static void post_free(post *p) {
   free(p);
 }
 
+static void list_push(chain_list *l, chain *c) {
+  c->next = NULL;
+  c->prev = l->tail;
+  if (l->tail)
+    l->tail->next = c;
+  else
+    l->head = c;
+  l->tail = c;
+  c->listed = true;
+}
+
+static void list_remove(chain_list *l, chain *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    l->head = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  else
+    l->tail = c->prev;
+  c->next = c->prev = NULL;
+  c->listed = false;
+}
+
+static size_t chain_hash(const char *job_id) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *job_id; job_id++)
+    h = (h ^ (unsigned char)*job_id) * 1099511628211ull;
+  return (size_t)(h % CHAIN_BUCKETS);
+}
+
+static chain *chain_find(responder *r, const char *job_id, bool create) {
+  size_t b = chain_hash(job_id);
+  for (chain *c = r->bucket[b]; c; c = c->hnext)
+    if (c->head && strcmp(c->head->job_id, job_id) == 0)
+      return c;
+  if (!create)
+    return NULL;
+  chain *c = xcalloc(1, sizeof *c);
+  c->hnext = r->bucket[b];
+  r->bucket[b] = c;
+  return c;
+}
+
+/* Frees a chain whose last post is gone (it is on no list, nothing in flight). */
+static void chain_drop(responder *r, chain *c, const char *job_id) {
+  for (chain **pp = &r->bucket[chain_hash(job_id)]; *pp; pp = &(*pp)->hnext) {
+    if (*pp == c) {
+      *pp = c->hnext;
+      break;
+    }
+  }
+  free(c);
+}
+
 static size_t discard(char *ptr, size_t size, size_t n, void *ud) {
   (void)ptr;
   (void)ud;
@@ -114,9 +186,12 @@ static void chain_start(responder *r, chain *c) {
   c->easy = e;
   c->started_ms = mono_ms();
   p->attempt++;
+  r->inflight++;
   curl_multi_add_handle(r->multi, e);
 }
 
+/* Settles the chain's first post; the chain then waits for its next turn,
+ * or is freed when that was its last post. */
 static void chain_pop(responder *r, chain *c, final_outcome outcome) {
   post *p = c->head;
   c->head = p->next;
@@ -124,6 +199,10 @@ static void chain_pop(responder *r, chain *c, final_outcome outcome) {
     c->tail = NULL;
   if (p->final && r->on_final)
     r->on_final(r->ud, p->job_id, outcome);
+  if (c->head)
+    list_push(&r->ready, c);
+  else
+    chain_drop(r, c, p->job_id);
   post_free(p);
   atomic_fetch_sub(&r->pending, 1);
 }
@@ -147,6 +226,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   curl_slist_free_all(c->hdrs);
   c->easy = NULL;
   c->hdrs = NULL;
+  r->inflight--;
   if (rc == CURLE_OK && status >= 200 && status < 300) {
     log_kv(LOG_INFO, "reply_posted", KV_S("req", p->job_id), KV_S("host", p->host),
            KV_I("status", status), KV_I("attempt", p->attempt), KV_B("final", p->final),
@@ -168,16 +248,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
          KV_U("delay_ms", delay));
   atomic_fetch_add(&r->m->posts[POST_RETRIED], 1);
   p->not_before_ms = mono_ms() + delay;
-}
-
-static chain *chain_for(responder *r, const char *job_id) {
-  for (chain *c = r->chains; c; c = c->next)
-    if (c->head && strcmp(c->head->job_id, job_id) == 0)
-      return c;
-  chain *c = xcalloc(1, sizeof *c);
-  c->next = r->chains;
-  r->chains = c;
-  return c;
+  list_push(&r->waiting, c);
 }
 
 /* Moves handed-over posts into their job's chain; refuses what the
@@ -203,11 +274,13 @@ static void take_incoming(responder *r) {
       post_free(p);
       atomic_fetch_sub(&r->pending, 1);
     } else {
-      chain *c = chain_for(r, p->job_id);
-      if (c->tail)
-        c->tail->next = p;
-      else
+      chain *c = chain_find(r, p->job_id, true);
+      if (c->tail) {
+        c->tail->next = p; /* in flight, ready or waiting: it comes in turn */
+      } else {
         c->head = p;
+        list_push(&r->ready, c);
+      }
       c->tail = p;
     }
     p = next;
@@ -215,43 +288,59 @@ static void take_incoming(responder *r) {
   policy_free(&pol);
 }
 
-/* Starts what is due; frees empty chains; returns ms until the next due. */
+/* Moves retries that are due to the ready list, starts ready chains while
+ * slots are free; returns ms until the next retry is due. */
 static long schedule(responder *r) {
   long wait = 1000;
   uint64_t now = mono_ms();
-  for (chain **cc = &r->chains; *cc;) {
-    chain *c = *cc;
-    if (!c->head && !c->easy) {
-      *cc = c->next;
-      free(c);
-      continue;
+  for (chain *c = r->waiting.head, *next; c; c = next) {
+    next = c->next;
+    if (c->head->not_before_ms <= now) {
+      list_remove(&r->waiting, c);
+      list_push(&r->ready, c);
+    } else if ((long)(c->head->not_before_ms - now) < wait) {
+      wait = (long)(c->head->not_before_ms - now);
     }
-    if (!c->easy && c->head) {
-      if (c->head->not_before_ms <= now)
-        chain_start(r, c);
-      else if ((long)(c->head->not_before_ms - now) < wait)
-        wait = (long)(c->head->not_before_ms - now);
+  }
+  while (r->ready.head && r->inflight < RESPONDER_MAX_INFLIGHT) {
+    chain *c = r->ready.head;
+    list_remove(&r->ready, c);
+    chain_start(r, c);
+    if (!c->easy) { /* no handle: try again in a moment */
+      list_push(&r->waiting, c);
+      c->head->not_before_ms = now + 100;
+      break;
     }
-    cc = &c->next;
   }
   return wait;
 }
 
 static void abandon_all(responder *r) {
-  for (chain *c = r->chains; c;) {
-    chain *next = c->next;
-    if (c->easy) {
-      curl_multi_remove_handle(r->multi, c->easy);
-      curl_easy_cleanup(c->easy);
-      curl_slist_free_all(c->hdrs);
-      c->easy = NULL;
-    }
-    while (c->head)
-      give_up(r, c, "shutting down", 0, true);
-    free(c);
-    c = next;
+  /* Nothing is started any more: forget the lists, then give up every post. */
+  chain_list *lists[] = {&r->ready, &r->waiting};
+  for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
+    for (chain *c = lists[i]->head; c; c = c->next)
+      c->listed = false;
+    *lists[i] = (chain_list){0};
   }
-  r->chains = NULL;
+  for (size_t b = 0; b < CHAIN_BUCKETS; b++) {
+    while (r->bucket[b]) {
+      chain *c = r->bucket[b];
+      if (c->easy) {
+        curl_multi_remove_handle(r->multi, c->easy);
+        curl_easy_cleanup(c->easy);
+        curl_slist_free_all(c->hdrs);
+        c->easy = NULL;
+        r->inflight--;
+      }
+      /* Each give_up settles one post; the chain is freed with its last. */
+      for (bool last = false; !last;) {
+        last = c->head->next == NULL;
+        give_up(r, c, "shutting down", 0, true);
+      }
+    }
+  }
+  r->ready = (chain_list){0};
 }
 
 static void *run(void *arg) {
@@ -295,7 +384,7 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
   r->ud = ud;
   r->rnd = (unsigned)mono_us();
   r->multi = curl_multi_init();
-  curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 16L);
+  curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)RESPONDER_MAX_INFLIGHT);
   if (pthread_create(&r->thread, NULL, run, r) != 0) {
     log_event(LOG_ERROR, "responder_thread_failed");
     abort();

@@ -37,6 +37,7 @@ runtime *runtime_ref(runtime *rt) {
 void runtime_unref(runtime *rt) {
   if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
     return;
+  verify_key_free(rt->signing_key);
   secret_free(rt->signing_secret, rt->signing_secret_len);
   secret_free(rt->token, rt->token_len);
   strv_free(rt->policy.hosts, rt->policy.n_hosts);
@@ -169,6 +170,8 @@ static runtime *runtime_build(config *c, kms_decrypt_fn kms, void *kms_ud, char 
     if (!make_dev_secret(rt, err))
       goto fail;
   }
+  if (rt->signing_secret)
+    rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
   rt->policy.n_hosts = c->n_response_hosts;
   rt->policy.hosts = xcalloc(c->n_response_hosts ? c->n_response_hosts : 1, sizeof(char *));
   for (size_t i = 0; i < c->n_response_hosts; i++)

@@ -13,6 +13,7 @@
 #include "responder.h"
 #include "route.h"
 #include "urlcheck.h"
+#include "verify.h"
 
 typedef struct pool pool;
 typedef struct journal journal;
@@ -26,7 +27,8 @@ typedef struct runtime {
   config *cfg;
   unsigned char *signing_secret; /* NULL when not configured */
   size_t signing_secret_len;
-  unsigned char *token; /* legacy verification token, or NULL */
+  verify_key *signing_key; /* the secret keyed for HMAC once; NULL: use the secret */
+  unsigned char *token;    /* legacy verification token, or NULL */
   size_t token_len;
   bool dev_secret; /* generated development secret */
   url_policy policy;

@@ -85,6 +85,12 @@ void sbuf_adds(sbuf *b, const char *s) {
 }
 
 void sbuf_addc(sbuf *b, char c) {
+  /* The common case in per-character loops (form decoding, escaping). */
+  if (b->len + 2 <= b->cap) {
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+    return;
+  }
   sbuf_add(b, &c, 1);
 }
 
