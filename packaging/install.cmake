@@ -7,7 +7,7 @@
 #   P/etc/slashd/slashd.ini
 #   P/lib/systemd/system/slashd.service
 #   P/share/man/man8/slashd.8
-#   P/share/doc/slashd/{README.md,examples/hello/}
+#   P/share/doc/slashd/{README.md,plugin-guide.md,examples/hello/}
 #
 # The layout is fixed, not GNUInstallDirs': the installed binary finds its
 # config and plugins relative to itself (core/paths.c), and slashd.pc finds
@@ -58,7 +58,8 @@ install(TARGETS slashd RUNTIME DESTINATION bin)
 install(TARGETS plugin_help plugin_ec2 plugin_s3 LIBRARY DESTINATION lib/slashd/plugins)
 install(FILES ${PROJECT_SOURCE_DIR}/sdk/slashd/plugin.h DESTINATION include/slashd)
 install(FILES ${CMAKE_BINARY_DIR}/packaging/slashd.pc DESTINATION lib/pkgconfig)
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/slashd)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/plugin-guide.md
+        DESTINATION share/doc/slashd)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/hello DESTINATION share/doc/slashd/examples
         PATTERN "build*" EXCLUDE)
 
