@@ -60,9 +60,11 @@ static long read_pid(const config *c) {
   }
   text[strcspn(text, "\n")] = '\0';
   long pid = 0;
-  if (!parse_int(text, 1, 1L << 22, &pid))
+  if (!parse_int(text, 1, 1L << 22, &pid)) {
     fprintf(stderr, "slashd reload: the pid file %s does not hold a process id (\"%.20s\")\n",
             c->pid_file, text);
+    pid = 0;
+  }
   free(text);
   return pid;
 }
@@ -97,9 +99,9 @@ static int signal_daemon(const config *c) {
   }
   int rc = 0;
   if (kill((pid_t)pid, SIGHUP) != 0) {
-    fprintf(stderr, "slashd reload: cannot signal slashd serve (pid %ld): %s%s\n", pid,
-            strerror(errno),
-            errno == EPERM ? "; run slashd reload as the user slashd runs as, or as root" : "");
+    int e = errno;
+    fprintf(stderr, "slashd reload: cannot signal slashd serve (pid %ld): %s%s\n", pid, strerror(e),
+            e == EPERM ? "; run slashd reload as the user slashd runs as, or as root" : "");
     rc = 1;
   } else {
     printf("slashd reload: sent SIGHUP to slashd serve (pid %ld, from %s); it re-reads %s. "

@@ -174,8 +174,10 @@ int worker_main(int argc, char **argv) {
 
   char *err = NULL;
   config *cfg = config_load_as(cfg_path, cfg_name ? cfg_name : cfg_path, &err);
-  /* Read once; plugins get no handle on it. */
-  close(WORKER_CONFIG_FD);
+  /* The main process's snapshot comes with its name; read once, and
+   * plugins get no handle on it. */
+  if (cfg_name)
+    close(WORKER_CONFIG_FD);
   if (!cfg) {
     log_kv(LOG_ERROR, "worker_config", KV_S("msg", err));
     free(err);

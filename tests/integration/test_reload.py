@@ -204,6 +204,39 @@ class Reload(unittest.TestCase):
         self.assertNotIn("before_ready=true", log)
         self.assertNotIn("worker_config", log)
 
+    def test_reload_cli_signals_only_a_running_slashd_serve(self):
+        pid_file = os.path.join(self.d.dir, "state", "slashd.pid")
+        with open(pid_file) as f:
+            self.assertEqual(int(f.read()), self.d.proc.pid)
+        reloads = self.log_count("reload")
+
+        def refused(content, *needles):
+            if content is None:
+                os.unlink(pid_file)
+            else:
+                with open(pid_file, "w") as f:
+                    f.write(content)
+            rc, out, err = run_cli("reload", config=self.d.config)
+            self.assertEqual((rc, out), (1, ""), err)
+            for needle in needles:
+                self.assertIn(needle, err)
+
+        refused(None, "there is no pid file %s" % pid_file, "slashd serve -c %s" % self.d.config)
+        refused("not a pid\n", "does not hold a process id")
+        # A pid that is not running (pid_max is at most 2^22).
+        refused("4194303\n", "names process 4194303, which is not running")
+        # A reused pid: this very test process would die of a SIGHUP.
+        refused("%d\n" % os.getpid(), "names process %d, which is" % os.getpid(),
+                "not slashd serve", "Not signalling it")
+        self.assertEqual(self.log_count("reload"), reloads)
+
+        with open(pid_file, "w") as f:
+            f.write("%d\n" % self.d.proc.pid)
+        rc, out, err = run_cli("reload", config=self.d.config)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("it re-reads %s" % self.d.config, out)
+        self.eventually("the daemon reloaded", lambda: self.log_count("reloaded") == 1)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
