@@ -110,28 +110,10 @@ _Static_assert(sizeof(slashd_access) == sizeof(int) && sizeof(slashd_status) == 
 
 /* ---- run time: against the frozen 1.0 header ----------------------------- */
 
-#define CUR(type, field)                                                                           \
-  { #type "." #field, offsetof(type, field), sizeof(((type *)0)->field) }
+#define X(type, field) {#type "." #field, offsetof(type, field), sizeof(((type *)0)->field)},
 
 static const abi_member current[] = {
-    CUR(slashd_host_api, size),       CUR(slashd_host_api, abi_major),
-    CUR(slashd_host_api, abi_minor),  CUR(slashd_host_api, reply),
-    CUR(slashd_host_api, interim),    CUR(slashd_host_api, caller),
-    CUR(slashd_host_api, config),     CUR(slashd_host_api, log),
-    CUR(slashd_host_api, commands),   CUR(slashd_plugin, abi_major),
-    CUR(slashd_plugin, abi_minor),    CUR(slashd_plugin, size),
-    CUR(slashd_plugin, name),         CUR(slashd_plugin, version),
-    CUR(slashd_plugin, summary),      CUR(slashd_plugin, init),
-    CUR(slashd_plugin, destroy),      CUR(slashd_plugin, commands),
-    CUR(slashd_command, name),        CUR(slashd_command, usage),
-    CUR(slashd_command, summary),     CUR(slashd_command, min_args),
-    CUR(slashd_command, max_args),    CUR(slashd_command, access),
-    CUR(slashd_command, handler),     CUR(slashd_command, flags),
-    CUR(slashd_caller, size),         CUR(slashd_caller, request_id),
-    CUR(slashd_caller, team_id),      CUR(slashd_caller, user_id),
-    CUR(slashd_caller, user_name),    CUR(slashd_caller, channel_id),
-    CUR(slashd_caller, channel_name), CUR(slashd_caller, command),
-    CUR(slashd_caller, text),
+#include "abi10_members.def"
 };
 
 static void test_layout_matches_frozen_10(void **state) {
