@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -543,14 +545,18 @@ static void interpret(config *c) {
 }
 
 config *config_load(const char *path, char **err) {
+  return config_load_as(path, path, err);
+}
+
+config *config_load_as(const char *path, const char *name, char **err) {
   FILE *f = fopen(path, "r");
   if (!f) {
     if (err)
-      *err = xasprintf("%s: cannot open: %s", path, strerror(errno));
+      *err = xasprintf("%s: cannot open: %s", name, strerror(errno));
     return NULL;
   }
   config *c = xcalloc(1, sizeof *c);
-  c->file = xstrdup(path);
+  c->file = xstrdup(name);
   scan_section_headers(c, path);
   parse_ctx p = {.c = c, .f = f};
   int rc = ini_parse_stream(reader, &p, handler, &p);
@@ -561,6 +567,29 @@ config *config_load(const char *path, char **err) {
     diag_add(c, rc, DIAG_ERROR, "syntax error");
   interpret(c);
   return c;
+}
+
+#define CONFIG_MAX_BYTES (1u << 20)
+
+int config_snapshot(const char *path, char **err) {
+  size_t len = 0;
+  char *data = read_file(path, CONFIG_MAX_BYTES, &len);
+  if (!data) {
+    *err = errno == EFBIG ? xasprintf("%s: larger than %u bytes", path, CONFIG_MAX_BYTES)
+                          : xasprintf("%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  int fd = memfd_create("slashd.ini", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  bool ok = fd >= 0 && write_all(fd, data, len) &&
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+  free(data);
+  if (!ok) {
+    *err = xasprintf("%s: cannot keep a copy in memory: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 void config_free(config *c) {

@@ -109,6 +109,14 @@ typedef struct config {
 /* Loads and checks `path`. Always returns a config (NULL only when the file
  * cannot be opened, with *err set); look at n_errors before using it. */
 config *config_load(const char *path, char **err);
+/* The same, reading `path` but naming the file `name` in diagnostics (a
+ * worker reads its snapshot through /proc/self/fd/N). */
+config *config_load_as(const char *path, const char *name, char **err);
+/* A sealed, read-only in-memory copy of the file at `path`: the exact bytes
+ * a configuration was accepted from, for workers started later to read even
+ * after the file on disk has changed. A close-on-exec descriptor, or -1 with
+ * *err set. */
+int config_snapshot(const char *path, char **err);
 void config_free(config *c);
 
 /* Prints every diagnostic as "FILE:LINE: level: message" to the stream. */

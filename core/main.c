@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "reload.h"
 #include "run.h"
 #include "send.h"
 #include "serve.h"
@@ -17,12 +18,16 @@ static void usage(FILE *out) {
           "  slashd serve [-c FILE]          run the daemon\n"
           "  slashd run [-c FILE] [--user-id U] [--user-name N] [--channel-id C] TEXT...\n"
           "                                  run one command line, print the replies\n"
-          "  slashd check-config [-c FILE]   check the ini and every enabled plugin\n"
+          "  slashd check-config [-c FILE]   check the ini and every enabled plugin; list the\n"
+          "                                  plugins with their versions and commands\n"
+          "  slashd reload [-c FILE]         make the running daemon re-read its ini (SIGHUP to\n"
+          "                                  the process in [server] pid_file)\n"
           "  slashd send [-c FILE] TEXT...   send a signed test command to a running host\n"
           "  slashd --version\n"
           "\n"
-          "The default FILE is config/slashd.ini (or <prefix>/etc/slashd/slashd.ini when\n"
-          "installed).\n",
+          "The default FILE is <prefix>/etc/slashd/slashd.ini when slashd is installed there,\n"
+          "config/slashd.ini otherwise. Plugins: docs/plugin-guide.md (installed in\n"
+          "<prefix>/share/doc/slashd).\n",
           SLASHD_VERSION);
 }
 
@@ -51,6 +56,8 @@ int main(int argc, char **argv) {
     rc = run_main(argc - 1, argv + 1);
   else if (strcmp(cmd, "check-config") == 0)
     rc = check_main(argc - 1, argv + 1);
+  else if (strcmp(cmd, "reload") == 0)
+    rc = reload_main(argc - 1, argv + 1);
   else if (strcmp(cmd, "send") == 0)
     rc = send_main(argc - 1, argv + 1);
   else {

@@ -31,6 +31,18 @@ static bool is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The installed prefix: the parent of the binary's directory ("/usr" for
+ * /usr/bin/slashd), spelled without "..", so the paths built from it read
+ * well in messages. */
+static char *prefix_of(const char *exe_dir) {
+  const char *slash = strrchr(exe_dir, '/');
+  if (!slash)
+    return xasprintf("%s/..", exe_dir);
+  if (slash == exe_dir) /* the binary is in "/" */
+    return xstrdup("");
+  return xstrndup(exe_dir, (size_t)(slash - exe_dir));
+}
+
 char *paths_default_plugin_dir(void) {
   char *exe = paths_exe_dir();
   char *build = xasprintf("%s/plugins", exe);
@@ -39,14 +51,18 @@ char *paths_default_plugin_dir(void) {
     return build;
   }
   free(build);
-  char *installed = xasprintf("%s/../lib/slashd/plugins", exe);
+  char *prefix = prefix_of(exe);
+  char *installed = xasprintf("%s/lib/slashd/plugins", prefix);
+  free(prefix);
   free(exe);
   return installed;
 }
 
 char *paths_default_config(void) {
   char *exe = paths_exe_dir();
-  char *installed = xasprintf("%s/../etc/slashd/slashd.ini", exe);
+  char *prefix = prefix_of(exe);
+  char *installed = xasprintf("%s/etc/slashd/slashd.ini", prefix);
+  free(prefix);
   free(exe);
   if (is_file(installed))
     return installed;

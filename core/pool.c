@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -46,8 +47,10 @@ struct pool {
   worker *w;
   int n;
 
+  char *config_name;
+
   pthread_mutex_t mu; /* guards the fields below, set by other threads */
-  char *config_path;
+  int config_fd;      /* the snapshot new workers read */
   unsigned gen;
   bool draining;
   uint64_t drain_deadline_ms;
@@ -81,18 +84,31 @@ static bool spawn(pool *p, worker *w) {
            KV_S("msg", strerror(errno)));
     return false;
   }
+  /* A duplicate of our own, numbered above both targets, so the dup2s
+   * below cannot overwrite it, and so a reload may close the pool's. */
   pthread_mutex_lock(&p->mu);
-  char *cfg = xstrdup(p->config_path);
+  int cfg = fcntl(p->config_fd, F_DUPFD_CLOEXEC, 10);
   unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
-  char idx[16], g[16];
+  if (cfg < 0) {
+    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
+           KV_S("msg", strerror(errno)));
+    close(fds[0]);
+    close(fds[1]);
+    return false;
+  }
+  char idx[16], g[16], cfg_path[32];
   snprintf(idx, sizeof idx, "%d", w->index);
   snprintf(g, sizeof g, "%u", gen);
-  char *argv[] = {"slashd", "worker", "-c", cfg, "--index", idx, "--generation", g, NULL};
+  snprintf(cfg_path, sizeof cfg_path, "/proc/self/fd/%d", WORKER_CONFIG_FD);
+  char *argv[] = {
+      "slashd", "worker",       "-c", cfg_path, "--config-name", p->config_name, "--index",
+      idx,      "--generation", g,    NULL};
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], WORKER_FD);
+  posix_spawn_file_actions_adddup2(&fa, cfg, WORKER_CONFIG_FD);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -108,7 +124,7 @@ static bool spawn(pool *p, worker *w) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
-  free(cfg);
+  close(cfg);
   if (rc != 0) {
     close(fds[0]);
     log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", strerror(rc)));
@@ -408,7 +424,7 @@ static void *run(void *arg) {
   return NULL;
 }
 
-pool *pool_start(server *s, const char *config_path, int workers) {
+pool *pool_start(server *s, const char *config_name, int config_fd, int workers) {
   pool *p = xcalloc(1, sizeof *p);
   p->srv = s;
   p->n = workers;
@@ -416,7 +432,12 @@ pool *pool_start(server *s, const char *config_path, int workers) {
   for (int i = 0; i < workers; i++)
     p->w[i] = (worker){.index = i, .fd = -1, .state = W_EMPTY};
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  p->config_path = xstrdup(config_path);
+  p->config_name = xstrdup(config_name);
+  p->config_fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
+  if (p->config_fd < 0) {
+    log_kv(LOG_ERROR, "pool_config", KV_S("msg", strerror(errno)));
+    abort();
+  }
   p->gen = 1;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->ready_cv, NULL);
@@ -455,12 +476,20 @@ void pool_wake(pool *p) {
   wake(p);
 }
 
-void pool_reload(pool *p, const char *config_path) {
+void pool_reload(pool *p, int config_fd) {
+  int fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
+  if (fd < 0) {
+    /* Without its own copy the pool cannot switch; the old configuration
+     * keeps serving, as with any refused reload. */
+    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", strerror(errno)));
+    return;
+  }
   pthread_mutex_lock(&p->mu);
-  free(p->config_path);
-  p->config_path = xstrdup(config_path);
+  int old = p->config_fd;
+  p->config_fd = fd;
   p->gen++;
   pthread_mutex_unlock(&p->mu);
+  close(old);
   wake(p);
 }
 
@@ -498,7 +527,8 @@ void pool_stop(pool *p) {
     }
   }
   close(p->efd);
-  free(p->config_path);
+  close(p->config_fd);
+  free(p->config_name);
   free(p->ready_err);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->ready_cv);

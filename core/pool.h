@@ -12,15 +12,17 @@
 
 #include "server.h"
 
-pool *pool_start(server *s, const char *config_path, int workers);
+/* Workers read their configuration from `config_fd` (a config_snapshot;
+ * the pool keeps its own duplicate) and name it `config_name` in messages. */
+pool *pool_start(server *s, const char *config_name, int config_fd, int workers);
 /* Waits until a worker has announced its plugins (the routing table exists).
  * False (with *err) when none came up in time. */
 bool pool_wait_ready(pool *p, int timeout_ms, char **err);
 /* A job was queued. */
 void pool_wake(pool *p);
-/* New workers use this config from now on; idle ones are replaced now, busy
- * ones when their job ends. */
-void pool_reload(pool *p, const char *config_path);
+/* New workers use this config snapshot from now on (the pool keeps its own
+ * duplicate); idle ones are replaced now, busy ones when their job ends. */
+void pool_reload(pool *p, int config_fd);
 /* Runs what is queued until `deadline_ms` (monotonic), then interrupts what
  * is left and tells those users; returns when every job is accounted for. */
 void pool_drain(pool *p, uint64_t deadline_ms);

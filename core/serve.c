@@ -187,10 +187,29 @@ fail:
 
 /* ---- reload ------------------------------------------------------------- */
 
+/* Reads the configuration once into a sealed snapshot and parses that very
+ * copy: what was checked is exactly what the workers will read, whatever
+ * happens to the file afterwards. Returns the snapshot (*fd) and its config,
+ * or NULL with *err. */
+static config *load_snapshot(const char *path, int *fd, char **err) {
+  *fd = config_snapshot(path, err);
+  if (*fd < 0)
+    return NULL;
+  char fdpath[32];
+  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", *fd);
+  config *c = config_load_as(fdpath, path, err);
+  if (!c) {
+    close(*fd);
+    *fd = -1;
+  }
+  return c;
+}
+
 static void reload(server *s) {
   log_kv(LOG_INFO, "reload", KV_S("file", s->config_path));
   char *err = NULL;
-  config *c = config_load(s->config_path, &err);
+  int cfd;
+  config *c = load_snapshot(s->config_path, &cfd, &err);
   if (!c) {
     log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
@@ -201,6 +220,7 @@ static void reload(server *s) {
     log_kv(LOG_ERROR, "reload_refused",
            KV_S("msg", "the new configuration has errors (above); the old one keeps serving"));
     config_free(c);
+    close(cfd);
     return;
   }
   runtime *old = server_runtime(s);
@@ -220,6 +240,7 @@ static void reload(server *s) {
     log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
     config_free(c);
+    close(cfd);
     return;
   }
   log_configure(c->log_format, c->log_level);
@@ -229,7 +250,8 @@ static void reload(server *s) {
    * gives them. */
   credcache_clear(s->creds);
   server_set_runtime(s, rt);
-  pool_reload(s->pool, s->config_path);
+  pool_reload(s->pool, cfd);
+  close(cfd);
   log_event(LOG_INFO, "reloaded");
 }
 
@@ -310,7 +332,8 @@ int serve_main(int argc, char **argv) {
   if (!cli_parse(argc, argv, "serve", false, &o))
     return 2;
   char *err = NULL;
-  config *c = config_load(o.config, &err);
+  int cfd;
+  config *c = load_snapshot(o.config, &cfd, &err);
   if (!c) {
     fprintf(stderr, "slashd: %s\n", err);
     free(err);
@@ -323,12 +346,14 @@ int serve_main(int argc, char **argv) {
     log_kv(LOG_ERROR, "config_invalid", KV_S("file", o.config),
            KV_S("msg", "fix the errors above (slashd check-config lists them)"));
     config_free(c);
+    close(cfd);
     cli_opts_free(&o);
     return 78;
   }
   if (!mkdir_p(c->state_dir, 0700)) {
     log_kv(LOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", strerror(errno)));
     config_free(c);
+    close(cfd);
     cli_opts_free(&o);
     return 73;
   }
@@ -340,6 +365,7 @@ int serve_main(int argc, char **argv) {
     log_kv(LOG_ERROR, "secrets", KV_S("msg", err));
     free(err);
     config_free(c);
+    close(cfd);
     cli_opts_free(&o);
     return 78;
   }
@@ -386,7 +412,9 @@ int serve_main(int argc, char **argv) {
   if (recovered)
     log_kv(LOG_WARN, "journal_recovery", KV_U("jobs", recovered),
            KV_S("msg", "jobs of the previous run never finished; their users are being told"));
-  s->pool = pool_start(s, o.config, c->workers);
+  s->pool = pool_start(s, o.config, cfd, c->workers);
+  close(cfd); /* the pool keeps its own */
+  cfd = -1;
   if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err)) {
     log_kv(LOG_ERROR, "start_failed", KV_S("msg", err));
     free(err);
@@ -419,6 +447,8 @@ int serve_main(int argc, char **argv) {
 out:
   log_event(LOG_INFO, "stopped");
 out_early:
+  if (cfd >= 0)
+    close(cfd);
   if (s->resp)
     responder_stop(s->resp, 0);
   journal_close(s->journal);

@@ -136,17 +136,19 @@ static void run_job(worker_ctx *w, const json_t *msg) {
 }
 
 static void usage_exit(void) {
-  fprintf(stderr, "usage: slashd worker -c FILE --index N --generation G (started by slashd "
-                  "serve, not by hand)\n");
+  fprintf(stderr, "usage: slashd worker -c FILE [--config-name NAME] --index N --generation G "
+                  "(started by slashd serve, not by hand)\n");
   exit(2);
 }
 
 int worker_main(int argc, char **argv) {
-  const char *cfg_path = NULL;
+  const char *cfg_path = NULL, *cfg_name = NULL;
   long index = 0, gen = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
       cfg_path = argv[++i];
+    else if (strcmp(argv[i], "--config-name") == 0 && i + 1 < argc)
+      cfg_name = argv[++i];
     else if (strcmp(argv[i], "--index") == 0 && i + 1 < argc)
       parse_int(argv[++i], 0, 1 << 20, &index);
     else if (strcmp(argv[i], "--generation") == 0 && i + 1 < argc)
@@ -171,7 +173,11 @@ int worker_main(int argc, char **argv) {
   log_set_role(role);
 
   char *err = NULL;
-  config *cfg = config_load(cfg_path, &err);
+  config *cfg = config_load_as(cfg_path, cfg_name ? cfg_name : cfg_path, &err);
+  /* The main process's snapshot comes with its name; read once, and
+   * plugins get no handle on it. */
+  if (cfg_name)
+    close(WORKER_CONFIG_FD);
   if (!cfg) {
     log_kv(LOG_ERROR, "worker_config", KV_S("msg", err));
     free(err);

@@ -18,9 +18,14 @@
  * handler, and from nowhere else (not from `destroy`, not from atexit).
  *
  * Compatibility: the host refuses a plugin whose ABI major differs from its
- * own or whose minor is newer. The host API table only ever grows at its end;
- * probe an optional service with SLASHD_HAS(api, field) before using it, so a
- * plugin built against a newer SDK can still run on an older host.
+ * own or whose minor is newer. A plugin's minor is the one whose services it
+ * uses without asking: SLASHD_PLUGIN_HEADER claims this SDK's minor, and
+ * SLASHD_PLUGIN_HEADER_MIN(n) an older one. The host API table only ever
+ * grows at its end; probe a service newer than your claimed minor with
+ * SLASHD_HAS(api, field) before using it, so a plugin built against a newer
+ * SDK can still run on an older host. Within a major version nothing moves:
+ * the tables and structs here only grow at their ends (those with a `size`),
+ * and slashd_command, read as an array, never changes at all.
  */
 #ifndef SLASHD_PLUGIN_H
 #define SLASHD_PLUGIN_H
@@ -195,7 +200,7 @@ typedef struct slashd_host_api {
  * them before reading anything else. */
 typedef struct slashd_plugin {
   uint16_t abi_major; /* SLASHD_ABI_MAJOR the plugin was built with */
-  uint16_t abi_minor; /* SLASHD_ABI_MINOR the plugin was built with */
+  uint16_t abi_minor; /* the oldest minor whose services it uses without probing */
   uint32_t size;      /* sizeof(slashd_plugin) the plugin was built with */
   const char *name;   /* lower case, [a-z0-9_-]; the first word of a command */
   const char *version;
@@ -214,6 +219,14 @@ typedef struct slashd_plugin {
  */
 #define SLASHD_PLUGIN_HEADER                                                                       \
   .abi_major = SLASHD_ABI_MAJOR, .abi_minor = SLASHD_ABI_MINOR, .size = sizeof(slashd_plugin)
+
+/* The same for a plugin that also loads on older hosts of this major: it
+ * claims minor `min_minor` (hosts of that minor or newer accept it) and must
+ * probe with SLASHD_HAS every service added after that minor:
+ *   static const slashd_plugin desc = { SLASHD_PLUGIN_HEADER_MIN(0), ... };
+ */
+#define SLASHD_PLUGIN_HEADER_MIN(min_minor)                                                        \
+  .abi_major = SLASHD_ABI_MAJOR, .abi_minor = (min_minor), .size = sizeof(slashd_plugin)
 
 #if defined(__GNUC__)
 #define SLASHD_EXPORT __attribute__((visibility("default")))
