@@ -6,16 +6,6 @@
 
 #include "util.h"
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decodes s[0..n): '+' is a space, %XX a byte. Runs of plain bytes are
  * copied at once. */
 static bool decode(const char *s, size_t n, sbuf *out) {
@@ -33,8 +23,8 @@ static bool decode(const char *s, size_t n, sbuf *out) {
     } else if (s[i] == '%') {
       if (i + 2 >= n)
         return false;
-      int hi = hexval((unsigned char)s[i + 1]);
-      int lo = hexval((unsigned char)s[i + 2]);
+      int hi = hex_value((unsigned char)s[i + 1]);
+      int lo = hex_value((unsigned char)s[i + 2]);
       if (hi < 0 || lo < 0)
         return false;
       sbuf_addc(out, (char)(hi * 16 + lo));

@@ -49,7 +49,11 @@ bool parse_int(const char *s, long min, long max, long *out);
 /* Constant-time comparison of two byte strings (lengths compared too). */
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
+/* The value of one hex digit (either case), or -1. */
+int hex_value(int c);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
+
 void hex_encode(const unsigned char *in, size_t n, char *out);
 
 /* UTF-8: true when s[0..n) is valid UTF-8 with no NUL and no C0 control

@@ -26,23 +26,13 @@ void aws_uri_encode(sbuf *out, const char *s, size_t n, bool keep_slash) {
   }
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 char *aws_uri_decode(const char *s, size_t n, size_t *len) {
   char *o = xmalloc(n + 1);
   size_t j = 0;
   for (size_t i = 0; i < n; i++) {
     int hi, lo;
-    if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-        (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+    if (s[i] == '%' && i + 2 < n && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+        (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
       o[j++] = (char)(hi * 16 + lo);
       i += 2;
     } else {
