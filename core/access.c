@@ -177,8 +177,9 @@ access_result access_check(const config *c, const access_subject *who, const cha
                          plugin, command, who->user_id ? who->user_id : "");
       else
         *msg = xasprintf("`%s %s` changes AWS resources, so it must run under your own IAM "
-                         "role, and none is mapped to you. Ask an admin to add\n%s = "
-                         "arn:aws:iam::<account>:role/<role>\nunder [identity.users].",
+                         "role, and none is mapped to you. Ask an admin to add `%s = "
+                         "arn:aws:iam::<account>:role/<role>` under [identity.users].",
+
                          plugin, command, who->user_id ? who->user_id : "");
     }
     return ACCESS_NO_ROLE;

@@ -110,7 +110,10 @@ class MapMode(unittest.TestCase):
     def test_unmapped_user_refused_without_any_aws_call(self):
         rid, ack = self.ask("ec2 stop " + IID, user=BOB)
         self.assertIsNone(rid)
-        self.assertIn(BOB + " = arn:aws:iam::&lt;account&gt;:role/&lt;role&gt;", ack["text"])
+        self.assertIn("Ask an admin to add `" + BOB + " = arn:aws:iam::&lt;account&gt;:role/&lt;role&gt;` "
+                      "under [identity.users].", ack["text"])
+        self.assertNotIn("```", ack["text"])
+
         self.assertIn("[identity.users]", ack["text"])
         time.sleep(0.3)
         self.assertEqual(self.fake.calls(), [])
