@@ -7,7 +7,7 @@ import sys
 import tempfile
 import urllib.request
 
-from harness import SOURCE_DIR, SHARED_DIR
+from harness import SOURCE_DIR, SHARED_DIR, _started
 
 FAKE = os.path.join(SOURCE_DIR, "tests", "fakes", "fake_aws.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -33,6 +33,7 @@ class FakeAws:
         self.log = tempfile.NamedTemporaryFile(prefix="fake-aws-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, env=env, text=True)
+        _started.append(self.proc)
         line = self.proc.stdout.readline()
         if not line.startswith("FAKE_AWS_PORT="):
             raise AssertionError("fake AWS did not start: %r" % line)
@@ -92,4 +93,6 @@ class FakeAws:
             self.proc.wait(10)
         except Exception:
             self.proc.kill()
+        self.proc.stdout.close()
         self.log.close()
+

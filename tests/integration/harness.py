@@ -9,6 +9,7 @@
   a valid "response_type", records every message, and can be told to fail.
 """
 
+import atexit
 import hashlib
 import hmac
 import http.client
@@ -146,6 +147,18 @@ def free_port():
     return port
 
 
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A test that failed before stopping its daemon must not leave it running."""
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Daemon:
     """One `slashd serve` with its own ini, state dir and log."""
 
@@ -195,6 +208,8 @@ class Daemon:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([SLASHD_BIN, "serve", "-c", self.config], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.dir)
+        _started.append(self.proc)
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             m = re.search(r"event=listening .*?port=(\d+)", self.read_log())
