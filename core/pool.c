@@ -19,6 +19,13 @@
 #include "util.h"
 #include "worker.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SLASHD_HAVE_VALGRIND_H 1
+#endif
+#endif
+
 extern char **environ;
 
 typedef enum { W_EMPTY, W_STARTING, W_IDLE, W_BUSY } wstate;
@@ -72,6 +79,27 @@ static void wake(pool *p) {
   (void)!write(p->efd, &one, sizeof one);
 }
 
+/* The binary a worker re-executes. /proc/self/exe names the running
+ * binary's inode even after an upgrade replaced the file, so main and
+ * workers always speak the same IPC. Under valgrind, though, the kernel's
+ * /proc/self/exe is valgrind's own tool; valgrind answers readlink() with
+ * the client's path, which it can then trace into the worker. */
+static const char *worker_exe(char *buf, size_t n) {
+#ifdef SLASHD_HAVE_VALGRIND_H
+  if (RUNNING_ON_VALGRIND) {
+    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+    if (len > 0) {
+      buf[len] = '\0';
+      return buf;
+    }
+  }
+#else
+  (void)buf;
+  (void)n;
+#endif
+  return "/proc/self/exe";
+}
+
 /* fork+exec of this very binary in worker mode. posix_spawn uses vfork-like
  * clone on glibc and runs no code of ours in the child before exec. */
 static bool spawn(pool *p, worker *w) {
@@ -104,7 +132,8 @@ static bool spawn(pool *p, worker *w) {
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ);
+  char exe[4096];
+  int rc = posix_spawn(&pid, worker_exe(exe, sizeof exe), &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
