@@ -295,7 +295,13 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
   r->ud = ud;
   r->rnd = (unsigned)mono_us();
   r->multi = curl_multi_init();
-  curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 16L);
+  /* Every job's messages form their own chain, so a response_url host that
+   * hangs would otherwise hold one socket per job until its retries run out
+   * (2,000 jobs: 2,000 sockets, and with a 1,024 descriptor limit the front
+   * door stopped accepting). Past this many connections to one host, curl
+   * keeps transfers waiting, and their timeout counts the wait. */
+  curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, RESPONDER_MAX_HOST_CONNECTIONS);
+  curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, RESPONDER_MAX_HOST_CONNECTIONS);
   if (pthread_create(&r->thread, NULL, run, r) != 0) {
     log_event(LOG_ERROR, "responder_thread_failed");
     abort();

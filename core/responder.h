@@ -12,6 +12,7 @@
 
 #define RESPONSE_URL_VALIDITY_S (30 * 60)
 #define RESPONDER_MAX_ATTEMPTS 5
+#define RESPONDER_MAX_HOST_CONNECTIONS 64L
 
 typedef struct responder responder;
 
