@@ -345,7 +345,8 @@ void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_respons
   if (route == ROUTE_METRICS) {
     metrics_gauges g = {.queue_depth = queue_len(&s->queue),
                         .queue_capacity = s->queue.cap,
-                        .journal_open = journal_open_count(s->journal)};
+                        .journal_open = journal_open_count(s->journal),
+                        .response_pending = s->resp ? responder_pending(s->resp) : 0};
     pool_gauges(s->pool, &g);
     sbuf b = {0};
     metrics_render(&s->m, &g, &b);
