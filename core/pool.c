@@ -360,6 +360,36 @@ static bool all_quiet(pool *p) {
   return true;
 }
 
+/* Asks every worker to leave: its socket closes, it destroys its plugins
+ * and exits; one that does not within 3 s is killed. This runs on the
+ * dispatcher thread, before it ends: the workers it spawned have that
+ * thread as their PR_SET_PDEATHSIG parent and would be SIGKILLed, plugins
+ * never destroyed, the moment it returned. */
+static void stop_workers(pool *p) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->fd >= 0) {
+      shutdown(w->fd, SHUT_RDWR);
+      close(w->fd);
+      w->fd = -1;
+    }
+  }
+  uint64_t until = mono_ms() + 3000;
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (!w->pid)
+      continue;
+    int status;
+    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
+      usleep(5000);
+    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
+      kill(w->pid, SIGKILL);
+      waitpid(w->pid, &status, 0);
+    }
+    w->pid = 0;
+  }
+}
+
 static void *run(void *arg) {
   pool *p = arg;
   struct pollfd *pfd = xcalloc((size_t)p->n + 1, sizeof *pfd);
@@ -432,6 +462,7 @@ static void *run(void *arg) {
     if (!draining || mono_ms() < drain_deadline)
       assign_jobs(p);
   }
+  stop_workers(p);
   free(pfd);
   free(who);
   return NULL;
@@ -503,29 +534,6 @@ void pool_drain(pool *p, uint64_t deadline_ms) {
 }
 
 void pool_stop(pool *p) {
-  for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (w->fd >= 0) {
-      shutdown(w->fd, SHUT_RDWR);
-      close(w->fd);
-      w->fd = -1;
-    }
-  }
-  /* Workers exit on EOF after destroying their plugins; give them a moment,
-   * then make sure. */
-  uint64_t until = mono_ms() + 3000;
-  for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (!w->pid)
-      continue;
-    int status;
-    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
-      usleep(5000);
-    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
-      kill(w->pid, SIGKILL);
-      waitpid(w->pid, &status, 0);
-    }
-  }
   close(p->efd);
   free(p->config_path);
   free(p->ready_err);

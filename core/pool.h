@@ -22,9 +22,10 @@ void pool_wake(pool *p);
  * ones when their job ends. */
 void pool_reload(pool *p, const char *config_path);
 /* Runs what is queued until `deadline_ms` (monotonic), then interrupts what
- * is left and tells those users; returns when every job is accounted for. */
+ * is left and tells those users; returns when every job is accounted for and
+ * the workers have left. */
 void pool_drain(pool *p, uint64_t deadline_ms);
-/* Stops the workers and frees the pool (after pool_drain). */
+/* Frees the pool (after pool_drain, which also stops the workers). */
 void pool_stop(pool *p);
 
 void pool_gauges(pool *p, metrics_gauges *g);
