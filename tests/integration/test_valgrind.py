@@ -23,6 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from fakeaws import FakeAws, role  # noqa: E402
 from harness import SLASHD_BIN, Daemon, Sink  # noqa: E402
+from test_faults import figures  # noqa: E402
 
 VALGRIND = os.environ.get("SLASHD_VALGRIND") or shutil.which("valgrind")
 MEMCHECK = ["--tool=memcheck", "--leak-check=full", "--errors-for-leak-kinds=definite",
@@ -86,7 +87,7 @@ class Valgrind(unittest.TestCase):
     def tearDownClass(cls):
         cls.fake.close()
 
-    def assert_clean(self, logdir, expect):
+    def assert_clean(self, name, logdir, expect):
         """Every process's report: complete, 0 errors, 0 definitely lost."""
         reports = [report(p) for p in sorted(glob.glob(os.path.join(logdir, "*.log")))]
         for r in reports:
@@ -101,6 +102,14 @@ class Valgrind(unittest.TestCase):
                 self.assertEqual(r["errors"], 0, r["text"][-12000:])
                 self.assertIsNotNone(r["definitely_lost"], "no leak summary:\n" + r["text"][-3000:])
                 self.assertEqual(r["definitely_lost"], 0, r["text"][-12000:])
+        kinds = {}
+        for r in reports:
+            kind = r["command"].split()[1] if len(r["command"].split()) > 1 else "?"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        figures(name, processes=len(reports),
+                **{k.replace("-", "_"): v for k, v in sorted(kinds.items())},
+                errors=sum(r["errors"] for r in reports),
+                definitely_lost_bytes=sum(r["definitely_lost"] for r in reports))
         return reports
 
     def secs(self):
@@ -168,7 +177,7 @@ class Valgrind(unittest.TestCase):
         self.assertEqual(sink.for_request(rid)[-1]["text"], "woke up")
         # main, two workers, the one replacing the crashed worker, the two
         # of the reloaded generation.
-        reports = self.assert_clean(d.vgdir, {"serve": 1, "worker": 5})
+        reports = self.assert_clean("valgrind_serve", d.vgdir, {"serve": 1, "worker": 5})
         self.assertTrue(any("worker" in r["command"] and "signal 11" in r["text"] for r in reports),
                         "the crashed worker's report")
 
@@ -204,7 +213,7 @@ class Valgrind(unittest.TestCase):
         self.assertEqual(rc, 1, out[-6000:])
         self.assertIn("InternalError", out)
         self.fake.scenario({"faults": []})
-        self.assert_clean(d.vgdir, {"run": 8, "check-config": 1})
+        self.assert_clean("valgrind_cli", d.vgdir, {"run": 8, "check-config": 1})
 
 
 if __name__ == "__main__":
