@@ -429,11 +429,16 @@ class ResponseUrl(unittest.TestCase):
         self.assertIn("x-slashd-request-id", hdrs, ack)
         return hdrs["x-slashd-request-id"]
 
+    alive = 0
+
     def assert_others_run(self, n=3, within=3.0):
         """Commands to the healthy sink still run and are answered promptly."""
         for i in range(n):
             t0 = time.monotonic()
-            rid = self.ask("good echo alive %d" % i, "U0ALIVE%d%d" % (i, time.monotonic_ns() % 9999))
+            # A user of its own each time, or dedupe would answer "already
+            # running" within [server] dedupe_seconds.
+            ResponseUrl.alive += 1
+            rid = self.ask("good echo alive %d" % i, "U0ALIVE%d" % ResponseUrl.alive)
             self.assertEqual(self.sink.wait_final(rid, timeout=within)[-1]["text"], "alive %d" % i)
             self.assertLess(time.monotonic() - t0, within)
 
