@@ -669,6 +669,10 @@ class AwsFaults(unittest.TestCase):
         self.assertRegex(msgs[-1]["text"], r"Could not list the instances: could not reach "
                                            r"127\.0\.0\.1:\d+: timed out after 2 s \(after 4 attempts\)")
         self.assertLess(took, 30, "told before job_timeout")
+        # The fake answers (and logs) each abandoned attempt once its 5 s are
+        # up; let them all land here rather than in the next test's call log.
+        wait_until(lambda: len(self.fake.calls("ec2", "DescribeInstances")) >= 4, 10,
+                   "the fake to finish the 4 delayed calls")
         self.fake.scenario({"faults": []})
         self.assert_works()
         figures("aws_timeout", aws_timeout_s=2, attempts=4, user_told_after_s="%.1f" % took)
