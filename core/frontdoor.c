@@ -288,6 +288,17 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
     ack(s, out, ACK_DENIED, msg);
     goto done;
   }
+  /* Replies that cannot leave (response_url host slow or down, or a burst
+   * faster than they go out) must not pile up without end. */
+  size_t backlog = s->resp ? responder_pending(s->resp) : 0;
+  if (backlog >= RESPONDER_MAX_PENDING) {
+    log_kv(LOG_WARN, "busy", KV_S("user", user), KV_U("replies_pending", backlog));
+    msg = xasprintf("slashd is busy (%zu replies waiting to be sent); `%s` was not started. "
+                    "Please try again in a minute.",
+                    backlog, shown);
+    ack(s, out, ACK_BUSY, msg);
+    goto done;
+  }
   char *key = dedupe_key(who.team_id, user, argc, argv);
   int64_t age = 0;
   if (!dedupe_begin(&s->dd, key, wall_s(), &age)) {
@@ -348,7 +359,8 @@ void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_respons
   if (route == ROUTE_METRICS) {
     metrics_gauges g = {.queue_depth = queue_len(&s->queue),
                         .queue_capacity = s->queue.cap,
-                        .journal_open = journal_open_count(s->journal)};
+                        .journal_open = journal_open_count(s->journal),
+                        .response_pending = s->resp ? responder_pending(s->resp) : 0};
     pool_gauges(s->pool, &g);
     sbuf b = {0};
     metrics_render(&s->m, &g, &b);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,136 @@ typedef struct http_conn {
   size_t seen;
   bool too_large;
 } http_conn;
+
+/* ---- slow clients --------------------------------------------------------
+ * libmicrohttpd's connection timeout counts idle time only: a client that
+ * sends one byte every few seconds (slowloris) keeps its connection for ever,
+ * and enough of them take every connection slot. So each connection also
+ * gets a deadline: a whole request must arrive within connection_timeout of
+ * the connection opening or of the previous answer. A reaper thread shuts
+ * down the socket of a connection past its deadline; libmicrohttpd then sees
+ * the end of the stream and closes it as usual. */
+
+typedef struct http_track {
+  struct http_track *prev, *next;
+  int fd;
+  uint64_t deadline_ms; /* 0 while a complete request is being answered */
+} http_track;
+
+typedef struct http_guard {
+  pthread_mutex_t mu; /* guards everything below */
+  pthread_cond_t cv;
+  http_track *head;
+  uint64_t limit_ms;
+  bool stop;
+  pthread_t thread;
+} http_guard;
+
+/* libmicrohttpd reports a connection closed before it closes the socket, so
+ * a tracked fd is always still the connection's own. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  http_guard *g = ((server *)cls)->http_guard;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    http_track *t = xcalloc(1, sizeof *t);
+    t->fd = ci ? ci->connect_fd : -1;
+    pthread_mutex_lock(&g->mu);
+    t->deadline_ms = mono_ms() + g->limit_ms;
+    t->next = g->head;
+    if (g->head)
+      g->head->prev = t;
+    g->head = t;
+    pthread_mutex_unlock(&g->mu);
+    *socket_context = t;
+  } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+    http_track *t = *socket_context;
+    pthread_mutex_lock(&g->mu);
+    if (t->prev)
+      t->prev->next = t->next;
+    else
+      g->head = t->next;
+    if (t->next)
+      t->next->prev = t->prev;
+    pthread_mutex_unlock(&g->mu);
+    free(t);
+    *socket_context = NULL;
+  }
+}
+
+/* A request fully received (arm = false) or answered (arm = true: the next
+ * one on this keep-alive connection has its own deadline). */
+static void guard_arm(server *s, struct MHD_Connection *conn, bool arm) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  http_track *t = ci ? ci->socket_context : NULL;
+  if (!t)
+    return;
+  http_guard *g = s->http_guard;
+  pthread_mutex_lock(&g->mu);
+  t->deadline_ms = arm ? mono_ms() + g->limit_ms : 0;
+  pthread_mutex_unlock(&g->mu);
+}
+
+static void *guard_run(void *arg) {
+  http_guard *g = arg;
+  pthread_mutex_lock(&g->mu);
+  while (!g->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+    uint64_t now = mono_ms();
+    unsigned closed = 0;
+    for (http_track *t = g->head; t; t = t->next) {
+      if (t->deadline_ms && now >= t->deadline_ms && t->fd >= 0) {
+        shutdown(t->fd, SHUT_RDWR);
+        t->deadline_ms = 0;
+        closed++;
+      }
+    }
+    if (closed) {
+      pthread_mutex_unlock(&g->mu);
+      log_kv(LOG_WARN, "slow_clients_closed", KV_U("connections", closed),
+             KV_U("limit_s", g->limit_ms / 1000),
+             KV_S("msg", "no whole request within connection_timeout"));
+      pthread_mutex_lock(&g->mu);
+    }
+  }
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+static http_guard *guard_start(int limit_s) {
+  http_guard *g = xcalloc(1, sizeof *g);
+  pthread_mutex_init(&g->mu, NULL);
+  pthread_cond_init(&g->cv, NULL);
+  g->limit_ms = (uint64_t)limit_s * 1000u;
+  if (pthread_create(&g->thread, NULL, guard_run, g) != 0) {
+    log_event(LOG_ERROR, "http_guard_thread_failed");
+    abort();
+  }
+  return g;
+}
+
+/* After MHD_stop_daemon: every connection has been reported closed. */
+static void guard_stop(http_guard *g) {
+  if (!g)
+    return;
+  pthread_mutex_lock(&g->mu);
+  g->stop = true;
+  pthread_cond_signal(&g->cv);
+  pthread_mutex_unlock(&g->mu);
+  pthread_join(g->thread, NULL);
+  pthread_cond_destroy(&g->cv);
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
 
 static void peer_of(struct MHD_Connection *conn, char *buf, size_t n) {
   const union MHD_ConnectionInfo *ci =
@@ -97,6 +228,7 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *conn, co
   }
   char peer[64];
   peer_of(conn, peer, sizeof peer);
+  guard_arm(s, conn, false);
   fd_request req = {
       .method = method,
       .path = url,
@@ -152,9 +284,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
-  (void)conn;
   (void)toe;
+  guard_arm(cls, conn, true);
   http_conn *hc = *con_cls;
   if (hc) {
     sbuf_free(&hc->body);
@@ -246,13 +377,14 @@ bool http_start(server *s, const config *c, char **err) {
       {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
       {MHD_OPTION_END, 0, NULL},
   };
+  s->http_guard = guard_start(c->connection_timeout);
   s->mhd = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
       MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->http_threads,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)c->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-      MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
   /* MHD copies the key material it needs. */
   if (key) {
     memset(key, 0, strlen(key));
@@ -262,6 +394,8 @@ bool http_start(server *s, const config *c, char **err) {
   if (!s->mhd) {
     *err = xasprintf("cannot start the HTTP server on %s:%d", c->listen_host, port);
     close(fd);
+    guard_stop(s->http_guard);
+    s->http_guard = NULL;
     return false;
   }
   s->listen_port = port;
@@ -280,4 +414,6 @@ void http_stop(server *s) {
   if (s->mhd)
     MHD_stop_daemon(s->mhd);
   s->mhd = NULL;
+  guard_stop(s->http_guard);
+  s->http_guard = NULL;
 }

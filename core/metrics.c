@@ -99,6 +99,8 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
             "# TYPE slashd_journal_open gauge\nslashd_journal_open %zu\n",
             (unsigned long long)atomic_load(&m->journal_recovered), g->journal_open);
   sbuf_addf(o,
+            "# HELP slashd_response_pending Replies queued for response_url or in flight.\n"
+            "# TYPE slashd_response_pending gauge\nslashd_response_pending %zu\n"
             "# HELP slashd_queue_depth Jobs waiting for a worker.\n# TYPE slashd_queue_depth "
             "gauge\nslashd_queue_depth %zu\n"
             "# HELP slashd_queue_capacity Jobs that may wait before the host answers busy.\n"
@@ -108,8 +110,8 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
             "# HELP slashd_workers Worker processes, by state.\n# TYPE slashd_workers gauge\n"
             "slashd_workers{state=\"idle\"} %zu\nslashd_workers{state=\"busy\"} %zu\n"
             "slashd_workers{state=\"starting\"} %zu\n",
-            g->queue_depth, g->queue_capacity, g->jobs_running, g->workers_idle, g->workers_busy,
-            g->workers_starting);
+            g->response_pending, g->queue_depth, g->queue_capacity, g->jobs_running,
+            g->workers_idle, g->workers_busy, g->workers_starting);
   render_hist(o, "slashd_job_duration_seconds", "Time from a job's start to its end.",
               &m->job_seconds);
   render_hist(o, "slashd_ack_duration_seconds", "Time to answer a slash command (front door).",

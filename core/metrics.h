@@ -72,6 +72,7 @@ typedef struct metrics_gauges {
   size_t workers_idle, workers_busy, workers_starting;
   size_t jobs_running;
   size_t journal_open;
+  size_t response_pending;
 } metrics_gauges;
 
 void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *out);

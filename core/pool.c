@@ -20,6 +20,13 @@
 #include "util.h"
 #include "worker.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SLASHD_HAVE_VALGRIND_H 1
+#endif
+#endif
+
 extern char **environ;
 
 typedef enum { W_EMPTY, W_STARTING, W_IDLE, W_BUSY } wstate;
@@ -75,6 +82,27 @@ static void wake(pool *p) {
   (void)!write(p->efd, &one, sizeof one);
 }
 
+/* The binary a worker re-executes. /proc/self/exe names the running
+ * binary's inode even after an upgrade replaced the file, so main and
+ * workers always speak the same IPC. Under valgrind, though, the kernel's
+ * /proc/self/exe is valgrind's own tool; valgrind answers readlink() with
+ * the client's path, which it can then trace into the worker. */
+static const char *worker_exe(char *buf, size_t n) {
+#ifdef SLASHD_HAVE_VALGRIND_H
+  if (RUNNING_ON_VALGRIND) {
+    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+    if (len > 0) {
+      buf[len] = '\0';
+      return buf;
+    }
+  }
+#else
+  (void)buf;
+  (void)n;
+#endif
+  return "/proc/self/exe";
+}
+
 /* fork+exec of this very binary in worker mode. posix_spawn uses vfork-like
  * clone on glibc and runs no code of ours in the child before exec. */
 static bool spawn(pool *p, worker *w) {
@@ -120,7 +148,8 @@ static bool spawn(pool *p, worker *w) {
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ);
+  char exe[4096];
+  int rc = posix_spawn(&pid, worker_exe(exe, sizeof exe), &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
@@ -347,6 +376,36 @@ static bool all_quiet(pool *p) {
   return true;
 }
 
+/* Asks every worker to leave: its socket closes, it destroys its plugins
+ * and exits; one that does not within 3 s is killed. This runs on the
+ * dispatcher thread, before it ends: the workers it spawned have that
+ * thread as their PR_SET_PDEATHSIG parent and would be SIGKILLed, plugins
+ * never destroyed, the moment it returned. */
+static void stop_workers(pool *p) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->fd >= 0) {
+      shutdown(w->fd, SHUT_RDWR);
+      close(w->fd);
+      w->fd = -1;
+    }
+  }
+  uint64_t until = mono_ms() + 3000;
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (!w->pid)
+      continue;
+    int status;
+    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
+      usleep(5000);
+    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
+      kill(w->pid, SIGKILL);
+      waitpid(w->pid, &status, 0);
+    }
+    w->pid = 0;
+  }
+}
+
 static void *run(void *arg) {
   pool *p = arg;
   struct pollfd *pfd = xcalloc((size_t)p->n + 1, sizeof *pfd);
@@ -419,6 +478,7 @@ static void *run(void *arg) {
     if (!draining || mono_ms() < drain_deadline)
       assign_jobs(p);
   }
+  stop_workers(p);
   free(pfd);
   free(who);
   return NULL;
@@ -503,29 +563,6 @@ void pool_drain(pool *p, uint64_t deadline_ms) {
 }
 
 void pool_stop(pool *p) {
-  for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (w->fd >= 0) {
-      shutdown(w->fd, SHUT_RDWR);
-      close(w->fd);
-      w->fd = -1;
-    }
-  }
-  /* Workers exit on EOF after destroying their plugins; give them a moment,
-   * then make sure. */
-  uint64_t until = mono_ms() + 3000;
-  for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (!w->pid)
-      continue;
-    int status;
-    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
-      usleep(5000);
-    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
-      kill(w->pid, SIGKILL);
-      waitpid(w->pid, &status, 0);
-    }
-  }
   close(p->efd);
   close(p->config_fd);
   free(p->config_name);

@@ -24,9 +24,10 @@ void pool_wake(pool *p);
  * duplicate); idle ones are replaced now, busy ones when their job ends. */
 void pool_reload(pool *p, int config_fd);
 /* Runs what is queued until `deadline_ms` (monotonic), then interrupts what
- * is left and tells those users; returns when every job is accounted for. */
+ * is left and tells those users; returns when every job is accounted for and
+ * the workers have left. */
 void pool_drain(pool *p, uint64_t deadline_ms);
-/* Stops the workers and frees the pool (after pool_drain). */
+/* Frees the pool (after pool_drain, which also stops the workers). */
 void pool_stop(pool *p);
 
 void pool_gauges(pool *p, metrics_gauges *g);

@@ -384,6 +384,13 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
   r->ud = ud;
   r->rnd = (unsigned)mono_us();
   r->multi = curl_multi_init();
+  /* Sockets stay bounded whatever the hosts do: at most
+   * RESPONDER_MAX_INFLIGHT posts run at once (a hanging response_url host
+   * once held one socket per job, 2,000 of them, until the descriptor limit
+   * stopped the front door), and a per-host cap guards the same if that
+   * limit is ever raised. */
+  curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, RESPONDER_MAX_HOST_CONNECTIONS);
+
   curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)RESPONDER_MAX_INFLIGHT);
   if (pthread_create(&r->thread, NULL, run, r) != 0) {
     log_event(LOG_ERROR, "responder_thread_failed");

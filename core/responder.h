@@ -12,6 +12,10 @@
 
 #define RESPONSE_URL_VALIDITY_S (30 * 60)
 #define RESPONDER_MAX_ATTEMPTS 5
+#define RESPONDER_MAX_HOST_CONNECTIONS 64L
+/* Past this many replies waiting or in flight, the front door answers busy
+ * (about 8 KiB each while queued). */
+#define RESPONDER_MAX_PENDING 1024
 
 typedef struct responder responder;
 

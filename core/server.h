@@ -19,6 +19,7 @@ typedef struct pool pool;
 typedef struct journal journal;
 typedef struct credcache credcache;
 typedef struct audit audit;
+typedef struct http_guard http_guard;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
  * reference for the length of one request. */
@@ -45,7 +46,8 @@ typedef struct server {
   credcache *creds; /* assumed-role credentials shared by the workers */
   audit *audit;
   struct MHD_Daemon *mhd;
-  int listen_port; /* the bound port (listen = host:0 picks one) */
+  http_guard *http_guard; /* deadlines of slow clients (http.c) */
+  int listen_port;        /* the bound port (listen = host:0 picks one) */
   char boot_id[8];
   atomic_ullong seq;
   atomic_bool draining;
