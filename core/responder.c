@@ -23,11 +23,22 @@ typedef struct post {
   uint64_t not_before_ms;
 } post;
 
-/* Posts in flight at once. Beyond this, chains wait their turn in order:
- * a burst of thousands of replies then reuses a few kept-alive connections
- * instead of opening one each (which cost more CPU than the acks). */
+/* Posts in flight at once to one response_url host. Beyond this, that
+ * host's chains wait their turn in order: a burst of thousands of replies
+ * then reuses a few kept-alive connections instead of opening one each
+ * (which cost more CPU than the acks), and a host that hangs holds only its
+ * own slots, never the other hosts'. */
 #define RESPONDER_MAX_INFLIGHT 32
+/* Posts in flight in all: bounds the sockets whatever the hosts do. */
+#define RESPONDER_MAX_INFLIGHT_ALL 256
+/* A transfer's time limit. Waiting for a slot counts against it, as it does
+ * in curl's own queue: a host that hangs fills its slots, and the posts
+ * behind them fail their attempts in 10 s instead of each waiting for a
+ * slot in turn (which would hold a big backlog for many minutes). */
+#define RESPONDER_TIMEOUT_MS 10000L
 #define CHAIN_BUCKETS 1024
+
+typedef struct host_q host_q;
 
 /* The posts of one job, sent one after the other. A chain with posts is
  * in exactly one place: in flight (easy set), on the ready list, or on the
@@ -38,13 +49,26 @@ typedef struct chain {
   post *head, *tail;
   CURL *easy; /* in flight, or NULL */
   struct curl_slist *hdrs;
+  host_q *hq; /* the host its posts go to */
   uint64_t started_ms;
+  uint64_t ready_ms; /* when it joined its host's ready list */
   bool listed;
 } chain;
 
 typedef struct chain_list {
   chain *head, *tail;
 } chain_list;
+
+/* One response_url host (host and port, as curl counts connections): its
+ * own queue and slots. Only allow-listed hosts get here, so there are few,
+ * and they stay for the responder's life. */
+
+struct host_q {
+  struct host_q *next;
+  char *name;
+  size_t inflight;
+  chain_list ready; /* due, waiting for a slot, oldest first */
+};
 
 struct responder {
   pthread_t thread;
@@ -56,7 +80,7 @@ struct responder {
   uint64_t deadline_ms;
   CURLM *multi;
   chain *bucket[CHAIN_BUCKETS]; /* every chain, by job id */
-  chain_list ready;             /* due, waiting for a slot, oldest first */
+  host_q *hosts;                /* each with its ready list */
   chain_list waiting;           /* backing off before a retry */
   size_t inflight;
   metrics *m;
@@ -120,6 +144,12 @@ static void list_remove(chain_list *l, chain *c) {
   c->listed = false;
 }
 
+/* Joins its host's queue, oldest first (the order the queue timeout needs). */
+static void ready_push(chain *c) {
+  c->ready_ms = mono_ms();
+  list_push(&c->hq->ready, c);
+}
+
 static size_t chain_hash(const char *job_id) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
   for (; *job_id; job_id++)
@@ -176,7 +206,7 @@ static void chain_start(responder *r, chain *c) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, RESPONDER_TIMEOUT_MS);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
@@ -187,6 +217,7 @@ static void chain_start(responder *r, chain *c) {
   c->started_ms = mono_ms();
   p->attempt++;
   r->inflight++;
+  c->hq->inflight++;
   curl_multi_add_handle(r->multi, e);
 }
 
@@ -200,7 +231,7 @@ static void chain_pop(responder *r, chain *c, final_outcome outcome) {
   if (p->final && r->on_final)
     r->on_final(r->ud, p->job_id, outcome);
   if (c->head)
-    list_push(&r->ready, c);
+    ready_push(c);
   else
     chain_drop(r, c, p->job_id);
   post_free(p);
@@ -215,6 +246,8 @@ static void give_up(responder *r, chain *c, const char *why, long status, bool a
   chain_pop(r, c, abandoned ? FINAL_ABANDONED : FINAL_FAILED);
 }
 
+static void attempt_failed(responder *r, chain *c, const char *why, long status, bool retryable);
+
 static void finish(responder *r, chain *c, CURLcode rc) {
   post *p = c->head;
   long status = 0;
@@ -227,6 +260,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   c->easy = NULL;
   c->hdrs = NULL;
   r->inflight--;
+  c->hq->inflight--;
   if (rc == CURLE_OK && status >= 200 && status < 300) {
     log_kv(LOG_INFO, "reply_posted", KV_S("req", p->job_id), KV_S("host", p->host),
            KV_I("status", status), KV_I("attempt", p->attempt), KV_B("final", p->final),
@@ -236,7 +270,12 @@ static void finish(responder *r, chain *c, CURLcode rc) {
     return;
   }
   bool retryable = rc != CURLE_OK || status == 429 || status >= 500;
-  const char *why = rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error";
+  attempt_failed(r, c, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error", status, retryable);
+}
+
+/* An attempt failed: back off and retry, or give up. */
+static void attempt_failed(responder *r, chain *c, const char *why, long status, bool retryable) {
+  post *p = c->head;
   bool expired = wall_s() - p->accepted_wall >= RESPONSE_URL_VALIDITY_S;
   if (!retryable || expired || p->attempt >= RESPONDER_MAX_ATTEMPTS) {
     give_up(r, c, expired ? "response_url expired (30 minutes)" : why, status, false);
@@ -249,6 +288,17 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   atomic_fetch_add(&r->m->posts[POST_RETRIED], 1);
   p->not_before_ms = mono_ms() + delay;
   list_push(&r->waiting, c);
+}
+
+static host_q *host_find(responder *r, const char *name) {
+  for (host_q *hq = r->hosts; hq; hq = hq->next)
+    if (strcmp(hq->name, name) == 0)
+      return hq;
+  host_q *hq = xcalloc(1, sizeof *hq);
+  hq->name = xstrdup(name);
+  hq->next = r->hosts;
+  r->hosts = hq;
+  return hq;
 }
 
 /* Moves handed-over posts into their job's chain; refuses what the
@@ -275,11 +325,16 @@ static void take_incoming(responder *r) {
       atomic_fetch_sub(&r->pending, 1);
     } else {
       chain *c = chain_find(r, p->job_id, true);
+      if (!c->hq) {
+        char *origin = url_origin(p->url);
+        c->hq = host_find(r, origin);
+        free(origin);
+      }
       if (c->tail) {
         c->tail->next = p; /* in flight, ready or waiting: it comes in turn */
       } else {
         c->head = p;
-        list_push(&r->ready, c);
+        ready_push(c);
       }
       c->tail = p;
     }
@@ -297,19 +352,30 @@ static long schedule(responder *r) {
     next = c->next;
     if (c->head->not_before_ms <= now) {
       list_remove(&r->waiting, c);
-      list_push(&r->ready, c);
+      ready_push(c);
     } else if ((long)(c->head->not_before_ms - now) < wait) {
       wait = (long)(c->head->not_before_ms - now);
     }
   }
-  while (r->ready.head && r->inflight < RESPONDER_MAX_INFLIGHT) {
-    chain *c = r->ready.head;
-    list_remove(&r->ready, c);
-    chain_start(r, c);
-    if (!c->easy) { /* no handle: try again in a moment */
-      list_push(&r->waiting, c);
-      c->head->not_before_ms = now + 100;
-      break;
+  for (host_q *hq = r->hosts; hq; hq = hq->next) {
+    /* Posts that waited a whole transfer timeout for a slot: that attempt
+     * timed out (the list is oldest first). */
+    while (hq->ready.head && hq->ready.head->ready_ms + RESPONDER_TIMEOUT_MS <= now) {
+      chain *c = hq->ready.head;
+      list_remove(&hq->ready, c);
+      c->head->attempt++;
+      attempt_failed(r, c, "Timeout was reached (waiting for a connection)", 0, true);
+    }
+    while (hq->ready.head && hq->inflight < RESPONDER_MAX_INFLIGHT &&
+           r->inflight < RESPONDER_MAX_INFLIGHT_ALL) {
+      chain *c = hq->ready.head;
+      list_remove(&hq->ready, c);
+      chain_start(r, c);
+      if (!c->easy) { /* no handle: try again in a moment */
+        list_push(&r->waiting, c);
+        c->head->not_before_ms = now + 100;
+        return 100;
+      }
     }
   }
   return wait;
@@ -317,12 +383,14 @@ static long schedule(responder *r) {
 
 static void abandon_all(responder *r) {
   /* Nothing is started any more: forget the lists, then give up every post. */
-  chain_list *lists[] = {&r->ready, &r->waiting};
-  for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
-    for (chain *c = lists[i]->head; c; c = c->next)
+  for (host_q *hq = r->hosts; hq; hq = hq->next) {
+    for (chain *c = hq->ready.head; c; c = c->next)
       c->listed = false;
-    *lists[i] = (chain_list){0};
+    hq->ready = (chain_list){0};
   }
+  for (chain *c = r->waiting.head; c; c = c->next)
+    c->listed = false;
+  r->waiting = (chain_list){0};
   for (size_t b = 0; b < CHAIN_BUCKETS; b++) {
     while (r->bucket[b]) {
       chain *c = r->bucket[b];
@@ -332,6 +400,7 @@ static void abandon_all(responder *r) {
         curl_slist_free_all(c->hdrs);
         c->easy = NULL;
         r->inflight--;
+        c->hq->inflight--;
       }
       /* Each give_up settles one post; the chain is freed with its last. */
       for (bool last = false; !last;) {
@@ -340,7 +409,8 @@ static void abandon_all(responder *r) {
       }
     }
   }
-  r->ready = (chain_list){0};
+  for (host_q *hq = r->hosts; hq; hq = hq->next)
+    hq->ready = (chain_list){0};
 }
 
 static void *run(void *arg) {
@@ -440,6 +510,12 @@ void responder_stop(responder *r, int deadline_ms) {
   pthread_join(r->thread, NULL);
   curl_multi_cleanup(r->multi);
   policy_free(&r->policy);
+  while (r->hosts) {
+    host_q *next = r->hosts->next;
+    free(r->hosts->name);
+    free(r->hosts);
+    r->hosts = next;
+  }
   pthread_mutex_destroy(&r->mu);
   free(r);
 }

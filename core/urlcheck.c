@@ -26,7 +26,23 @@ char *url_host(const char *url) {
   return h ? h : xstrdup("?");
 }
 
-static bool entry_matches(const char *entry, const char *host, long port, bool https) {
+char *url_origin(const char *url) {
+  CURLU *u = curl_url();
+  char *o = NULL;
+  if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+    char *host = part(u, CURLUPART_HOST);
+    char *port = NULL;
+    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && host)
+      o = xasprintf("%s:%s", host, port);
+    curl_free(port);
+    free(host);
+  }
+  curl_url_cleanup(u);
+  return o ? o : xstrdup("?");
+}
+
+static bool entry_matches(
+const char *entry, const char *host, long port, bool https) {
   const char *colon = strrchr(entry, ':');
   bool bracket = entry[0] == '[';
   if (colon && (!bracket || colon > strchr(entry, ']'))) {

@@ -20,5 +20,9 @@ bool url_allowed(const url_policy *p, const char *url, char **why, char **host);
 
 /* The host part of a URL for logs (new string), "?" when unparsable. */
 char *url_host(const char *url);
+/* "host:port" (the scheme's port when none is given), for per-host limits.
+ * New string; "?" when unparsable. */
+char *url_origin(const char *url);
+
 
 #endif
