@@ -224,6 +224,12 @@ static void worker_died(pool *p, worker *w) {
     log_kv(before_hello ? LOG_ERROR : LOG_WARN, "worker_died", KV_I("worker", w->index),
            KV_I("pid", w->pid), KV_S("how", how), KV_B("before_ready", before_hello));
   w->failures = before_hello ? w->failures + 1 : 0;
+  /* The first worker died before it was ready: the others, held back so it
+   * could start alone, start now rather than wait on it. */
+  for (int i = 0; before_hello && i < p->n; i++)
+    if (p->w[i].state == W_EMPTY && p->w[i].respawn_at_ms == UINT64_MAX)
+      p->w[i].respawn_at_ms = mono_ms();
+
   w->pid = 0;
   atomic_fetch_add(&p->srv->m.worker_restarts, 1);
   schedule_respawn(p, w);
@@ -258,11 +264,19 @@ static void on_hello(pool *p, worker *w, json_t *msg) {
   if (w->gen == gen) {
     server_set_routes(p->srv, t);
     pthread_mutex_lock(&p->mu);
-    if (!p->ready) {
+    bool first = !p->ready;
+    if (first) {
       p->ready = true;
       pthread_cond_broadcast(&p->ready_cv);
     }
     pthread_mutex_unlock(&p->mu);
+    if (first) {
+      uint64_t now = mono_ms();
+      for (int i = 0; i < p->n; i++)
+        if (p->w[i].state == W_EMPTY && p->w[i].respawn_at_ms == UINT64_MAX)
+          p->w[i].respawn_at_ms = now;
+    }
+
   } else {
     route_table_unref(t);
   }
@@ -501,8 +515,12 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   p->gen = 1;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->ready_cv, NULL);
-  for (int i = 0; i < workers; i++)
-    spawn(p, &p->w[i]);
+  /* The first worker starts alone: the host listens as soon as one worker
+   * has announced its plugins, and on a small machine four starting at
+   * once slow that first one down. The others follow once it is ready. */
+  spawn(p, &p->w[0]);
+  for (int i = 1; i < workers; i++)
+    p->w[i].respawn_at_ms = UINT64_MAX;
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
     log_event(LOG_ERROR, "dispatcher_thread_failed");
     abort();
