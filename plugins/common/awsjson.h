@@ -8,13 +8,32 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "slashd/plugin.h"
 
+/* A whole number from the plugin's ini section, within [min, max]; the
+ * default (with a warning in the log) when it is not. */
+static inline long aj_config_long(const slashd_host_api *api, slashd_host *host, const char *key,
+                                  long def, long min, long max) {
+  const char *v = api->config(host, key);
+  if (!v)
+    return def;
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (end == v || *end || n < min || n > max) {
+    api->log(host, NULL, SLASHD_LOG_WARN, "%s = %s is not a number from %ld to %ld; using %ld", key,
+             v, min, max, def);
+    return def;
+  }
+  return n;
+}
+
 /* "Could not <what>: <AWS's readable error>" as the command's failure. */
+
 static inline slashd_status aj_reply_failed(const slashd_host_api *api, slashd_call *call,
                                             const char *what, const char *err) {
   char msg[1200];

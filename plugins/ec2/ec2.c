@@ -62,20 +62,6 @@ static bool text_add(text *t, const char *fmt, ...) {
   return true;
 }
 
-static long config_long(ec2_state *st, const char *key, long def, long min, long max) {
-  const char *v = st->api->config(st->host, key);
-  if (!v)
-    return def;
-  char *end;
-  long n = strtol(v, &end, 10);
-  if (*end || n < min || n > max) {
-    st->api->log(st->host, NULL, SLASHD_LOG_WARN,
-                 "%s = %s is not a number from %ld to %ld; using %ld", key, v, min, max, def);
-    return def;
-  }
-  return n;
-}
-
 /* i-0123abcd or i-0123456789abcdef0: checked before any AWS call. */
 static bool valid_instance_id(const char *id) {
   size_t n = strlen(id);
@@ -430,10 +416,10 @@ static slashd_status ec2_init(slashd_host *host, const slashd_host_api *api, voi
     return SLASHD_ERR_NOMEM;
   st->host = host;
   st->api = api;
-  st->console_lines = config_long(st, "console_lines", 20, 1, 500);
-  st->wait_seconds = config_long(st, "wait_seconds", 120, 0, 3600);
-  st->poll_seconds = config_long(st, "poll_seconds", 5, 1, 300);
-  st->page_size = config_long(st, "page_size", 1000, 5, 1000);
+  st->console_lines = aj_config_long(st->api, st->host, "console_lines", 20, 1, 500);
+  st->wait_seconds = aj_config_long(st->api, st->host, "wait_seconds", 120, 0, 3600);
+  st->poll_seconds = aj_config_long(st->api, st->host, "poll_seconds", 5, 1, 300);
+  st->page_size = aj_config_long(st->api, st->host, "page_size", 1000, 5, 1000);
   *state = st;
   return SLASHD_OK;
 }

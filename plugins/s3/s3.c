@@ -255,14 +255,8 @@ static slashd_status s3_init(slashd_host *host, const slashd_host_api *api, void
     return SLASHD_ERR_NOMEM;
   st->host = host;
   st->api = api;
-  const char *ps = api->config(host, "page_size");
-  char *end = NULL;
-  long n = ps ? strtol(ps, &end, 10) : 1000;
-  if (ps && (*end || n < 1 || n > 10000)) {
-    api->log(host, NULL, SLASHD_LOG_WARN, "page_size = %s is not a number from 1 to 10000", ps);
-    n = 1000;
-  }
-  snprintf(st->page_size, sizeof st->page_size, "%ld", n);
+  snprintf(st->page_size, sizeof st->page_size, "%ld",
+           aj_config_long(api, host, "page_size", 1000, 1, 10000));
   *state = st;
   return SLASHD_OK;
 }
