@@ -41,8 +41,7 @@ char *url_origin(const char *url) {
   return o ? o : xstrdup("?");
 }
 
-static bool entry_matches(
-const char *entry, const char *host, long port, bool https) {
+static bool entry_matches(const char *entry, const char *host, long port, bool https) {
   const char *colon = strrchr(entry, ':');
   bool bracket = entry[0] == '[';
   if (colon && (!bracket || colon > strchr(entry, ']'))) {

@@ -24,5 +24,4 @@ char *url_host(const char *url);
  * New string; "?" when unparsable. */
 char *url_origin(const char *url);
 
-
 #endif
