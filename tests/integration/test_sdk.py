@@ -293,7 +293,8 @@ class Guide(unittest.TestCase):
     """The guide shows only code that is compiled and tested."""
 
     SOURCES = ["examples/hello/hello.c", "examples/hello/CMakeLists.txt", "plugins/ec2/ec2.c",
-               "plugins/help/help.c", "tests/plugins/probe.c"]
+               "plugins/help/help.c", "plugins/common/awsjson.h",
+               "tests/plugins/probe.c"]
 
     @staticmethod
     def squash(text):
