@@ -204,11 +204,16 @@ class Daemon:
         self.proc = None
         self.port = None
 
+    def command(self):
+        """The command line that runs the daemon (a subclass may wrap it)."""
+        return [SLASHD_BIN, "serve", "-c", self.config]
+
     def start(self, timeout=20):
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([SLASHD_BIN, "serve", "-c", self.config], stdout=self.log,
+        self.proc = subprocess.Popen(self.command(), stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env, cwd=self.dir)
         _started.append(self.proc)
+
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

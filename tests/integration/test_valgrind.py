@@ -38,22 +38,13 @@ def vg_cmd(logdir, name, argv):
 class VgDaemon(Daemon):
     """harness.Daemon, started under valgrind (one log per process)."""
 
-    def start(self, timeout=120):
+    def command(self):
         self.vgdir = os.path.join(self.dir, "valgrind")
         os.makedirs(self.vgdir, exist_ok=True)
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(vg_cmd(self.vgdir, "serve", [SLASHD_BIN, "serve", "-c", self.config]),
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=self.dir)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(r"event=listening .*?port=(\d+)", self.read_log())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                raise AssertionError("slashd exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
-            time.sleep(0.1)
-        raise AssertionError("slashd did not start under valgrind:\n" + self.read_log())
+        return vg_cmd(self.vgdir, "serve", super().command())
+
+    def start(self, timeout=120):
+        return super().start(timeout)
 
 
 def report(path):
