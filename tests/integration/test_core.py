@@ -371,6 +371,41 @@ class Journal(unittest.TestCase):
         d3.stop()
 
 
+class AllowListReload(unittest.TestCase):
+    def test_reload_changes_the_allow_list_everywhere(self):
+        sink = Sink()
+        d = Daemon(sink, server={"workers": "1"}).start()
+        try:
+            # A job whose reply is still to come when the reload lands.
+            status, hdrs, _ = d.slash("good sleep 2", user_id="U0RELOAD")
+            rid = hdrs["x-slashd-request-id"]
+            with open(d.config) as f:
+                ini = f.read()
+            with open(d.config, "w") as f:
+                f.write(ini.replace("response_hosts = 127.0.0.1:%d" % sink.port,
+                                    "response_hosts = hooks.slack.com"))
+            d.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "event=reloaded" not in d.read_log() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("event=reloaded", d.read_log())
+            # New commands to the old sink are refused in the ack...
+            status, hdrs2, ack = d.slash("good echo after", user_id="U0RELOAD2")
+            self.assertIn("allow-list", ack["text"])
+            self.assertNotIn("x-slashd-request-id", hdrs2)
+            # ...and the responder refuses the reply of the job accepted before.
+            deadline = time.time() + 15
+            while "event=reply_refused" not in d.read_log() and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertRegex(d.read_log(), r"event=reply_refused req=%s " % re.escape(rid))
+            # The interim "sleeping" left before the reload; the final reply
+            # must not reach the host that is no longer allowed.
+            self.assertEqual([m for m in sink.for_request(rid) if m["final"]], [])
+        finally:
+            d.stop()
+            sink.close()
+
+
 class LegacyToken(unittest.TestCase):
     def test_token_and_mattermost_header(self):
         sink = Sink()

@@ -1,4 +1,4 @@
-#include "responder.h"
+#include "daemon/responder.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,8 +7,8 @@
 
 #include <curl/curl.h>
 
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 typedef struct post {
   struct post *next;
@@ -74,7 +74,8 @@ struct responder {
   pthread_t thread;
   pthread_mutex_t mu;
   post *in_head, *in_tail; /* handed over by other threads */
-  url_policy policy;       /* guarded by mu */
+  url_policy policy;       /* the responder thread's own */
+  url_policy *next_policy; /* a reload's, handed over under mu */
   atomic_bool stopping;
   atomic_size_t pending;
   uint64_t deadline_ms;
@@ -307,14 +308,19 @@ static void take_incoming(responder *r) {
   pthread_mutex_lock(&r->mu);
   post *p = r->in_head;
   r->in_head = r->in_tail = NULL;
-  url_policy pol;
-  policy_copy(&pol, &r->policy);
+  url_policy *fresh = r->next_policy;
+  r->next_policy = NULL;
   pthread_mutex_unlock(&r->mu);
+  if (fresh) {
+    policy_free(&r->policy);
+    r->policy = *fresh;
+    free(fresh);
+  }
   while (p) {
     post *next = p->next;
     p->next = NULL;
     char *why = NULL;
-    if (!url_allowed(&pol, p->url, &why, NULL)) {
+    if (!url_allowed(&r->policy, p->url, &why, NULL)) {
       log_kv(LOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
              KV_S("msg", why));
       atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
@@ -340,7 +346,6 @@ static void take_incoming(responder *r) {
     }
     p = next;
   }
-  policy_free(&pol);
 }
 
 /* Moves retries that are due to the ready list, starts ready chains while
@@ -470,10 +475,17 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
 }
 
 void responder_set_policy(responder *r, const url_policy *policy) {
+  url_policy *fresh = xcalloc(1, sizeof *fresh);
+  policy_copy(fresh, policy);
   pthread_mutex_lock(&r->mu);
-  policy_free(&r->policy);
-  policy_copy(&r->policy, policy);
+  url_policy *old = r->next_policy;
+  r->next_policy = fresh;
   pthread_mutex_unlock(&r->mu);
+  if (old) {
+    policy_free(old);
+    free(old);
+  }
+  curl_multi_wakeup(r->multi);
 }
 
 void responder_post(responder *r, const char *job_id, const char *url, const char *body, bool final,
@@ -510,6 +522,10 @@ void responder_stop(responder *r, int deadline_ms) {
   pthread_join(r->thread, NULL);
   curl_multi_cleanup(r->multi);
   policy_free(&r->policy);
+  if (r->next_policy) {
+    policy_free(r->next_policy);
+    free(r->next_policy);
+  }
   while (r->hosts) {
     host_q *next = r->hosts->next;
     free(r->hosts->name);
