@@ -15,11 +15,11 @@
 #include "client_internal.h"
 #include "endpoint.h"
 #include "error.h"
-#include "log.h"
+#include "base/log.h"
 #include "profile.h"
 #include "protocol.h"
 #include "retry.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 3
 #define DEFAULT_TIMEOUT 20

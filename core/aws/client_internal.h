@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "aws.h"
-#include "http.h"
+#include "transport.h"
 #include "sigv4.h"
 
 #define AWS_REFRESH_BEFORE_S 600 /* refresh temporary credentials 10 min early */

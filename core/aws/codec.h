@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Appends s[0..n) percent-encoded the SigV4 way: every byte except
  * A-Z a-z 0-9 - _ . ~ becomes %XX (upper-case hex), space is %20.

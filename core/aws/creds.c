@@ -20,9 +20,9 @@
 #include "codec.h"
 #include "endpoint.h"
 #include "error.h"
-#include "log.h"
+#include "base/log.h"
 #include "profile.h"
-#include "util.h"
+#include "base/util.h"
 
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_TOKEN_TTL "21600"

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "base/util.h"
 #include "xml.h"
 
 #define MAX_MESSAGE 1000 /* bytes of a service message kept for the user */

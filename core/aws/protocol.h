@@ -13,7 +13,7 @@
 #include "aws.h"
 #include "endpoint.h"
 #include "hdrs.h"
-#include "util.h"
+#include "base/util.h"
 
 typedef struct s3_op s3_op;
 

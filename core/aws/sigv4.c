@@ -10,7 +10,7 @@
 #include <openssl/sha.h>
 
 #include "codec.h"
-#include "util.h"
+#include "base/util.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 

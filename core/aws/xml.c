@@ -6,7 +6,7 @@
 
 #include <expat.h>
 
-#include "util.h"
+#include "base/util.h"
 
 typedef struct child {
   char *name;

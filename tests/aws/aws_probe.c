@@ -28,8 +28,8 @@
 #include "aws/client_internal.h"
 #include "aws/codec.h"
 #include "aws/sigv4.h"
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 static int usage(void) {
   fprintf(stderr, "usage: aws_probe [--region R] [--endpoint-url URL] [--call-region R] "

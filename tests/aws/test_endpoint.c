@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aws/endpoint.h"
-#include "util.h"
+#include "base/util.h"
 
 static void clear_env(void) {
   static const char *const vars[] = {"AWS_ENDPOINT_URL",     "AWS_ENDPOINT_URL_EC2",

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "aws/profile.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_credentials_file(void **state) {
   (void)state;

@@ -22,7 +22,7 @@
 
 #include "aws/codec.h"
 #include "aws/sigv4.h"
-#include "util.h"
+#include "base/util.h"
 
 #define VEC_DIR SLASHD_SHARED_DIR "/vectors/sigv4"
 #define CRT_DIR VEC_DIR "/aws-c-auth/tests/aws-signing-test-suite/v4"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "aws/hdrs.h"
-#include "util.h"
+#include "base/util.h"
 
 #define EXAMPLES_DIR SLASHD_SHARED_DIR "/reference/aws-examples"
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "message.h"
+#include "base/message.h"
 #include "slashd/plugin.h"
-#include "util.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "route.h"
-#include "util.h"
+#include "base/route.h"
+#include "base/util.h"
 
 static route_table *table(void) {
   static route_table *t;

@@ -6,7 +6,7 @@
 
 #include "aws/hdrs.h"
 #include "aws/sigv4.h"
-#include "util.h"
+#include "base/util.h"
 
 /* data = path \n query \n (header-name: value \n)* [\n body] */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

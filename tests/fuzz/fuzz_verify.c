@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util.h"
-#include "verify.h"
+#include "base/util.h"
+#include "base/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* data = timestamp \0 signature \0 body */

@@ -22,8 +22,8 @@
 #include <cmocka.h>
 
 #include "abi10_layout.h"
-#include "hostapi.h"
-#include "registry.h"
+#include "worker/hostapi.h"
+#include "worker/registry.h"
 #include "unit_util.h"
 
 #define FIX(name) SLASHD_FIXTURE_DIR "/" name ".so"

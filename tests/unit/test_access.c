@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "access.h"
+#include "base/access.h"
 #include "slashd/plugin.h"
 #include "unit_util.h"
 

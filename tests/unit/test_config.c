@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "unit_util.h"
-#include "util.h"
+#include "base/util.h"
 
 static config *load(const char *text) {
   return unit_load_config(text);

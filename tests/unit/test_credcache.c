@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "awsglue.h"
-#include "credcache.h"
+#include "worker/awsglue.h"
+#include "daemon/credcache.h"
 
 static json_t *entry(const char *key, json_int_t exp) {
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "key", key, "role",

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "form.h"
+#include "base/form.h"
 
 static form_err parse(const char *body, form *f, char **bad) {
   return form_parse(body, strlen(body), f, bad);

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "hostapi.h"
+#include "worker/hostapi.h"
 #include "unit_util.h"
 
 #define FIX(name) SLASHD_FIXTURE_DIR "/" name ".so"

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "jobs.h"
-#include "util.h"
+#include "base/jobs.h"
+#include "base/util.h"
 
 static job *new_job(const char *id) {
   job *j = xcalloc(1, sizeof *j);

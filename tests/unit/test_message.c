@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "message.h"
+#include "base/message.h"
 #include "slashd/plugin.h"
-#include "util.h"
+#include "base/util.h"
 
 #define ZWSP "\xe2\x80\x8b"
 

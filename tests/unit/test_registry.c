@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "hostapi.h"
-#include "registry.h"
-#include "route.h"
+#include "worker/hostapi.h"
+#include "worker/registry.h"
+#include "base/route.h"
 #include "unit_util.h"
 
 #define FIX(name) SLASHD_FIXTURE_DIR "/" name ".so"

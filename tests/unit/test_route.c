@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "route.h"
+#include "base/route.h"
 #include "slashd/plugin.h"
 
 /* ---- tokenizer -------------------------------------------------------- */

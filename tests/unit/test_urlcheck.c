@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "urlcheck.h"
-#include "util.h"
+#include "base/config.h"
+#include "base/urlcheck.h"
+#include "base/util.h"
 
 static char *hooks_hosts[] = {"hooks.slack.com", "chat.example.org:8443", "localhost:3000",
                               "[::1]:4000"};

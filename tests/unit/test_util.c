@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "unit_util.h"
-#include "util.h"
+#include "base/util.h"
 
 #define FFFD "\xef\xbf\xbd"
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "util.h"
-#include "verify.h"
+#include "base/util.h"
+#include "base/verify.h"
 
 #define VECTOR_DIR SLASHD_SHARED_DIR "/vectors/slack"
 

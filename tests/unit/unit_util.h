@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "util.h"
+#include "base/config.h"
+#include "base/util.h"
 
 /* Writes text to a new mkstemp file; returns its path (free it). */
 static inline char *unit_write_temp(const char *text) {

@@ -1,0 +1,90 @@
+#include "base/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+struct audit {
+  pthread_mutex_t mu;
+  char *path;
+  int fd; /* -1: to the log */
+};
+
+audit *audit_open(const char *path, char **err) {
+  audit *a = xcalloc(1, sizeof *a);
+  pthread_mutex_init(&a->mu, NULL);
+  a->fd = -1;
+  if (path) {
+    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (a->fd < 0) {
+      *err = xasprintf("[audit] file %s: %s", path, strerror(errno));
+      audit_close(a);
+      return NULL;
+    }
+    a->path = xstrdup(path);
+  }
+  return a;
+}
+
+void audit_close(audit *a) {
+  if (!a)
+    return;
+  if (a->fd >= 0)
+    close(a->fd);
+  free(a->path);
+  pthread_mutex_destroy(&a->mu);
+  free(a);
+}
+
+static const char *nz(const char *s) {
+  return s ? s : "";
+}
+
+void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
+  audit *a = s->audit;
+  const char *identity = j->identity ? j->identity : "none";
+  double ms = (double)duration_us / 1000.0;
+  if (!a || a->fd < 0) {
+    log_kv(LOG_INFO, "audit", KV_S("req", j->id), KV_I("accepted", j->accepted_wall),
+           KV_S("team", j->team_id), KV_S("user", j->user_id), KV_S("channel", j->channel_id),
+           KV_S("text", j->text), KV_S("plugin", j->plugin), KV_S("cmd", j->cmd),
+           KV_S("identity", identity), KV_S("session", nz(j->session)),
+           KV_S("outcome", job_outcome_name(o)), KV_D("ms", ms));
+    return;
+  }
+  char ts[32];
+  struct tm tm;
+  time_t t = (time_t)j->accepted_wall;
+  gmtime_r(&t, &tm);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char *text = utf8_sanitize(nz(j->text), strlen(nz(j->text)));
+  json_t *line =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "time", ts,
+                "request_id", j->id, "team", nz(j->team_id), "user", nz(j->user_id), "user_name",
+                nz(j->user_name), "channel", nz(j->channel_id), "text", text, "plugin",
+                nz(j->plugin), "command", nz(j->cmd), "identity", identity, "session",
+                nz(j->session), "outcome", job_outcome_name(o), "duration_ms", ms);
+  free(text);
+  char *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
+  json_decref(line);
+  if (!out)
+    return;
+  size_t n = strlen(out);
+  out[n] = '\n'; /* the terminating NUL becomes the newline: one write */
+  pthread_mutex_lock(&a->mu);
+  bool ok = write_all(a->fd, out, n + 1) && fdatasync(a->fd) == 0;
+  pthread_mutex_unlock(&a->mu);
+  if (!ok)
+    log_kv(LOG_ERROR, "audit_write_failed", KV_S("file", a->path), KV_S("msg", strerror(errno)),
+           KV_S("req", j->id));
+  free(out);
+}

@@ -1,0 +1,24 @@
+/* The audit trail: one line per job — time, request id, team, user, channel,
+ * command text, plugin/command, the identity it ran as (host, or role ARN
+ * and STS session name), outcome, duration. To [audit] file as JSON lines
+ * (appended, fsync'd per line) or, without a file, to the log. Never a
+ * secret: the response_url and tokens are not part of it. */
+#ifndef SLASHD_AUDIT_H
+#define SLASHD_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/metrics.h"
+#include "daemon/server.h"
+
+typedef struct audit audit;
+
+/* path NULL: audit lines go to the log. NULL with *err if the file cannot
+ * be opened. */
+audit *audit_open(const char *path, char **err);
+void audit_close(audit *a);
+
+void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us);
+
+#endif

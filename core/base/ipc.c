@@ -1,0 +1,78 @@
+#include "base/ipc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+bool ipc_pair(int fds[2]) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0)
+    return false;
+  int size = IPC_MAX + 4096;
+  for (int i = 0; i < 2; i++) {
+    setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  return true;
+}
+
+bool ipc_send(int fd, const json_t *msg) {
+  char *s = json_dumps(msg, JSON_COMPACT);
+  if (!s)
+    return false;
+  size_t n = strlen(s);
+  bool ok = false;
+  if (n > IPC_MAX) {
+    log_kv(LOG_ERROR, "ipc_too_large", KV_U("bytes", n));
+  } else {
+    ssize_t w;
+    do {
+      w = send(fd, s, n, MSG_NOSIGNAL);
+    } while (w < 0 && errno == EINTR);
+    ok = (w == (ssize_t)n);
+  }
+  free(s);
+  return ok;
+}
+
+json_t *ipc_recv(int fd, bool *eof) {
+  *eof = false;
+  /* Peek at the datagram's size first (MSG_TRUNC gives the real length for
+   * AF_UNIX sequenced packets), then read exactly that. */
+  ssize_t len;
+  do {
+    len = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  } while (len < 0 && errno == EINTR);
+  if (len <= 0) {
+    /* EOF, or the socket is broken: either way nothing more will come. */
+    *eof = true;
+    return NULL;
+  }
+  char *buf = xmalloc((size_t)len + 1);
+  ssize_t r;
+  do {
+    r = recv(fd, buf, (size_t)len + 1, 0);
+  } while (r < 0 && errno == EINTR);
+  json_t *msg = NULL;
+  if (r == 0) {
+    *eof = true;
+  } else if (r > IPC_MAX) {
+    log_kv(LOG_ERROR, "ipc_too_large", KV_I("bytes", r));
+  } else if (r > 0) {
+    json_error_t jerr;
+    msg = json_loadb(buf, (size_t)r, 0, &jerr);
+    if (!json_is_object(msg)) {
+      log_kv(LOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
+      json_decref(msg);
+      msg = NULL;
+    }
+  } else {
+    *eof = true;
+  }
+  free(buf);
+  return msg;
+}

@@ -1,0 +1,166 @@
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+/* Written once at start-up (before threads) and read-only afterwards. */
+static int g_level = LOG_INFO;
+static bool g_json = false;
+static char g_role[32] = "main";
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+int log_level_from_name(const char *name) {
+  for (int i = 0; i < 4; i++)
+    if (str_ieq(name, level_names[i]))
+      return i;
+  return -1;
+}
+
+bool log_configure(const char *format, const char *level) {
+  if (format) {
+    if (str_ieq(format, "json"))
+      g_json = true;
+    else if (str_ieq(format, "logfmt"))
+      g_json = false;
+    else
+      return false;
+  }
+  if (level) {
+    int l = log_level_from_name(level);
+    if (l < 0)
+      return false;
+    g_level = l;
+  }
+  return true;
+}
+
+void log_set_role(const char *role) {
+  snprintf(g_role, sizeof g_role, "%s", role);
+}
+
+bool log_enabled(int level) {
+  return level >= g_level;
+}
+
+static bool needs_quotes(const char *s) {
+  if (!*s)
+    return true;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f)
+      return true;
+  }
+  return false;
+}
+
+/* Escapes for both logfmt and JSON: quotes, backslashes and control
+ * characters; invalid UTF-8 is replaced so that JSON lines stay valid. */
+static void add_quoted(sbuf *b, const char *s) {
+  char *clean = utf8_sanitize(s, strlen(s));
+  sbuf_addc(b, '"');
+  for (const char *p = clean; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    switch (c) {
+    case '"':
+      sbuf_adds(b, "\\\"");
+      break;
+    case '\\':
+      sbuf_adds(b, "\\\\");
+      break;
+    case '\n':
+      sbuf_adds(b, "\\n");
+      break;
+    case '\r':
+      sbuf_adds(b, "\\r");
+      break;
+    case '\t':
+      sbuf_adds(b, "\\t");
+      break;
+    default:
+      if (c < 0x20 || c == 0x7f)
+        sbuf_addf(b, "\\u%04x", c);
+      else
+        sbuf_addc(b, (char)c);
+    }
+  }
+  sbuf_addc(b, '"');
+  free(clean);
+}
+
+static void add_value(sbuf *b, const log_field *f) {
+  switch (f->type) {
+  case KV_STR: {
+    const char *s = f->s ? f->s : "";
+    if (g_json || needs_quotes(s))
+      add_quoted(b, s);
+    else
+      sbuf_adds(b, s);
+    break;
+  }
+  case KV_INT:
+    sbuf_addf(b, "%lld", f->i);
+    break;
+  case KV_UINT:
+    sbuf_addf(b, "%llu", f->u);
+    break;
+  case KV_DBL:
+    sbuf_addf(b, "%.3f", f->d);
+    break;
+  case KV_BOOL:
+    sbuf_adds(b, f->i ? "true" : "false");
+    break;
+  }
+}
+
+static void add_timestamp(sbuf *b) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[40];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  sbuf_addf(b, "%s.%03ldZ", buf, ts.tv_nsec / 1000000L);
+}
+
+void log_fields(int level, const char *event, const log_field *fields, unsigned n) {
+  if (level < g_level)
+    return;
+  if (level < 0 || level > LOG_ERROR)
+    level = LOG_ERROR;
+  sbuf b = {0};
+  if (g_json) {
+    sbuf_adds(&b, "{\"ts\":\"");
+    add_timestamp(&b);
+    sbuf_addf(&b, "\",\"level\":\"%s\",\"proc\":", level_names[level]);
+    add_quoted(&b, g_role);
+    sbuf_adds(&b, ",\"event\":");
+    add_quoted(&b, event);
+    for (unsigned i = 0; i < n; i++) {
+      sbuf_addc(&b, ',');
+      add_quoted(&b, fields[i].key);
+      sbuf_addc(&b, ':');
+      add_value(&b, &fields[i]);
+    }
+    sbuf_adds(&b, "}\n");
+  } else {
+    sbuf_adds(&b, "ts=");
+    add_timestamp(&b);
+    sbuf_addf(&b, " level=%s proc=%s event=%s", level_names[level], g_role, event);
+    for (unsigned i = 0; i < n; i++) {
+      sbuf_addf(&b, " %s=", fields[i].key);
+      add_value(&b, &fields[i]);
+    }
+    sbuf_addc(&b, '\n');
+  }
+  /* One write per line keeps lines from different threads and processes
+   * whole on a pipe or a terminal. */
+  write_all(2, b.p, b.len);
+  sbuf_free(&b);
+}

@@ -1,0 +1,30 @@
+/* Slack message text: escaping, code blocks and limits. */
+#ifndef SLASHD_MESSAGE_H
+#define SLASHD_MESSAGE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/util.h"
+
+/* Slack asks to keep message text at or under 4,000 characters. */
+#define SLACK_TEXT_MAX 4000
+#define TRUNCATED_MARK "(truncated)"
+
+/* Appends s[0..n) escaped for Slack: & < > become entities. */
+void slack_escape(sbuf *out, const char *s, size_t n);
+
+/* The text of a message, as the SDK's reply flags describe it: escaped unless
+ * SLASHD_REPLY_MRKDWN, multi-line text and `code` in a code block, cut to
+ * SLACK_TEXT_MAX characters with a visible "(truncated)". New string. */
+char *message_text(unsigned flags, const char *text, const char *code);
+
+/* {"response_type": ..., "text": ...}; a new reference. `text` must already
+ * be formatted (message_text). */
+json_t *message_json(unsigned flags, const char *text);
+
+/* Number of code points in s. */
+size_t utf8_count(const char *s);
+
+#endif

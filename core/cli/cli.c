@@ -1,0 +1,92 @@
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/paths.h"
+#include "base/util.h"
+
+static void usage(const char *cmd) {
+  if (strcmp(cmd, "run") == 0)
+    fprintf(stderr, "usage: slashd run [-c FILE] [--user-id U] [--user-name N] [--channel-id C] "
+                    "[--team-id T] TEXT...\n");
+  else if (strcmp(cmd, "send") == 0)
+    fprintf(stderr, "usage: slashd send [-c FILE] [--url URL] [--user-id U] [--user-name N] "
+                    "[--channel-id C] [--team-id T] [--timeout SECONDS] TEXT...\n");
+  else
+    fprintf(stderr, "usage: slashd %s [-c FILE]\n", cmd);
+}
+
+bool cli_parse(int argc, char **argv, const char *cmd, bool want_text, cli_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->timeout = 150;
+  const char *cfg = NULL;
+  sbuf text = {0};
+  bool words = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char **dst = NULL;
+    if (!words && (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0))
+      dst = &cfg;
+    else if (!words && strcmp(a, "--user-id") == 0)
+      dst = &o->user_id;
+    else if (!words && strcmp(a, "--user-name") == 0)
+      dst = &o->user_name;
+    else if (!words && strcmp(a, "--channel-id") == 0)
+      dst = &o->channel_id;
+    else if (!words && strcmp(a, "--channel-name") == 0)
+      dst = &o->channel_name;
+    else if (!words && strcmp(a, "--team-id") == 0)
+      dst = &o->team_id;
+    else if (!words && want_text && strcmp(a, "--url") == 0)
+      dst = &o->url;
+    if (dst) {
+      if (i + 1 >= argc) {
+        usage(cmd);
+        sbuf_free(&text);
+        return false;
+      }
+      *dst = argv[++i];
+      continue;
+    }
+    if (!words && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+      long t;
+      if (!parse_int(argv[++i], 1, 3600, &t)) {
+        usage(cmd);
+        sbuf_free(&text);
+        return false;
+      }
+      o->timeout = (int)t;
+      continue;
+    }
+    if (!words && strcmp(a, "--") == 0) {
+      words = true;
+      continue;
+    }
+    if (!words && a[0] == '-' && a[1]) {
+      fprintf(stderr, "slashd %s: unknown option %s\n", cmd, a);
+      usage(cmd);
+      sbuf_free(&text);
+      return false;
+    }
+    if (!want_text) {
+      usage(cmd);
+      sbuf_free(&text);
+      return false;
+    }
+    words = true;
+    if (text.len)
+      sbuf_addc(&text, ' ');
+    sbuf_adds(&text, a);
+  }
+  o->config = cfg ? xstrdup(cfg) : paths_default_config();
+  o->text = sbuf_steal(&text);
+  return true;
+}
+
+void cli_opts_free(cli_opts *o) {
+  free(o->config);
+  free(o->text);
+  o->config = o->text = NULL;
+}

@@ -1,0 +1,137 @@
+/* `slashd run`: one command line through the same routing, access checks and
+ * plugins as the daemon, replies printed to stdout. For operators and tests. */
+#include "cli/run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/access.h"
+#include "worker/awsglue.h"
+#include "cli/cli.h"
+#include "base/config.h"
+#include "worker/hostapi.h"
+#include "base/log.h"
+#include "worker/registry.h"
+#include "base/route.h"
+#include "base/util.h"
+
+static void print_reply(void *ud, unsigned flags, bool interim, const char *text) {
+  (void)ud;
+  (void)flags;
+  (void)interim;
+  fputs(text, stdout);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "slashd run: the command ran longer than [server] job_timeout and "
+                            "was stopped\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(124);
+}
+
+static void print_diag(void *ud, const char *plugin, int line, bool error, const char *msg) {
+  const config *c = ud;
+  fprintf(stderr, "%s:%d: %s: [plugin.%s] %s\n", c->file, line, error ? "error" : "warning", plugin,
+          msg);
+}
+
+int run_main(int argc, char **argv) {
+  cli_opts o;
+  if (!cli_parse(argc, argv, "run", true, &o))
+    return 2;
+  int rc = 1;
+  char *err = NULL;
+  config *c = config_load(o.config, &err);
+  if (!c) {
+    fprintf(stderr, "slashd run: %s\n", err);
+    free(err);
+    cli_opts_free(&o);
+    return 78;
+  }
+  log_configure(c->log_format, log_level_from_name(c->log_level) == LOG_DEBUG ? "debug" : "warn");
+  if (c->n_errors) {
+    config_print_diags(c, stderr);
+    config_free(c);
+    cli_opts_free(&o);
+    return 78;
+  }
+  registry *reg = registry_load(c, hostapi_table(), print_diag, c);
+  json_t *manifest = registry_manifest(reg);
+  route_table *routes = route_table_from_json(manifest, &err);
+  json_decref(manifest);
+  const char *slash = c->command ? c->command : "/aws";
+  int wc = 0;
+  char **words = NULL;
+  char *msg = NULL;
+  aws_glue *glue = NULL;
+  route_match m;
+  if (!route_tokenize(o.text, &wc, &words, &err)) {
+    printf("Could not read the command: %s.\n", err);
+    rc = 2;
+    goto out;
+  }
+  if (route_resolve(routes, slash, wc, words, &m, &msg) != ROUTE_OK) {
+    printf("%s\n", msg);
+    rc = 2;
+    goto out;
+  }
+  slashd_caller caller = {.size = sizeof caller,
+                          .request_id = "cli",
+                          .team_id = o.team_id ? o.team_id : "",
+                          .user_id = o.user_id ? o.user_id : "UCLI",
+                          .user_name =
+                              o.user_name ? o.user_name : (getenv("USER") ? getenv("USER") : "cli"),
+                          .channel_id = o.channel_id ? o.channel_id : "",
+                          .channel_name = o.channel_name ? o.channel_name : "",
+                          .command = slash,
+                          .text = o.text};
+  access_subject who = {.team_id = caller.team_id,
+                        .user_id = caller.user_id,
+                        .user_name = caller.user_name,
+                        .channel_id = caller.channel_id};
+  if (access_check(c, &who, m.plugin->name, m.cmd->name, m.cmd->access, &msg) != ACCESS_OK) {
+    printf("%s\n", msg);
+    rc = 2;
+    goto out;
+  }
+  glue = glue_new(c, NULL, NULL);
+  slashd_call call = {.caller = caller,
+                      .reg = reg,
+                      .sink = {.emit = print_reply},
+                      .deadline_ms = mono_ms() + (uint64_t)c->job_timeout * 1000u - 500u};
+  glue_attach(glue, &call);
+  call.plugin = registry_find(reg, m.plugin->name);
+  call.cmd = call.plugin ? plugin_find_cmd(call.plugin, m.cmd->name) : NULL;
+  if (!call.cmd) {
+    printf("`%s %s` is not loaded.\n", m.plugin->name, m.cmd->name);
+    goto out;
+  }
+  signal(SIGALRM, on_alarm);
+  alarm((unsigned)c->job_timeout);
+  slashd_status st = call_run(&call, m.argc, (const char *const *)m.argv);
+  alarm(0);
+  if (st != SLASHD_OK && !call.error_reported)
+    printf("%s %s failed: %s.\n", m.plugin->name, m.cmd->name, status_text(st));
+  else if (call.posts == 0)
+    printf("%s %s finished.\n", m.plugin->name, m.cmd->name);
+  rc = (st != SLASHD_OK || call.error_reported) ? 1 : 0;
+  if (!str_eq(glue_identity(glue), "none"))
+    fprintf(stderr, "slashd run: ran as %s%s%s\n", glue_identity(glue),
+            *glue_session(glue) ? ", session " : "", glue_session(glue));
+out:
+  glue_free(glue);
+  free(msg);
+  free(err);
+  route_argv_free(wc, words);
+  route_table_unref(routes);
+  registry_unload(reg);
+  config_free(c);
+  cli_opts_free(&o);
+  return rc;
+}

@@ -1,0 +1,277 @@
+/* `slashd send`: a signed test command for a running host, the way Slack
+ * would send it, with a loopback listener standing in for response_url. It
+ * prints the ack and every reply, and exits when the final reply arrives. */
+#include "cli/send.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "cli/cli.h"
+#include "base/config.h"
+#include "base/form.h"
+#include "base/secret.h"
+#include "daemon/serve.h"
+#include "base/util.h"
+#include "base/verify.h"
+
+typedef struct sink {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool final;
+  bool error;
+  int replies;
+} sink;
+
+typedef struct sink_conn {
+  sbuf body;
+} sink_conn;
+
+static void print_message(const char *label, const char *body, size_t len) {
+  json_t *j = json_loadb(body, len, 0, NULL);
+  const char *text = json_string_value(json_object_get(j, "text"));
+  printf("%s: %s\n", label, text ? text : body);
+  fflush(stdout);
+  json_decref(j);
+}
+
+static enum MHD_Result on_reply(void *cls, struct MHD_Connection *conn, const char *url,
+                                const char *method, const char *version, const char *data,
+                                size_t *size, void **con_cls) {
+  (void)url;
+  (void)version;
+  sink *k = cls;
+  sink_conn *sc = *con_cls;
+  if (!sc) {
+    *con_cls = xcalloc(1, sizeof *sc);
+    return MHD_YES;
+  }
+  if (*size) {
+    if (sc->body.len + *size <= 1 << 20)
+      sbuf_add(&sc->body, data, *size);
+    *size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(method, "POST") == 0) {
+    const char *kind = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Reply");
+    const char *err = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Error");
+    bool final = str_eq(kind, "final");
+    print_message(final ? "reply" : "progress", sc->body.p ? sc->body.p : "", sc->body.len);
+    pthread_mutex_lock(&k->mu);
+    k->replies++;
+    if (final) {
+      k->final = true;
+      k->error = str_eq(err, "1");
+      pthread_cond_broadcast(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+  }
+  struct MHD_Response *r = MHD_create_response_from_buffer(2, "ok", MHD_RESPMEM_PERSISTENT);
+  enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                    enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  sink_conn *sc = *con_cls;
+  if (sc) {
+    sbuf_free(&sc->body);
+    free(sc);
+  }
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud) {
+  sbuf_add(ud, p, size * n);
+  return size * n;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
+  char *id = ud;
+  size_t len = size * n;
+  static const char h[] = "X-Slashd-Request-Id:";
+  if (len > sizeof h && strncasecmp(p, h, sizeof h - 1) == 0) {
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(len - (sizeof h - 1)), p + sizeof h - 1);
+    snprintf(id, 32, "%s", str_trim(tmp));
+  }
+  return len;
+}
+
+static bool load_secret(const config *c, unsigned char **sec, size_t *n, bool *token, char **err) {
+  *token = false;
+  if (c->signing_secret_ref)
+    return secret_resolve(c->signing_secret_ref, NULL, NULL, sec, n, err);
+  if (c->verification_token_ref) {
+    *token = true;
+    return secret_resolve(c->verification_token_ref, NULL, NULL, sec, n, err);
+  }
+  char *path = serve_dev_secret_path(c);
+  char *ref = xasprintf("file:%s", path);
+  bool ok = secret_resolve(ref, NULL, NULL, sec, n, err);
+  if (!ok) {
+    free(*err);
+    *err = xasprintf("no signing secret is configured and %s does not exist: is `slashd serve` "
+                     "running with this config?",
+                     path);
+  }
+  free(ref);
+  free(path);
+  return ok;
+}
+
+int send_main(int argc, char **argv) {
+  cli_opts o;
+  if (!cli_parse(argc, argv, "send", true, &o))
+    return 2;
+  char *err = NULL;
+  int rc = 1;
+  config *c = config_load(o.config, &err);
+  if (!c) {
+    fprintf(stderr, "slashd send: %s\n", err);
+    free(err);
+    cli_opts_free(&o);
+    return 78;
+  }
+  unsigned char *secret = NULL;
+  size_t secret_len = 0;
+  bool token_mode = false;
+  sink k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  struct MHD_Daemon *d = NULL;
+  CURL *curl = NULL;
+  char *url = NULL, *body = NULL, *reply_url = NULL;
+  sbuf resp = {0};
+  if (!load_secret(c, &secret, &secret_len, &token_mode, &err)) {
+    fprintf(stderr, "slashd send: %s\n", err);
+    goto out;
+  }
+  d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_reply, &k,
+      MHD_OPTION_NOTIFY_COMPLETED, on_done, &k, MHD_OPTION_SOCK_ADDR,
+      &(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+      MHD_OPTION_END);
+  const union MHD_DaemonInfo *di = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+  if (!di) {
+    fprintf(stderr, "slashd send: cannot listen on loopback for the reply\n");
+    goto out;
+  }
+  reply_url = xasprintf("http://127.0.0.1:%u/reply", (unsigned)di->port);
+  const char *slash = c->command ? c->command : "/aws";
+  struct {
+    const char *k, *v;
+  } fields[] = {
+      {"token", token_mode ? (const char *)secret : NULL},
+      {"team_id", o.team_id ? o.team_id : "T0LOCAL"},
+      {"team_domain", "local"},
+      {"channel_id", o.channel_id ? o.channel_id : "C0LOCAL"},
+      {"channel_name", o.channel_name ? o.channel_name : "local"},
+      {"user_id", o.user_id ? o.user_id : "U0LOCAL"},
+      {"user_name", o.user_name ? o.user_name : (getenv("USER") ? getenv("USER") : "you")},
+      {"command", slash},
+      {"text", o.text},
+      {"response_url", reply_url},
+      {"trigger_id", "0.0.local"}};
+  sbuf b = {0};
+  for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+    if (!fields[i].v)
+      continue;
+    char *enc = form_encode(fields[i].v);
+    sbuf_addf(&b, "%s%s=%s", b.len ? "&" : "", fields[i].k, enc);
+    free(enc);
+  }
+  body = sbuf_steal(&b);
+  if (o.url) {
+    url = xstrdup(o.url);
+  } else {
+    bool v6 = strchr(c->listen_host, ':') != NULL;
+    const char *host = (str_eq(c->listen_host, "0.0.0.0") ? "127.0.0.1"
+                        : str_eq(c->listen_host, "::")    ? "::1"
+                                                          : c->listen_host);
+    url = xasprintf("%s://%s%s%s:%d%s", c->tls_cert ? "https" : "http", v6 ? "[" : "", host,
+                    v6 ? "]" : "", c->listen_port, c->path);
+  }
+  char ts[24], sig[68], hts[64], hsig[96];
+  snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+  verify_sign(secret, secret_len, ts, body, strlen(body), sig);
+  snprintf(hts, sizeof hts, "X-Slack-Request-Timestamp: %s", ts);
+  snprintf(hsig, sizeof hsig, "X-Slack-Signature: %s", sig);
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+  if (!token_mode) {
+    h = curl_slist_append(h, hts);
+    h = curl_slist_append(h, hsig);
+  }
+  char req_id[32] = "";
+  curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, req_id);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  if (c->tls_cert && host_is_loopback(c->listen_host)) {
+    /* A development certificate on loopback is usually self-signed. */
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  uint64_t t0 = mono_us();
+  CURLcode cc = curl_easy_perform(curl);
+  curl_slist_free_all(h);
+  if (cc != CURLE_OK) {
+    fprintf(stderr, "slashd send: %s: %s (is `slashd serve` running?)\n", url,
+            curl_easy_strerror(cc));
+    goto out;
+  }
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  char label[64];
+  snprintf(label, sizeof label, "ack (HTTP %ld, %.1f ms)", status,
+           (double)(mono_us() - t0) / 1000.0);
+  print_message(label, resp.p ? resp.p : "", resp.len);
+  if (status != 200 || !req_id[0]) {
+    rc = status == 200 ? 2 : 1; /* answered, but nothing was run */
+    goto out;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += o.timeout;
+  pthread_mutex_lock(&k.mu);
+  while (!k.final)
+    if (pthread_cond_timedwait(&k.cv, &k.mu, &until) != 0)
+      break;
+  bool final = k.final, error = k.error;
+  pthread_mutex_unlock(&k.mu);
+  if (!final) {
+    fprintf(stderr, "slashd send: no final reply within %d s\n", o.timeout);
+    rc = 1;
+  } else {
+    rc = error ? 1 : 0;
+  }
+out:
+  if (curl)
+    curl_easy_cleanup(curl);
+  if (d)
+    MHD_stop_daemon(d);
+  sbuf_free(&resp);
+  free(url);
+  free(body);
+  free(reply_url);
+  free(err);
+  secret_free(secret, secret_len);
+  config_free(c);
+  cli_opts_free(&o);
+  return rc;
+}

@@ -1,0 +1,37 @@
+/* What happens to one job between the queue and its last reply: the job
+ * message to the worker, replies forwarded to the responder, and the user
+ * told when the job crashes, times out or is cut short by a shutdown.
+ *
+ * Exactly one message of every job is marked final (X-Slashd-Reply: final),
+ * and it is the last: the latest plain reply is held back until the next
+ * reply or the end of the job shows whether it was the last one. */
+#ifndef SLASHD_DISPATCH_H
+#define SLASHD_DISPATCH_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "base/metrics.h"
+#include "daemon/server.h"
+
+typedef struct dispatch_job {
+  char *held_text; /* formatted reply not yet posted, or NULL */
+  unsigned held_flags;
+  bool error_seen;
+} dispatch_job;
+
+/* Sends the job to a worker; *timeout_s gets its time limit. */
+bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeout_s);
+void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const json_t *msg);
+/* The worker finished the job. Frees j. */
+void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg);
+/* The worker died with the job (crash, timeout kill, shutdown). Frees j. */
+void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how);
+/* The job never started (shutdown deadline). Frees j. */
+void dispatch_job_dropped(server *s, job *j);
+
+/* Posts one message for a job, counting it against Slack's 5. */
+void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final);
+
+#endif

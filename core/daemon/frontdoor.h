@@ -1,0 +1,47 @@
+/* The front door's logic, free of any HTTP library: a request in, a
+ * response out. The HTTP thread runs only this, and this never waits on a
+ * plugin, AWS or Slack: it verifies, parses, routes, checks access, queues
+ * and answers. */
+#ifndef SLASHD_FRONTDOOR_H
+#define SLASHD_FRONTDOOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/server.h"
+
+typedef struct fd_request {
+  const char *method;
+  const char *path;
+  const char *content_type;
+  const char *timestamp;     /* X-Slack-Request-Timestamp */
+  const char *signature;     /* X-Slack-Signature */
+  const char *authorization; /* Authorization (Mattermost: "Token …") */
+  const char *body;
+  size_t body_len;
+  const char *peer; /* for logs */
+} fd_request;
+
+typedef struct fd_response {
+  int status;
+  const char *content_type; /* static string */
+  char *body;               /* owned; may be empty */
+  const char *allow;        /* Allow header for 405, or NULL */
+  char request_id[32];      /* set when a job was queued (X-Slashd-Request-Id) */
+} fd_response;
+
+typedef enum { ROUTE_COMMAND, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_NONE } fd_route;
+
+/* Checks what can be checked from the request line and headers alone, so a
+ * bad request is refused before its body is read. Returns 0 to go on, or the
+ * HTTP status to answer with (and fills *out). */
+int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,
+                       long long content_length, fd_route *route, fd_response *out);
+
+/* Answers a whole request. */
+void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_response *out);
+
+/* Whether a Content-Type is a form (charset and other parameters allowed). */
+bool frontdoor_is_form(const char *content_type);
+
+#endif

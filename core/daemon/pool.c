@@ -1,0 +1,599 @@
+#include "daemon/pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/credcache.h"
+#include "daemon/dispatch.h"
+#include "base/ipc.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "worker/worker.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SLASHD_HAVE_VALGRIND_H 1
+#endif
+#endif
+
+extern char **environ;
+
+typedef enum { W_EMPTY, W_STARTING, W_IDLE, W_BUSY } wstate;
+
+typedef enum { END_NONE, END_TIMEOUT, END_DRAIN } kill_reason;
+
+typedef struct worker {
+  int index;
+  wstate state;
+  pid_t pid;
+  int fd;
+  unsigned gen;
+  job *job;
+  uint64_t deadline_ms; /* job timeout */
+  kill_reason killed;
+  uint64_t respawn_at_ms;
+  int failures; /* consecutive deaths before hello, for backoff */
+  dispatch_job dj;
+} worker;
+
+struct pool {
+  server *srv;
+  pthread_t thread;
+  int efd;
+  worker *w;
+  int n;
+
+  char *config_name;
+
+  pthread_mutex_t mu; /* guards the fields below, set by other threads */
+  int config_fd;      /* the snapshot new workers read */
+  unsigned gen;
+  bool draining;
+  uint64_t drain_deadline_ms;
+  bool ready;
+  char *ready_err;
+  pthread_cond_t ready_cv;
+
+  atomic_size_t n_idle, n_busy, n_starting;
+};
+
+static void set_state(pool *p, worker *w, wstate st) {
+  atomic_size_t *ctr[] = {NULL, &p->n_starting, &p->n_idle, &p->n_busy};
+  if (ctr[w->state])
+    atomic_fetch_sub(ctr[w->state], 1);
+  w->state = st;
+  if (ctr[st])
+    atomic_fetch_add(ctr[st], 1);
+}
+
+static void wake(pool *p) {
+  uint64_t one = 1;
+  (void)!write(p->efd, &one, sizeof one);
+}
+
+/* The binary a worker re-executes. /proc/self/exe names the running
+ * binary's inode even after an upgrade replaced the file, so main and
+ * workers always speak the same IPC. Under valgrind, though, the kernel's
+ * /proc/self/exe is valgrind's own tool; valgrind answers readlink() with
+ * the client's path, which it can then trace into the worker. */
+static const char *worker_exe(char *buf, size_t n) {
+#ifdef SLASHD_HAVE_VALGRIND_H
+  if (RUNNING_ON_VALGRIND) {
+    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+    if (len > 0) {
+      buf[len] = '\0';
+      return buf;
+    }
+  }
+#else
+  (void)buf;
+  (void)n;
+#endif
+  return "/proc/self/exe";
+}
+
+/* fork+exec of this very binary in worker mode. posix_spawn uses vfork-like
+ * clone on glibc and runs no code of ours in the child before exec. */
+static bool spawn(pool *p, worker *w) {
+  int fds[2];
+  if (!ipc_pair(fds)) {
+    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
+           KV_S("msg", strerror(errno)));
+    return false;
+  }
+  /* A duplicate of our own, numbered above both targets, so the dup2s
+   * below cannot overwrite it, and so a reload may close the pool's. */
+  pthread_mutex_lock(&p->mu);
+  int cfg = fcntl(p->config_fd, F_DUPFD_CLOEXEC, 10);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  if (cfg < 0) {
+    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
+           KV_S("msg", strerror(errno)));
+    close(fds[0]);
+    close(fds[1]);
+    return false;
+  }
+  char idx[16], g[16], cfg_path[32];
+  snprintf(idx, sizeof idx, "%d", w->index);
+  snprintf(g, sizeof g, "%u", gen);
+  snprintf(cfg_path, sizeof cfg_path, "/proc/self/fd/%d", WORKER_CONFIG_FD);
+  char *argv[] = {
+      "slashd", "worker",       "-c", cfg_path, "--config-name", p->config_name, "--index",
+      idx,      "--generation", g,    NULL};
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], WORKER_FD);
+  posix_spawn_file_actions_adddup2(&fa, cfg, WORKER_CONFIG_FD);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  /* The main process blocks signals in every thread; the worker must start
+   * with a clean mask and default dispositions. */
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  char exe[4096];
+  int rc = posix_spawn(&pid, worker_exe(exe, sizeof exe), &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(fds[1]);
+  close(cfg);
+  if (rc != 0) {
+    close(fds[0]);
+    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", strerror(rc)));
+    return false;
+  }
+  w->pid = pid;
+  w->fd = fds[0];
+  w->gen = gen;
+  w->killed = END_NONE;
+  set_state(p, w, W_STARTING);
+  log_kv(LOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", pid),
+         KV_U("generation", gen));
+  return true;
+}
+
+static void schedule_respawn(pool *p, worker *w) {
+  uint64_t delay = 0;
+  if (w->failures > 0) {
+    delay = 250;
+    for (int i = 1; i < w->failures && delay < 30000; i++)
+      delay *= 2;
+    if (delay > 30000)
+      delay = 30000;
+  }
+  w->respawn_at_ms = mono_ms() + delay;
+  set_state(p, w, W_EMPTY);
+}
+
+/* Reaps a worker whose socket closed. Returns the wait status. */
+static int reap(worker *w) {
+  int status = 0;
+  for (int i = 0; i < 50; i++) {
+    pid_t r = waitpid(w->pid, &status, WNOHANG);
+    if (r == w->pid || (r < 0 && errno == ECHILD))
+      return status;
+    usleep(10000);
+  }
+  /* Closed its socket but will not exit: a plugin misbehaving. */
+  kill(w->pid, SIGKILL);
+  waitpid(w->pid, &status, 0);
+  return status;
+}
+
+static void describe_status(int status, char *buf, size_t n) {
+  if (WIFSIGNALED(status))
+    snprintf(buf, n, "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else if (WIFEXITED(status))
+    snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
+  else
+    snprintf(buf, n, "status %d", status);
+}
+
+static void worker_died(pool *p, worker *w) {
+  close(w->fd);
+  w->fd = -1;
+  int status = reap(w);
+  char how[96];
+  describe_status(status, how, sizeof how);
+  bool before_hello = w->state == W_STARTING;
+  if (w->job) {
+    job_outcome o = w->killed == END_TIMEOUT ? OUT_TIMEOUT
+                    : w->killed == END_DRAIN ? OUT_INTERRUPTED
+                                             : OUT_CRASHED;
+    dispatch_job_lost(p->srv, &w->dj, w->job, o, how);
+    w->job = NULL;
+  }
+  if (w->killed == END_NONE)
+    log_kv(before_hello ? LOG_ERROR : LOG_WARN, "worker_died", KV_I("worker", w->index),
+           KV_I("pid", w->pid), KV_S("how", how), KV_B("before_ready", before_hello));
+  w->failures = before_hello ? w->failures + 1 : 0;
+  /* The first worker died before it was ready: the others, held back so it
+   * could start alone, start now rather than wait on it. */
+  for (int i = 0; before_hello && i < p->n; i++)
+    if (p->w[i].state == W_EMPTY && p->w[i].respawn_at_ms == UINT64_MAX)
+      p->w[i].respawn_at_ms = mono_ms();
+
+  w->pid = 0;
+  atomic_fetch_add(&p->srv->m.worker_restarts, 1);
+  schedule_respawn(p, w);
+}
+
+/* Asks a worker to leave (its socket closes; it unloads and exits). */
+static void retire(pool *p, worker *w) {
+  shutdown(w->fd, SHUT_RDWR);
+  close(w->fd);
+  w->fd = -1;
+  int status = reap(w);
+  (void)status;
+  w->pid = 0;
+  w->failures = 0;
+  schedule_respawn(p, w);
+}
+
+static void on_hello(pool *p, worker *w, json_t *msg) {
+  pthread_mutex_lock(&p->mu);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  char *err = NULL;
+  route_table *t = route_table_from_json(json_object_get(msg, "manifest"), &err);
+  if (!t) {
+    log_kv(LOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
+    free(err);
+    kill(w->pid, SIGKILL);
+    return;
+  }
+  w->failures = 0;
+  set_state(p, w, W_IDLE);
+  if (w->gen == gen) {
+    server_set_routes(p->srv, t);
+    pthread_mutex_lock(&p->mu);
+    bool first = !p->ready;
+    if (first) {
+      p->ready = true;
+      pthread_cond_broadcast(&p->ready_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (first) {
+      uint64_t now = mono_ms();
+      for (int i = 0; i < p->n; i++)
+        if (p->w[i].state == W_EMPTY && p->w[i].respawn_at_ms == UINT64_MAX)
+          p->w[i].respawn_at_ms = now;
+    }
+
+  } else {
+    route_table_unref(t);
+  }
+  log_kv(LOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
+}
+
+static void on_message(pool *p, worker *w, json_t *msg) {
+  const char *t = json_string_value(json_object_get(msg, "t"));
+  const char *id = json_string_value(json_object_get(msg, "id"));
+  if (str_eq(t, "hello") && w->state == W_STARTING) {
+    on_hello(p, w, msg);
+    return;
+  }
+  if (str_eq(t, "creds")) {
+    credcache_put(p->srv->creds, json_object_get(msg, "entry"));
+    return;
+  }
+  if (!w->job || !id || strcmp(id, w->job->id) != 0) {
+    log_kv(LOG_WARN, "worker_stray_message", KV_I("worker", w->index), KV_S("t", t ? t : ""));
+    return;
+  }
+  if (str_eq(t, "reply")) {
+    dispatch_job_reply(p->srv, &w->dj, w->job, msg);
+  } else if (str_eq(t, "done")) {
+    dispatch_job_done(p->srv, &w->dj, w->job, msg);
+    w->job = NULL;
+    set_state(p, w, W_IDLE);
+    pthread_mutex_lock(&p->mu);
+    bool stale = w->gen != p->gen;
+    pthread_mutex_unlock(&p->mu);
+    if (stale)
+      retire(p, w);
+  }
+}
+
+static void drain_worker(pool *p, worker *w) {
+  for (;;) {
+    bool eof = false;
+    json_t *msg = ipc_recv(w->fd, &eof);
+    if (msg) {
+      on_message(p, w, msg);
+      json_decref(msg);
+      /* A message can change the worker's state; look at it again next
+       * round rather than read on. */
+      return;
+    }
+    if (eof)
+      worker_died(p, w);
+    return;
+  }
+}
+
+static worker *idle_worker(pool *p) {
+  pthread_mutex_lock(&p->mu);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  worker *any = NULL;
+  for (int i = 0; i < p->n; i++) {
+    if (p->w[i].state != W_IDLE)
+      continue;
+    if (p->w[i].gen == gen)
+      return &p->w[i];
+    any = any ? any : &p->w[i];
+  }
+  return any;
+}
+
+static void assign_jobs(pool *p) {
+  worker *w;
+  while ((w = idle_worker(p))) {
+    job *j = queue_pop(&p->srv->queue);
+    if (!j)
+      return;
+    int timeout_s = 0;
+    if (!dispatch_job_start(p->srv, &w->dj, j, w->fd, &timeout_s)) {
+      /* The worker could not take it: count it lost and replace the worker. */
+      w->job = j;
+      kill(w->pid, SIGKILL);
+      set_state(p, w, W_BUSY);
+      continue;
+    }
+    w->job = j;
+    w->deadline_ms = mono_ms() + (uint64_t)timeout_s * 1000u;
+    set_state(p, w, W_BUSY);
+  }
+}
+
+/* Jobs still queued when the drain deadline passes never started. */
+static void drop_queued(pool *p) {
+  job *j;
+  while ((j = queue_pop(&p->srv->queue))) {
+    dispatch_job_dropped(p->srv, j);
+  }
+}
+
+static void replace_stale_idle(pool *p) {
+  pthread_mutex_lock(&p->mu);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->n; i++)
+    if (p->w[i].state == W_IDLE && p->w[i].gen != gen)
+      retire(p, &p->w[i]);
+}
+
+static bool all_quiet(pool *p) {
+  if (queue_len(&p->srv->queue))
+    return false;
+  for (int i = 0; i < p->n; i++)
+    if (p->w[i].state == W_BUSY)
+      return false;
+  return true;
+}
+
+/* Asks every worker to leave: its socket closes, it destroys its plugins
+ * and exits; one that does not within 3 s is killed. This runs on the
+ * dispatcher thread, before it ends: the workers it spawned have that
+ * thread as their PR_SET_PDEATHSIG parent and would be SIGKILLed, plugins
+ * never destroyed, the moment it returned. */
+static void stop_workers(pool *p) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->fd >= 0) {
+      shutdown(w->fd, SHUT_RDWR);
+      close(w->fd);
+      w->fd = -1;
+    }
+  }
+  uint64_t until = mono_ms() + 3000;
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (!w->pid)
+      continue;
+    int status;
+    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
+      usleep(5000);
+    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
+      kill(w->pid, SIGKILL);
+      waitpid(w->pid, &status, 0);
+    }
+    w->pid = 0;
+  }
+}
+
+static void *run(void *arg) {
+  pool *p = arg;
+  struct pollfd *pfd = xcalloc((size_t)p->n + 1, sizeof *pfd);
+  int *who = xcalloc((size_t)p->n + 1, sizeof *who);
+  for (;;) {
+    uint64_t now = mono_ms();
+    pthread_mutex_lock(&p->mu);
+    bool draining = p->draining;
+    uint64_t drain_deadline = p->drain_deadline_ms;
+    pthread_mutex_unlock(&p->mu);
+
+    if (draining && all_quiet(p))
+      break;
+    if (draining && now >= drain_deadline) {
+      drop_queued(p);
+      for (int i = 0; i < p->n; i++) {
+        worker *w = &p->w[i];
+        if (w->state == W_BUSY && w->killed == END_NONE) {
+          w->killed = END_DRAIN;
+          kill(w->pid, SIGKILL);
+        }
+      }
+    }
+    long timeout = 1000;
+    for (int i = 0; i < p->n; i++) {
+      worker *w = &p->w[i];
+      if (w->state == W_EMPTY && !draining) {
+        if (w->respawn_at_ms <= now)
+          spawn(p, w);
+        else if ((long)(w->respawn_at_ms - now) < timeout)
+          timeout = (long)(w->respawn_at_ms - now);
+      }
+      if (w->state == W_BUSY && w->killed == END_NONE) {
+        if (w->deadline_ms <= now) {
+          w->killed = END_TIMEOUT;
+          log_kv(LOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
+                 KV_I("worker", w->index), KV_I("pid", w->pid));
+          kill(w->pid, SIGKILL);
+        } else if ((long)(w->deadline_ms - now) < timeout) {
+          timeout = (long)(w->deadline_ms - now);
+        }
+      }
+    }
+    if (draining && drain_deadline > now && (long)(drain_deadline - now) < timeout)
+      timeout = (long)(drain_deadline - now);
+
+    int n = 0;
+    pfd[n] = (struct pollfd){.fd = p->efd, .events = POLLIN};
+    who[n++] = -1;
+    for (int i = 0; i < p->n; i++) {
+      if (p->w[i].fd >= 0 && p->w[i].state != W_EMPTY) {
+        pfd[n] = (struct pollfd){.fd = p->w[i].fd, .events = POLLIN};
+        who[n++] = i;
+      }
+    }
+    int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    if (rc < 0 && errno != EINTR)
+      log_kv(LOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
+    for (int k = 0; rc > 0 && k < n; k++) {
+      if (!pfd[k].revents)
+        continue;
+      if (who[k] < 0) {
+        uint64_t v;
+        (void)!read(p->efd, &v, sizeof v);
+        continue;
+      }
+      drain_worker(p, &p->w[who[k]]);
+    }
+    replace_stale_idle(p);
+    if (!draining || mono_ms() < drain_deadline)
+      assign_jobs(p);
+  }
+  stop_workers(p);
+  free(pfd);
+  free(who);
+  return NULL;
+}
+
+pool *pool_start(server *s, const char *config_name, int config_fd, int workers) {
+  pool *p = xcalloc(1, sizeof *p);
+  p->srv = s;
+  p->n = workers;
+  p->w = xcalloc((size_t)workers, sizeof *p->w);
+  for (int i = 0; i < workers; i++)
+    p->w[i] = (worker){.index = i, .fd = -1, .state = W_EMPTY};
+  p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  p->config_name = xstrdup(config_name);
+  p->config_fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
+  if (p->config_fd < 0) {
+    log_kv(LOG_ERROR, "pool_config", KV_S("msg", strerror(errno)));
+    abort();
+  }
+  p->gen = 1;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->ready_cv, NULL);
+  /* The first worker starts alone: the host listens as soon as one worker
+   * has announced its plugins, and on a small machine four starting at
+   * once slow that first one down. The others follow once it is ready. */
+  spawn(p, &p->w[0]);
+  for (int i = 1; i < workers; i++)
+    p->w[i].respawn_at_ms = UINT64_MAX;
+  if (pthread_create(&p->thread, NULL, run, p) != 0) {
+    log_event(LOG_ERROR, "dispatcher_thread_failed");
+    abort();
+  }
+  return p;
+}
+
+bool pool_wait_ready(pool *p, int timeout_ms, char **err) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += timeout_ms / 1000;
+  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&p->mu);
+  while (!p->ready) {
+    if (pthread_cond_timedwait(&p->ready_cv, &p->mu, &ts) != 0)
+      break;
+  }
+  bool ok = p->ready;
+  pthread_mutex_unlock(&p->mu);
+  if (!ok)
+    *err = xasprintf("no worker came up within %d s; see the worker log lines above",
+                     timeout_ms / 1000);
+  return ok;
+}
+
+void pool_wake(pool *p) {
+  wake(p);
+}
+
+void pool_reload(pool *p, int config_fd) {
+  int fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
+  if (fd < 0) {
+    /* Without its own copy the pool cannot switch; the old configuration
+     * keeps serving, as with any refused reload. */
+    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", strerror(errno)));
+    return;
+  }
+  pthread_mutex_lock(&p->mu);
+  int old = p->config_fd;
+  p->config_fd = fd;
+  p->gen++;
+  pthread_mutex_unlock(&p->mu);
+  close(old);
+  wake(p);
+}
+
+void pool_drain(pool *p, uint64_t deadline_ms) {
+  pthread_mutex_lock(&p->mu);
+  p->draining = true;
+  p->drain_deadline_ms = deadline_ms;
+  pthread_mutex_unlock(&p->mu);
+  wake(p);
+  pthread_join(p->thread, NULL);
+}
+
+void pool_stop(pool *p) {
+  close(p->efd);
+  close(p->config_fd);
+  free(p->config_name);
+  free(p->ready_err);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->ready_cv);
+  free(p->w);
+  free(p);
+}
+
+void pool_gauges(pool *p, metrics_gauges *g) {
+  g->workers_idle = atomic_load(&p->n_idle);
+  g->workers_busy = atomic_load(&p->n_busy);
+  g->workers_starting = atomic_load(&p->n_starting);
+  g->jobs_running = g->workers_busy;
+}

@@ -1,0 +1,466 @@
+/* `slashd serve`: wiring of the serving process, signals, reload and the
+ * graceful drain. */
+#include "daemon/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "base/audit.h"
+#include "worker/awsglue.h"
+#include "cli/cli.h"
+#include "daemon/credcache.h"
+#include "daemon/http.h"
+#include "daemon/journal.h"
+#include "base/log.h"
+#include "base/message.h"
+#include "slashd/plugin.h"
+#include "daemon/pool.h"
+#include "base/secret.h"
+#include "base/util.h"
+
+/* ---- shared state ------------------------------------------------------ */
+
+runtime *runtime_ref(runtime *rt) {
+  if (rt)
+    atomic_fetch_add(&rt->refs, 1);
+  return rt;
+}
+
+void runtime_unref(runtime *rt) {
+  if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
+    return;
+  verify_key_free(rt->signing_key);
+  secret_free(rt->signing_secret, rt->signing_secret_len);
+  secret_free(rt->token, rt->token_len);
+  strv_free(rt->policy.hosts, rt->policy.n_hosts);
+  config_free(rt->cfg);
+  free(rt);
+}
+
+runtime *server_runtime(server *s) {
+  pthread_mutex_lock(&s->mu);
+  runtime *rt = runtime_ref(s->rt);
+  pthread_mutex_unlock(&s->mu);
+  return rt;
+}
+
+route_table *server_routes(server *s) {
+  pthread_mutex_lock(&s->mu);
+  route_table *t = route_table_ref(s->routes);
+  pthread_mutex_unlock(&s->mu);
+  return t;
+}
+
+void server_set_routes(server *s, route_table *t) {
+  pthread_mutex_lock(&s->mu);
+  route_table *old = s->routes;
+  s->routes = t;
+  pthread_mutex_unlock(&s->mu);
+  route_table_unref(old);
+}
+
+void server_set_runtime(server *s, runtime *rt) {
+  pthread_mutex_lock(&s->mu);
+  runtime *old = s->rt;
+  s->rt = rt;
+  pthread_mutex_unlock(&s->mu);
+  runtime_unref(old);
+}
+
+void server_new_id(server *s, char out[32]) {
+  unsigned long long n = atomic_fetch_add(&s->seq, 1) + 1;
+  snprintf(out, 32, "%s-%llu", s->boot_id, n);
+}
+
+/* ---- secrets and development mode --------------------------------------- */
+
+static bool mkdir_p(const char *path, mode_t mode) {
+  char *p = xstrdup(path);
+  for (char *q = p + 1; *q; q++) {
+    if (*q != '/')
+      continue;
+    *q = '\0';
+    if (mkdir(p, mode) != 0 && errno != EEXIST) {
+      free(p);
+      return false;
+    }
+    *q = '/';
+  }
+  bool ok = mkdir(p, mode) == 0 || errno == EEXIST;
+  free(p);
+  return ok;
+}
+
+char *serve_dev_secret_path(const config *c) {
+  return xasprintf("%s/dev-signing-secret", c->state_dir);
+}
+
+/* A fresh random secret for a loopback-only development host, written where
+ * `slashd send` finds it. */
+static bool make_dev_secret(runtime *rt, char **err) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) {
+    *err = xstrdup("no randomness for a development secret");
+    return false;
+  }
+  char hex[65];
+  hex_encode(raw, sizeof raw, hex);
+  char *path = serve_dev_secret_path(rt->cfg);
+  char *tmp = xasprintf("%s.tmp", path);
+  FILE *f = NULL;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    f = fdopen(fd, "w");
+  bool ok = f && fputs(hex, f) >= 0;
+  if (f)
+    ok = (fclose(f) == 0) && ok;
+  else if (fd >= 0)
+    close(fd);
+  if (!ok || rename(tmp, path) != 0) {
+    *err = xasprintf("cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    free(path);
+    return false;
+  }
+  rt->signing_secret = (unsigned char *)xstrdup(hex);
+  rt->signing_secret_len = 64;
+  rt->dev_secret = true;
+  log_kv(LOG_WARN, "DEVELOPMENT_MODE",
+         KV_S("msg", "no [slack] signing_secret is configured: using a generated development "
+                     "secret. Only loopback clients can reach this host; NEVER run it like this "
+                     "in production. Send it a signed test command with: slashd send help"),
+         KV_S("secret_file", path));
+  free(tmp);
+  free(path);
+  return true;
+}
+
+/* Resolves everything a configuration needs in the main process. */
+static runtime *runtime_build(config *c, kms_decrypt_fn kms, void *kms_ud, char **err) {
+  runtime *rt = xcalloc(1, sizeof *rt);
+  atomic_init(&rt->refs, 1);
+  rt->cfg = c;
+  char *e = NULL;
+  if (c->signing_secret_ref && !secret_resolve(c->signing_secret_ref, kms, kms_ud,
+                                               &rt->signing_secret, &rt->signing_secret_len, &e)) {
+    *err = xasprintf("[slack] signing_secret: %s", e);
+    goto fail;
+  }
+  if (c->verification_token_ref &&
+      !secret_resolve(c->verification_token_ref, kms, kms_ud, &rt->token, &rt->token_len, &e)) {
+    *err = xasprintf("[slack] verification_token: %s", e);
+    goto fail;
+  }
+  if (!rt->signing_secret && !rt->token) {
+    if (!host_is_loopback(c->listen_host)) {
+      *err = xasprintf("neither [slack] signing_secret nor verification_token is set, and listen "
+                       "= %s is not loopback: refusing to serve unauthenticated commands",
+                       c->listen_host);
+      goto fail;
+    }
+    if (!make_dev_secret(rt, err))
+      goto fail;
+  }
+  if (rt->signing_secret)
+    rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
+  rt->policy.n_hosts = c->n_response_hosts;
+  rt->policy.hosts = xcalloc(c->n_response_hosts ? c->n_response_hosts : 1, sizeof(char *));
+  for (size_t i = 0; i < c->n_response_hosts; i++)
+    rt->policy.hosts[i] = xstrdup(c->response_hosts[i]);
+  rt->policy.dev_loopback = rt->dev_secret;
+  return rt;
+fail:
+  free(e);
+  rt->cfg = NULL; /* the caller still owns c */
+  runtime_unref(rt);
+  return NULL;
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+/* Reads the configuration once into a sealed snapshot and parses that very
+ * copy: what was checked is exactly what the workers will read, whatever
+ * happens to the file afterwards. Returns the snapshot (*fd) and its config,
+ * or NULL with *err. */
+static config *load_snapshot(const char *path, int *fd, char **err) {
+  *fd = config_snapshot(path, err);
+  if (*fd < 0)
+    return NULL;
+  char fdpath[32];
+  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", *fd);
+  config *c = config_load_as(fdpath, path, err);
+  if (!c) {
+    close(*fd);
+    *fd = -1;
+  }
+  return c;
+}
+
+static void reload(server *s) {
+  log_kv(LOG_INFO, "reload", KV_S("file", s->config_path));
+  char *err = NULL;
+  int cfd;
+  config *c = load_snapshot(s->config_path, &cfd, &err);
+  if (!c) {
+    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
+    free(err);
+    return;
+  }
+  config_log_diags(c);
+  if (c->n_errors) {
+    log_kv(LOG_ERROR, "reload_refused",
+           KV_S("msg", "the new configuration has errors (above); the old one keeps serving"));
+    config_free(c);
+    close(cfd);
+    return;
+  }
+  runtime *old = server_runtime(s);
+  const config *o = old->cfg;
+  if (!str_eq(o->listen_host, c->listen_host) || o->listen_port != c->listen_port ||
+      o->workers != c->workers || o->queue != c->queue || !str_eq(o->state_dir, c->state_dir) ||
+      (o->audit_file != NULL) != (c->audit_file != NULL) ||
+      (o->audit_file && !str_eq(o->audit_file, c->audit_file)))
+    log_kv(LOG_WARN, "reload_partial",
+           KV_S("msg", "listen, workers, queue, state_dir and [audit] file change only on "
+                       "restart"));
+  runtime_unref(old);
+  aws_glue *kms = glue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
+  glue_free(kms);
+  if (!rt) {
+    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
+    free(err);
+    config_free(c);
+    close(cfd);
+    return;
+  }
+  log_configure(c->log_format, c->log_level);
+  s->dd.window = c->dedupe_seconds;
+  responder_set_policy(s->resp, &rt->policy);
+  /* Mappings may have changed: nobody keeps a role the new file no longer
+   * gives them. */
+  credcache_clear(s->creds);
+  server_set_runtime(s, rt);
+  pool_reload(s->pool, cfd);
+  close(cfd);
+  log_event(LOG_INFO, "reloaded");
+}
+
+/* ---- the journal --------------------------------------------------------- */
+
+/* A job's final reply is settled: it leaves the journal. One that could not
+ * be sent because the host stopped first stays, so the next start tells its
+ * user. */
+static void on_final(void *ud, const char *job_id, final_outcome outcome) {
+  server *s = ud;
+  if (outcome != FINAL_ABANDONED)
+    journal_finish(s->journal, job_id);
+}
+
+/* A job of an earlier run that never finished: say so, never re-run it. */
+static void recover_one(void *ud, const journal_entry *e) {
+  server *s = ud;
+  int64_t age = wall_s() - e->accepted;
+  if (!e->response_url || age >= RESPONSE_URL_VALIDITY_S) {
+    log_kv(LOG_WARN, "journal_unreachable", KV_S("req", e->id), KV_S("user", e->user_id),
+           KV_S("text", e->text), KV_I("age_s", age),
+           KV_S("msg", "interrupted before it finished; its response_url has expired, so the "
+                       "user could not be told"));
+    journal_finish(s->journal, e->id);
+    return;
+  }
+  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
+  for (char *p = shown; *p; p++)
+    if (*p == '`')
+      *p = '\'';
+  char *text = xasprintf(
+      "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
+      shown,
+      e->write ? "It may have partly run: check the resource before running it again."
+               : "Run it again if you still need it.");
+  char *formatted = message_text(SLASHD_REPLY_ERROR, text, NULL);
+  json_t *body = message_json(SLASHD_REPLY_ERROR, formatted);
+  char *b = json_dumps(body, JSON_COMPACT);
+  responder_post(s->resp, e->id, e->response_url, b, true, true, e->accepted);
+  log_kv(LOG_WARN, "journal_recovered", KV_S("req", e->id), KV_S("user", e->user_id),
+         KV_S("text", e->text), KV_I("age_s", age));
+  atomic_fetch_add(&s->m.journal_recovered, 1);
+  free(b);
+  json_decref(body);
+  free(formatted);
+  free(text);
+  free(shown);
+}
+
+/* ---- the process -------------------------------------------------------- */
+
+static void write_pid_file(const char *path) {
+  char *tmp = xasprintf("%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (f && fprintf(f, "%d\n", (int)getpid()) > 0 && fclose(f) == 0 && rename(tmp, path) == 0) {
+    free(tmp);
+    return;
+  }
+  log_kv(LOG_WARN, "pid_file", KV_S("file", path), KV_S("msg", strerror(errno)));
+  free(tmp);
+}
+
+static void drain_and_stop(server *s, int drain_s) {
+  atomic_store(&s->draining, true);
+  log_kv(LOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
+  http_quiesce(s);
+  pool_drain(s->pool, mono_ms() + (uint64_t)drain_s * 1000u);
+  /* Every job is accounted for; give the last replies a moment to leave. */
+  responder_stop(s->resp, 10000);
+  s->resp = NULL;
+  http_stop(s);
+  pool_stop(s->pool);
+  s->pool = NULL;
+}
+
+int serve_main(int argc, char **argv) {
+  cli_opts o;
+  if (!cli_parse(argc, argv, "serve", false, &o))
+    return 2;
+  char *err = NULL;
+  int cfd;
+  config *c = load_snapshot(o.config, &cfd, &err);
+  if (!c) {
+    fprintf(stderr, "slashd: %s\n", err);
+    free(err);
+    cli_opts_free(&o);
+    return 78;
+  }
+  log_configure(c->log_format, c->log_level);
+  config_log_diags(c);
+  if (c->n_errors) {
+    log_kv(LOG_ERROR, "config_invalid", KV_S("file", o.config),
+           KV_S("msg", "fix the errors above (slashd check-config lists them)"));
+    config_free(c);
+    close(cfd);
+    cli_opts_free(&o);
+    return 78;
+  }
+  if (!mkdir_p(c->state_dir, 0700)) {
+    log_kv(LOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", strerror(errno)));
+    config_free(c);
+    close(cfd);
+    cli_opts_free(&o);
+    return 73;
+  }
+  /* kms: references are decrypted once, here, with the host's credentials. */
+  aws_glue *kms = glue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
+  glue_free(kms);
+  if (!rt) {
+    log_kv(LOG_ERROR, "secrets", KV_S("msg", err));
+    free(err);
+    config_free(c);
+    close(cfd);
+    cli_opts_free(&o);
+    return 78;
+  }
+
+  /* Threads start below: from here on signals are taken by this thread
+   * only, with sigwait. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  server *s = xcalloc(1, sizeof *s);
+  s->config_path = xstrdup(o.config);
+  pthread_mutex_init(&s->mu, NULL);
+  s->rt = rt;
+  queue_init(&s->queue, (size_t)c->queue);
+  s->creds = credcache_new();
+  dedupe_init(&s->dd, c->dedupe_seconds);
+  unsigned char boot[3];
+  RAND_bytes(boot, sizeof boot);
+  hex_encode(boot, sizeof boot, s->boot_id);
+  int rc = 0;
+  s->audit = audit_open(c->audit_file, &err);
+  if (!s->audit) {
+    log_kv(LOG_ERROR, "audit", KV_S("msg", err));
+    free(err);
+    rc = 73;
+    goto out_early;
+  }
+  if (c->journal) {
+    s->journal = journal_open(c->journal, c->journal_fsync_always, &err);
+    if (!s->journal) {
+      log_kv(LOG_ERROR, "journal", KV_S("msg", err));
+      free(err);
+      rc = 73;
+      goto out_early;
+    }
+  }
+  s->resp = responder_start(&rt->policy, &s->m, on_final, s);
+  size_t recovered = journal_recover(s->journal, recover_one, s);
+  if (recovered)
+    log_kv(LOG_WARN, "journal_recovery", KV_U("jobs", recovered),
+           KV_S("msg", "jobs of the previous run never finished; their users are being told"));
+  s->pool = pool_start(s, o.config, cfd, c->workers);
+  close(cfd); /* the pool keeps its own */
+  cfd = -1;
+  if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err)) {
+    log_kv(LOG_ERROR, "start_failed", KV_S("msg", err));
+    free(err);
+    rc = 1;
+    drain_and_stop(s, 0);
+    goto out;
+  }
+  write_pid_file(c->pid_file);
+  log_kv(LOG_INFO, "listening", KV_S("addr", c->listen_host), KV_I("port", s->listen_port),
+         KV_S("path", c->path), KV_I("workers", c->workers), KV_B("tls", c->tls_cert != NULL),
+         KV_B("dev_mode", rt->dev_secret), KV_S("version", SLASHD_VERSION));
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0)
+      continue;
+    if (sig == SIGHUP) {
+      reload(s);
+      continue;
+    }
+    log_kv(LOG_INFO, "signal", KV_S("name", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    runtime *cur = server_runtime(s);
+    int drain_s = cur->cfg->drain_seconds;
+    char *pid_file = xstrdup(cur->cfg->pid_file);
+    runtime_unref(cur);
+    drain_and_stop(s, drain_s);
+    unlink(pid_file);
+    free(pid_file);
+    break;
+  }
+out:
+  log_event(LOG_INFO, "stopped");
+out_early:
+  if (cfd >= 0)
+    close(cfd);
+  if (s->resp)
+    responder_stop(s->resp, 0);
+  journal_close(s->journal);
+  audit_close(s->audit);
+  route_table_unref(s->routes);
+  runtime_unref(s->rt);
+  queue_destroy(&s->queue);
+  dedupe_destroy(&s->dd);
+  credcache_free(s->creds);
+  pthread_mutex_destroy(&s->mu);
+  free(s->config_path);
+  free(s);
+  cli_opts_free(&o);
+  return rc;
+}

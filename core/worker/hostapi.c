@@ -1,0 +1,165 @@
+#include "worker/hostapi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/access.h"
+#include "base/log.h"
+#include "base/message.h"
+#include "base/util.h"
+
+static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const char *text,
+                          const char *code) {
+  if (!call || ((!text || !*text) && (!code || !*code)))
+    return SLASHD_ERR_ARGS;
+  if (call->posts >= JOB_MAX_POSTS)
+    return SLASHD_ERR_LIMIT;
+  if (interim && (call->interims >= JOB_MAX_INTERIM || call->posts >= JOB_MAX_POSTS - 1))
+    return SLASHD_ERR_LIMIT;
+  char *formatted = message_text(flags, text, code);
+  if (!*formatted) { /* only newlines: nothing to show */
+    free(formatted);
+    return SLASHD_ERR_ARGS;
+  }
+  call->sink.emit(call->sink.ud, flags, interim, formatted);
+  free(formatted);
+  call->posts++;
+  if (interim)
+    call->interims++;
+  if (flags & SLASHD_REPLY_ERROR)
+    call->error_reported = true;
+  return SLASHD_OK;
+}
+
+static slashd_status api_reply(slashd_call *call, unsigned flags, const char *text,
+                               const char *code) {
+  return emit(call, flags, false, text, code);
+}
+
+static slashd_status api_interim(slashd_call *call, unsigned flags, const char *text,
+                                 const char *code) {
+  return emit(call, flags, true, text, code);
+}
+
+static const slashd_caller *api_caller(slashd_call *call) {
+  return call ? &call->caller : NULL;
+}
+
+static const char *api_config(slashd_host *host, const char *key) {
+  if (!host || !key)
+    return NULL;
+  return config_get(host->section, key);
+}
+
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) {
+  int lvl = (int)level;
+  if (lvl < LOG_DEBUG || lvl > LOG_ERROR)
+    lvl = LOG_INFO;
+  if (!log_enabled(lvl) || !fmt)
+    return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log_kv(lvl, "plugin_log", KV_S("plugin", host ? host->name : "?"),
+         KV_S("req", call ? call->caller.request_id : ""), KV_S("msg", msg));
+}
+
+static int api_commands(slashd_call *call, slashd_command_visitor visit, void *ud) {
+  if (!call || !visit)
+    return 0;
+  const registry *r = call->reg;
+  access_subject who = {.team_id = call->caller.team_id,
+                        .user_id = call->caller.user_id,
+                        .user_name = call->caller.user_name,
+                        .channel_id = call->caller.channel_id};
+  int n = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    const plugin_inst *p = r->p[i];
+    for (size_t j = 0; j < p->n_cmds; j++) {
+      const slashd_command *c = &p->desc->commands[j];
+      if (access_check(r->cfg, &who, p->host.name, c->name, (int)c->access, NULL) != ACCESS_OK)
+        continue;
+      n++;
+      if (visit(ud, p->host.name, p->desc->summary ? p->desc->summary : "", c))
+        return n;
+    }
+  }
+  return n;
+}
+
+static slashd_status api_aws(slashd_call *call, const char *service, const char *action,
+                             const json_t *params, json_t **out, char *err, size_t err_len) {
+  if (out)
+    *out = NULL;
+  if (err && err_len)
+    err[0] = '\0';
+  if (!call || !service || !action || !out)
+    return SLASHD_ERR_ARGS;
+  if (!call->aws) {
+    if (err && err_len)
+      snprintf(err, err_len, "this host has no AWS client");
+    return SLASHD_ERR_UNSUPPORTED;
+  }
+  return call->aws(call->aws_ud, call, service, action, params, out, err, err_len);
+}
+
+static long api_time_left_ms(slashd_call *call) {
+  if (!call || !call->deadline_ms)
+    return 24L * 3600 * 1000;
+  uint64_t now = mono_ms();
+  return now >= call->deadline_ms ? 0 : (long)(call->deadline_ms - now);
+}
+
+static const slashd_host_api api_table = {
+    .size = sizeof(slashd_host_api),
+    .abi_major = SLASHD_ABI_MAJOR,
+    .abi_minor = SLASHD_ABI_MINOR,
+    .reply = api_reply,
+    .interim = api_interim,
+    .caller = api_caller,
+    .config = api_config,
+    .log = api_log,
+    .commands = api_commands,
+    .aws = api_aws,
+    .time_left_ms = api_time_left_ms,
+};
+
+const slashd_host_api *hostapi_table(void) {
+  return &api_table;
+}
+
+slashd_status call_run(slashd_call *call, int argc, const char *const *argv) {
+  return call->cmd->handler(call, call->plugin->state, argc, argv);
+}
+
+const char *status_text(slashd_status st) {
+  switch (st) {
+  case SLASHD_OK:
+    return "ok";
+  case SLASHD_ERR_ARGS:
+    return "bad arguments";
+  case SLASHD_ERR_NOMEM:
+    return "out of memory";
+  case SLASHD_ERR_DENIED:
+    return "permission denied";
+  case SLASHD_ERR_NOT_FOUND:
+    return "not found";
+  case SLASHD_ERR_AWS:
+    return "AWS call failed";
+  case SLASHD_ERR_LIMIT:
+    return "host limit reached";
+  case SLASHD_ERR_UNSUPPORTED:
+    return "not supported by this host";
+  case SLASHD_ERR_INTERNAL:
+    return "internal error";
+  }
+  return "unknown status";
+}

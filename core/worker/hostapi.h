@@ -1,0 +1,49 @@
+/* The host side of the plugin SDK: the API table and one command call. The
+ * same code serves a worker process (replies go to the main process) and
+ * `slashd run` (replies go to stdout). */
+#ifndef SLASHD_HOSTAPI_H
+#define SLASHD_HOSTAPI_H
+
+#include <stdbool.h>
+
+#include "worker/registry.h"
+#include "slashd/plugin.h"
+
+#define JOB_MAX_POSTS 5   /* Slack: 5 response_url posts per command */
+#define JOB_MAX_INTERIM 3 /* leaves room for the final reply */
+
+/* Where a call's replies go. `text` is final Slack text (message_text). */
+typedef struct call_sink {
+  void (*emit)(void *ud, unsigned flags, bool interim, const char *text);
+  void *ud;
+} call_sink;
+
+/* Performs a plugin's AWS call; supplied by whoever runs the call (the
+ * worker or `slashd run`), which decides the credentials. */
+typedef slashd_status (*call_aws_fn)(void *ud, slashd_call *call, const char *service,
+                                     const char *action, const json_t *params, json_t **out,
+                                     char *err, size_t err_len);
+
+struct slashd_call {
+  slashd_caller caller;
+  registry *reg;
+  plugin_inst *plugin;
+  const slashd_command *cmd;
+  call_sink sink;
+  call_aws_fn aws; /* NULL: no AWS client here */
+  void *aws_ud;
+  uint64_t deadline_ms; /* monotonic; 0 = none */
+  int posts;
+  int interims;
+  bool error_reported;
+};
+
+const slashd_host_api *hostapi_table(void);
+
+/* Runs the handler of call->cmd. Replies already sent are counted in call. */
+slashd_status call_run(slashd_call *call, int argc, const char *const *argv);
+
+/* A readable word for a status ("denied", "out of memory"). */
+const char *status_text(slashd_status st);
+
+#endif
