@@ -83,13 +83,13 @@ aws_client *aws_client_new(const aws_config *cfg) {
   profile_free(&p);
   free(why);
   if (aws_region_valid(c->region))
-    log_kv(LOG_INFO, "aws_region", KV_S("region", c->region), KV_S("from", c->region_source));
+    log_kv(SLOG_INFO, "aws_region", KV_S("region", c->region), KV_S("from", c->region_source));
   else
-    log_kv(LOG_ERROR, "aws_region_invalid", KV_S("region", c->region),
+    log_kv(SLOG_ERROR, "aws_region_invalid", KV_S("region", c->region),
            KV_S("from", c->region_source));
   c->http = http_conn_new();
   if (!c->http) {
-    log_event(LOG_ERROR, "aws_curl_init_failed");
+    log_event(SLOG_ERROR, "aws_curl_init_failed");
     abort();
   }
   c->backoff_base_ms = AWS_BACKOFF_BASE_MS;
@@ -149,14 +149,14 @@ const aws_creds *aws_host_creds(aws_client *c, char **err) {
     c->host = fresh;
     c->have_host = true;
     c->host_refresh_at = refresh_at(fresh.expiration, now);
-    log_kv(LOG_INFO, "aws_credentials", KV_S("source", fresh.source),
+    log_kv(SLOG_INFO, "aws_credentials", KV_S("source", fresh.source),
            KV_B("temporary", fresh.session_token != NULL),
            KV_I("expires_in", fresh.expiration ? fresh.expiration - now : 0));
     return &c->host;
   }
   if (c->have_host && (!c->host.expiration || now < c->host.expiration)) {
     /* Still valid: keep them, try again in a minute. */
-    log_kv(LOG_WARN, "aws_credentials_refresh_failed", KV_S("error", why),
+    log_kv(SLOG_WARN, "aws_credentials_refresh_failed", KV_S("error", why),
            KV_I("expires_in", c->host.expiration - now));
     c->host_refresh_at = now + 60 < c->host.expiration ? now + 60 : c->host.expiration;
     free(why);
@@ -336,7 +336,7 @@ aws_status client_call(aws_client *c, const aws_creds *creds, const char *region
     }
     unsigned delay = aws_backoff_ms((unsigned)attempt - 1, c->backoff_base_ms, c->backoff_cap_ms,
                                     next_random(c));
-    log_kv(LOG_WARN, "aws_retry", KV_S("service", svc->name), KV_S("action", req.action),
+    log_kv(SLOG_WARN, "aws_retry", KV_S("service", svc->name), KV_S("action", req.action),
            KV_I("attempt", attempt), KV_I("status", last_status),
            KV_S("code", ae.code ? ae.code : (o.network_error ? "network" : "")),
            KV_U("delay_ms", delay));
@@ -344,7 +344,7 @@ aws_status client_call(aws_client *c, const aws_creds *creds, const char *region
     sleep_ms(delay);
   }
 
-  log_kv(st == AWS_OK ? LOG_INFO : LOG_WARN, "aws_call", KV_S("service", svc->name),
+  log_kv(st == AWS_OK ? SLOG_INFO : SLOG_WARN, "aws_call", KV_S("service", svc->name),
          KV_S("action", req.action), KV_S("result", aws_status_name(st)),
          KV_I("status", last_status), KV_U("attempts", c->last_attempts),
          KV_U("ms", mono_ms() - started), KV_S("request_id", request_id ? request_id : ""));

@@ -54,7 +54,7 @@ void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
   const char *identity = j->identity ? j->identity : "none";
   double ms = (double)duration_us / 1000.0;
   if (!a || a->fd < 0) {
-    log_kv(LOG_INFO, "audit", KV_S("req", j->id), KV_I("accepted", j->accepted_wall),
+    log_kv(SLOG_INFO, "audit", KV_S("req", j->id), KV_I("accepted", j->accepted_wall),
            KV_S("team", j->team_id), KV_S("user", j->user_id), KV_S("channel", j->channel_id),
            KV_S("text", j->text), KV_S("plugin", j->plugin), KV_S("cmd", j->cmd),
            KV_S("identity", identity), KV_S("session", nz(j->session)),
@@ -84,7 +84,7 @@ void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
   bool ok = write_all(a->fd, out, n + 1) && fdatasync(a->fd) == 0;
   pthread_mutex_unlock(&a->mu);
   if (!ok)
-    log_kv(LOG_ERROR, "audit_write_failed", KV_S("file", a->path), KV_S("msg", strerror(errno)),
+    log_kv(SLOG_ERROR, "audit_write_failed", KV_S("file", a->path), KV_S("msg", strerror(errno)),
            KV_S("req", j->id));
   free(out);
 }

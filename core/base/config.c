@@ -654,7 +654,7 @@ void config_print_diags(const config *c, void *stream) {
 void config_log_diags(const config *c) {
   for (size_t i = 0; i < c->n_diags; i++) {
     const cfg_diag *d = &c->diags[i];
-    log_kv(d->level == DIAG_ERROR ? LOG_ERROR : LOG_WARN, "config", KV_S("file", c->file),
+    log_kv(d->level == DIAG_ERROR ? SLOG_ERROR : SLOG_WARN, "config", KV_S("file", c->file),
            KV_I("line", d->line), KV_S("msg", d->msg));
   }
 }

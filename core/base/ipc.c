@@ -27,7 +27,7 @@ bool ipc_send(int fd, const json_t *msg) {
   size_t n = strlen(s);
   bool ok = false;
   if (n > IPC_MAX) {
-    log_kv(LOG_ERROR, "ipc_too_large", KV_U("bytes", n));
+    log_kv(SLOG_ERROR, "ipc_too_large", KV_U("bytes", n));
   } else {
     ssize_t w;
     do {
@@ -61,12 +61,12 @@ json_t *ipc_recv(int fd, bool *eof) {
   if (r == 0) {
     *eof = true;
   } else if (r > IPC_MAX) {
-    log_kv(LOG_ERROR, "ipc_too_large", KV_I("bytes", r));
+    log_kv(SLOG_ERROR, "ipc_too_large", KV_I("bytes", r));
   } else if (r > 0) {
     json_error_t jerr;
     msg = json_loadb(buf, (size_t)r, 0, &jerr);
     if (!json_is_object(msg)) {
-      log_kv(LOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
+      log_kv(SLOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
       json_decref(msg);
       msg = NULL;
     }

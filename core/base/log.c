@@ -10,7 +10,7 @@
 #include "base/util.h"
 
 /* Written once at start-up (before threads) and read-only afterwards. */
-static int g_level = LOG_INFO;
+static int g_level = SLOG_INFO;
 static bool g_json = false;
 static char g_role[32] = "main";
 
@@ -132,8 +132,8 @@ static void add_timestamp(sbuf *b) {
 void log_fields(int level, const char *event, const log_field *fields, unsigned n) {
   if (level < g_level)
     return;
-  if (level < 0 || level > LOG_ERROR)
-    level = LOG_ERROR;
+  if (level < 0 || level > SLOG_ERROR)
+    level = SLOG_ERROR;
   sbuf b = {0};
   if (g_json) {
     sbuf_adds(&b, "{\"ts\":\"");

@@ -1,6 +1,6 @@
 /* Structured logging: one line per event on stderr, logfmt or JSON lines.
  *
- *   log_kv(LOG_INFO, "ack", KV_S("req", id), KV_I("status", 200));
+ *   log_kv(SLOG_INFO, "ack", KV_S("req", id), KV_I("status", 200));
  *
  * Every value is quoted and escaped as needed, so untrusted text can never
  * forge a field or a line. There is deliberately no way to log a secret:
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+enum { SLOG_DEBUG = 0, SLOG_INFO = 1, SLOG_WARN = 2, SLOG_ERROR = 3 };
 
 typedef enum { KV_STR, KV_INT, KV_UINT, KV_DBL, KV_BOOL } kv_type;
 

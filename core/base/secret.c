@@ -30,7 +30,7 @@ static bool from_file(const char *path, unsigned char **out, size_t *len, char *
     return false;
   }
   if (st.st_mode & S_IROTH)
-    log_kv(LOG_WARN, "secret_file_readable", KV_S("file", path),
+    log_kv(SLOG_WARN, "secret_file_readable", KV_S("file", path),
            KV_S("msg", "anyone on this machine can read this secret; run chmod o-r on it"));
   size_t n = 0;
   char *data = read_file(path, SECRET_MAX, &n);

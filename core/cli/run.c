@@ -54,7 +54,7 @@ int run_main(int argc, char **argv) {
     cli_opts_free(&o);
     return 78;
   }
-  log_configure(c->log_format, log_level_from_name(c->log_level) == LOG_DEBUG ? "debug" : "warn");
+  log_configure(c->log_format, log_level_from_name(c->log_level) == SLOG_DEBUG ? "debug" : "warn");
   if (c->n_errors) {
     config_print_diags(c, stderr);
     config_free(c);
@@ -100,12 +100,12 @@ int run_main(int argc, char **argv) {
     rc = 2;
     goto out;
   }
-  glue = glue_new(c, NULL, NULL);
+  glue = awsglue_new(c, NULL, NULL);
   slashd_call call = {.caller = caller,
                       .reg = reg,
                       .sink = {.emit = print_reply},
                       .deadline_ms = mono_ms() + (uint64_t)c->job_timeout * 1000u - 500u};
-  glue_attach(glue, &call);
+  awsglue_attach(glue, &call);
   call.plugin = registry_find(reg, m.plugin->name);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, m.cmd->name) : NULL;
   if (!call.cmd) {
@@ -121,11 +121,11 @@ int run_main(int argc, char **argv) {
   else if (call.posts == 0)
     printf("%s %s finished.\n", m.plugin->name, m.cmd->name);
   rc = (st != SLASHD_OK || call.error_reported) ? 1 : 0;
-  if (!str_eq(glue_identity(glue), "none"))
-    fprintf(stderr, "slashd run: ran as %s%s%s\n", glue_identity(glue),
-            *glue_session(glue) ? ", session " : "", glue_session(glue));
+  if (!str_eq(awsglue_identity(glue), "none"))
+    fprintf(stderr, "slashd run: ran as %s%s%s\n", awsglue_identity(glue),
+            *awsglue_session(glue) ? ", session " : "", awsglue_session(glue));
 out:
-  glue_free(glue);
+  awsglue_free(glue);
   free(msg);
   free(err);
   route_argv_free(wc, words);

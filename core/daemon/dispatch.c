@@ -16,7 +16,7 @@
 
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final) {
   if (j->posts >= JOB_MAX_POSTS) {
-    log_kv(LOG_WARN, "reply_dropped", KV_S("req", j->id),
+    log_kv(SLOG_WARN, "reply_dropped", KV_S("req", j->id),
            KV_S("msg", "Slack allows 5 messages per command"));
     /* The responder will never settle this job's final message. */
     if (final)
@@ -57,7 +57,7 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
       json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
                 "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
   /* The user's assumed role, if another worker already has it. */
-  char *key = glue_cache_key(j->team_id, j->user_id, j->channel_id);
+  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id);
   json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
   if (creds)
     json_object_set_new(msg, "creds", creds);
@@ -66,7 +66,7 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
 
   json_decref(msg);
   j->started_us = mono_us();
-  log_kv(LOG_DEBUG, "job_started", KV_S("req", j->id),
+  log_kv(SLOG_DEBUG, "job_started", KV_S("req", j->id),
          KV_D("queued_ms", (double)(j->started_us - j->accepted_us) / 1000.0));
   return ok;
 }
@@ -96,7 +96,7 @@ static void finish(server *s, job *j, job_outcome o) {
     metrics_observe(&s->m.job_seconds, us);
   dedupe_end(&s->dd, j->dedupe_key);
   audit_job(s, j, o, us);
-  log_kv(o == OUT_OK ? LOG_INFO : LOG_WARN, "job_done", KV_S("req", j->id),
+  log_kv(o == OUT_OK ? SLOG_INFO : SLOG_WARN, "job_done", KV_S("req", j->id),
          KV_S("plugin", j->plugin), KV_S("cmd", j->cmd), KV_S("outcome", job_outcome_name(o)),
          KV_D("ms", (double)us / 1000.0), KV_I("posts", j->posts));
   job_free(j);

@@ -19,7 +19,7 @@
 static const char *const CT_JSON = "application/json; charset=utf-8";
 static const char *const CT_TEXT = "text/plain; charset=utf-8";
 
-static void respond(fd_response *out, int status, const char *ct, const char *body) {
+static void respond(frontdoor_response *out, int status, const char *ct, const char *body) {
   out->status = status;
   out->content_type = ct;
   out->body = xstrdup(body ? body : "");
@@ -42,7 +42,7 @@ bool frontdoor_is_form(const char *ct) {
 }
 
 int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,
-                       long long content_length, fd_route *route, fd_response *out) {
+                       long long content_length, frontdoor_route *route, frontdoor_response *out) {
   runtime *rt = server_runtime(s);
   const config *c = rt->cfg;
   int status = 0;
@@ -79,7 +79,7 @@ int frontdoor_precheck(server *s, const char *method, const char *path, const ch
 
 /* ---- the ack ---------------------------------------------------------- */
 
-static void ack(server *s, fd_response *out, ack_kind kind, const char *text) {
+static void ack(server *s, frontdoor_response *out, ack_kind kind, const char *text) {
   atomic_fetch_add(&s->m.acks[kind], 1);
   char *formatted = message_text(0, text, NULL);
   json_t *j = message_json(0, formatted);
@@ -140,8 +140,8 @@ static char *echo(const char *command, const char *text) {
 /* With a signing secret, the raw bytes are verified before anything parses
  * them. Only legacy-token mode (Mattermost) must parse the form first, to
  * find the token in it. */
-static verify_result check_origin(const runtime *rt, const fd_request *r, form *f, form_err *fe,
-                                  char **bad) {
+static verify_result check_origin(const runtime *rt, const frontdoor_request *r, form *f,
+                                  form_err *fe, char **bad) {
   bool has_sig_headers = (r->timestamp && *r->timestamp) || (r->signature && *r->signature);
   if (rt->signing_secret && (has_sig_headers || !rt->token)) {
     verify_result v =
@@ -164,9 +164,10 @@ static verify_result check_origin(const runtime *rt, const fd_request *r, form *
   return VERIFY_NOT_CONFIGURED;
 }
 
-static void refuse(server *s, const fd_request *r, fd_response *out, verify_result v) {
+static void refuse(server *s, const frontdoor_request *r, frontdoor_response *out,
+                   verify_result v) {
   atomic_fetch_add(&s->m.verify_fail[v], 1);
-  log_kv(LOG_WARN, "verify_failed", KV_S("reason", verify_reason(v)),
+  log_kv(SLOG_WARN, "verify_failed", KV_S("reason", verify_reason(v)),
          KV_S("peer", r->peer ? r->peer : ""), KV_U("bytes", r->body_len));
   respond(out, 401, CT_TEXT, "unauthorized\n");
 }
@@ -203,7 +204,8 @@ static job *make_job(server *s, const form *f, const route_match *m, char *key) 
   return j;
 }
 
-static void handle_command(server *s, runtime *rt, const fd_request *r, fd_response *out) {
+static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
+                           frontdoor_response *out) {
   const config *c = rt->cfg;
   form f = {0};
   char *bad = NULL;
@@ -214,7 +216,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
     goto out;
   }
   if (fe != FORM_OK) {
-    log_kv(LOG_WARN, "bad_form", KV_S("msg", form_strerror(fe)), KV_S("field", bad ? bad : ""));
+    log_kv(SLOG_WARN, "bad_form", KV_S("msg", form_strerror(fe)), KV_S("field", bad ? bad : ""));
     respond(out, 400, CT_TEXT, "bad request: malformed form body\n");
     goto out;
   }
@@ -225,7 +227,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
   }
   const char *badf = bad_field(&f);
   if (badf || !*field(&f, "response_url")) {
-    log_kv(LOG_WARN, "bad_field", KV_S("field", badf ? badf : "response_url"));
+    log_kv(SLOG_WARN, "bad_field", KV_S("field", badf ? badf : "response_url"));
     char *msg =
         xasprintf("bad request: field %s is missing or malformed\n", badf ? badf : "response_url");
     respond(out, 400, CT_TEXT, msg);
@@ -251,7 +253,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
     goto done;
   }
   if (!url_allowed(&rt->policy, field(&f, "response_url"), &why, &host)) {
-    log_kv(LOG_WARN, "response_url_refused", KV_S("user", user), KV_S("host", host),
+    log_kv(SLOG_WARN, "response_url_refused", KV_S("user", user), KV_S("host", host),
            KV_S("msg", why));
     ack(s, out, ACK_URL_REFUSED,
         "This command's response_url is not on this host's allow-list, so no reply could "
@@ -283,7 +285,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
                         .user_name = field(&f, "user_name"),
                         .channel_id = field(&f, "channel_id")};
   if (access_check(c, &who, m.plugin->name, m.cmd->name, m.cmd->access, &msg) != ACCESS_OK) {
-    log_kv(LOG_INFO, "access_denied", KV_S("user", user), KV_S("plugin", m.plugin->name),
+    log_kv(SLOG_INFO, "access_denied", KV_S("user", user), KV_S("plugin", m.plugin->name),
            KV_S("cmd", m.cmd->name));
     ack(s, out, ACK_DENIED, msg);
     goto done;
@@ -292,7 +294,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
    * faster than they go out) must not pile up without end. */
   size_t backlog = s->resp ? responder_pending(s->resp) : 0;
   if (backlog >= RESPONDER_MAX_PENDING) {
-    log_kv(LOG_WARN, "busy", KV_S("user", user), KV_U("replies_pending", backlog));
+    log_kv(SLOG_WARN, "busy", KV_S("user", user), KV_U("replies_pending", backlog));
     msg = xasprintf("slashd is busy (%zu replies waiting to be sent); `%s` was not started. "
                     "Please try again in a minute.",
                     backlog, shown);
@@ -325,7 +327,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
     journal_finish(s->journal, id);
     dedupe_forget(&s->dd, j->dedupe_key);
     job_free(j);
-    log_kv(LOG_WARN, "busy", KV_S("user", user), KV_U("queued", depth));
+    log_kv(SLOG_WARN, "busy", KV_S("user", user), KV_U("queued", depth));
     msg = xasprintf("slashd is busy (%zu commands waiting); `%s` was not started. Please try "
                     "again in a minute.",
                     depth, shown);
@@ -333,7 +335,7 @@ static void handle_command(server *s, runtime *rt, const fd_request *r, fd_respo
     goto done;
   }
   pool_wake(s->pool);
-  log_kv(LOG_INFO, "accepted", KV_S("req", id), KV_S("user", user), KV_S("plugin", m.plugin->name),
+  log_kv(SLOG_INFO, "accepted", KV_S("req", id), KV_S("user", user), KV_S("plugin", m.plugin->name),
          KV_S("cmd", m.cmd->name));
   msg = xasprintf(":hourglass_flowing_sand: `%s` is running… (request %s)", shown, id);
   ack(s, out, ACK_QUEUED, msg);
@@ -350,7 +352,8 @@ out:
   form_free(&f);
 }
 
-void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_response *out) {
+void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route route,
+                      frontdoor_response *out) {
   uint64_t t0 = mono_us();
   if (route == ROUTE_HEALTH) {
     respond(out, 200, CT_TEXT, "ok\n");

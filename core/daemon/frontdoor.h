@@ -10,7 +10,7 @@
 
 #include "daemon/server.h"
 
-typedef struct fd_request {
+typedef struct frontdoor_request {
   const char *method;
   const char *path;
   const char *content_type;
@@ -20,26 +20,27 @@ typedef struct fd_request {
   const char *body;
   size_t body_len;
   const char *peer; /* for logs */
-} fd_request;
+} frontdoor_request;
 
-typedef struct fd_response {
+typedef struct frontdoor_response {
   int status;
   const char *content_type; /* static string */
   char *body;               /* owned; may be empty */
   const char *allow;        /* Allow header for 405, or NULL */
   char request_id[32];      /* set when a job was queued (X-Slashd-Request-Id) */
-} fd_response;
+} frontdoor_response;
 
-typedef enum { ROUTE_COMMAND, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_NONE } fd_route;
+typedef enum { ROUTE_COMMAND, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_NONE } frontdoor_route;
 
 /* Checks what can be checked from the request line and headers alone, so a
  * bad request is refused before its body is read. Returns 0 to go on, or the
  * HTTP status to answer with (and fills *out). */
 int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,
-                       long long content_length, fd_route *route, fd_response *out);
+                       long long content_length, frontdoor_route *route, frontdoor_response *out);
 
 /* Answers a whole request. */
-void frontdoor_handle(server *s, const fd_request *r, fd_route route, fd_response *out);
+void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route route,
+                      frontdoor_response *out);
 
 /* Whether a Content-Type is a form (charset and other parameters allowed). */
 bool frontdoor_is_form(const char *content_type);

@@ -22,7 +22,7 @@
 #define HTTP_HARD_BODY_LIMIT (1024 * 1024)
 
 typedef struct http_conn {
-  fd_route route;
+  frontdoor_route route;
   sbuf body;
   size_t seen;
   bool too_large;
@@ -122,7 +122,7 @@ static void *guard_run(void *arg) {
     }
     if (closed) {
       pthread_mutex_unlock(&g->mu);
-      log_kv(LOG_WARN, "slow_clients_closed", KV_U("connections", closed),
+      log_kv(SLOG_WARN, "slow_clients_closed", KV_U("connections", closed),
              KV_U("limit_s", g->limit_ms / 1000),
              KV_S("msg", "no whole request within connection_timeout"));
       pthread_mutex_lock(&g->mu);
@@ -138,7 +138,7 @@ static http_guard *guard_start(int limit_s) {
   pthread_cond_init(&g->cv, NULL);
   g->limit_ms = (uint64_t)limit_s * 1000u;
   if (pthread_create(&g->thread, NULL, guard_run, g) != 0) {
-    log_event(LOG_ERROR, "http_guard_thread_failed");
+    log_event(SLOG_ERROR, "http_guard_thread_failed");
     abort();
   }
   return g;
@@ -173,7 +173,8 @@ static void peer_of(struct MHD_Connection *conn, char *buf, size_t n) {
               (socklen_t)n);
 }
 
-static enum MHD_Result send_response(server *s, struct MHD_Connection *conn, fd_response *r) {
+static enum MHD_Result send_response(server *s, struct MHD_Connection *conn,
+                                     frontdoor_response *r) {
   size_t len = strlen(r->body);
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, r->body, MHD_RESPMEM_MUST_FREE);
   if (!resp) {
@@ -210,26 +211,26 @@ static enum MHD_Result count_headers(void *cls, enum MHD_ValueKind kind, const c
 
 static enum MHD_Result finish_request(server *s, struct MHD_Connection *conn, const char *url,
                                       const char *method, http_conn *hc) {
-  fd_response out = {0};
+  frontdoor_response out = {0};
   if (hc->too_large) {
-    out = (fd_response){.status = 413,
-                        .content_type = "text/plain; charset=utf-8",
-                        .body = xstrdup("request body too large\n")};
+    out = (frontdoor_response){.status = 413,
+                               .content_type = "text/plain; charset=utf-8",
+                               .body = xstrdup("request body too large\n")};
     return send_response(s, conn, &out);
   }
   header_count cnt = {0};
   MHD_get_connection_values(conn, MHD_HEADER_KIND, count_headers, &cnt);
   if (cnt.sig > 1 || cnt.ts > 1) {
-    log_kv(LOG_WARN, "duplicate_headers", KV_S("msg", "X-Slack-* header sent more than once"));
-    out = (fd_response){.status = 400,
-                        .content_type = "text/plain; charset=utf-8",
-                        .body = xstrdup("bad request: duplicate X-Slack headers\n")};
+    log_kv(SLOG_WARN, "duplicate_headers", KV_S("msg", "X-Slack-* header sent more than once"));
+    out = (frontdoor_response){.status = 400,
+                               .content_type = "text/plain; charset=utf-8",
+                               .body = xstrdup("bad request: duplicate X-Slack headers\n")};
     return send_response(s, conn, &out);
   }
   char peer[64];
   peer_of(conn, peer, sizeof peer);
   guard_arm(s, conn, false);
-  fd_request req = {
+  frontdoor_request req = {
       .method = method,
       .path = url,
       .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
@@ -254,8 +255,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long length = cl ? atoll(cl) : -1;
-    fd_route route;
-    fd_response out = {0};
+    frontdoor_route route;
+    frontdoor_response out = {0};
     if (frontdoor_precheck(s, method, url, ct, length, &route, &out) != 0)
       return send_response(s, conn, &out);
     hc = xcalloc(1, sizeof *hc);
@@ -305,7 +306,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   size_t n = strlen(msg);
   while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
     msg[--n] = '\0';
-  log_kv(LOG_WARN, "http", KV_S("msg", msg));
+  log_kv(SLOG_WARN, "http", KV_S("msg", msg));
 }
 
 /* Binds our own socket so that "listen = 127.0.0.1:0" can pick a port and

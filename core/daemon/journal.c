@@ -108,7 +108,7 @@ static bool compact(journal *jn) {
     close(fd);
   ok = ok && rename(tmp, jn->path) == 0;
   if (!ok) {
-    log_kv(LOG_ERROR, "journal_compact_failed", KV_S("file", jn->path),
+    log_kv(SLOG_ERROR, "journal_compact_failed", KV_S("file", jn->path),
            KV_S("msg", strerror(errno)));
     unlink(tmp);
     free(tmp);
@@ -188,7 +188,7 @@ static void load(journal *jn) {
   }
   json_decref(open);
   if (bad)
-    log_kv(LOG_WARN, "journal_skipped", KV_U("records", bad),
+    log_kv(SLOG_WARN, "journal_skipped", KV_U("records", bad),
            KV_S("msg", "unreadable records (a torn write at a crash) were skipped"));
 }
 
@@ -261,7 +261,8 @@ bool journal_accept(journal *jn, const job *j) {
   if (ok)
     open_add(jn, j->id, line);
   else
-    log_kv(LOG_ERROR, "journal_write_failed", KV_S("file", jn->path), KV_S("msg", strerror(errno)));
+    log_kv(SLOG_ERROR, "journal_write_failed", KV_S("file", jn->path),
+           KV_S("msg", strerror(errno)));
   pthread_mutex_unlock(&jn->mu);
   free(line);
   return ok;
@@ -274,7 +275,7 @@ void journal_finish(journal *jn, const char *job_id) {
   pthread_mutex_lock(&jn->mu);
   if (open_remove(jn, job_id)) {
     if (!append(jn, line))
-      log_kv(LOG_ERROR, "journal_write_failed", KV_S("file", jn->path),
+      log_kv(SLOG_ERROR, "journal_write_failed", KV_S("file", jn->path),
              KV_S("msg", strerror(errno)));
     if (jn->bytes > COMPACT_BYTES)
       compact(jn);

@@ -108,7 +108,7 @@ static const char *worker_exe(char *buf, size_t n) {
 static bool spawn(pool *p, worker *w) {
   int fds[2];
   if (!ipc_pair(fds)) {
-    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
+    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
            KV_S("msg", strerror(errno)));
     return false;
   }
@@ -119,7 +119,7 @@ static bool spawn(pool *p, worker *w) {
   unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
   if (cfg < 0) {
-    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
+    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
            KV_S("msg", strerror(errno)));
     close(fds[0]);
     close(fds[1]);
@@ -156,7 +156,7 @@ static bool spawn(pool *p, worker *w) {
   close(cfg);
   if (rc != 0) {
     close(fds[0]);
-    log_kv(LOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", strerror(rc)));
+    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", strerror(rc)));
     return false;
   }
   w->pid = pid;
@@ -164,7 +164,7 @@ static bool spawn(pool *p, worker *w) {
   w->gen = gen;
   w->killed = END_NONE;
   set_state(p, w, W_STARTING);
-  log_kv(LOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", pid),
+  log_kv(SLOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", pid),
          KV_U("generation", gen));
   return true;
 }
@@ -221,7 +221,7 @@ static void worker_died(pool *p, worker *w) {
     w->job = NULL;
   }
   if (w->killed == END_NONE)
-    log_kv(before_hello ? LOG_ERROR : LOG_WARN, "worker_died", KV_I("worker", w->index),
+    log_kv(before_hello ? SLOG_ERROR : SLOG_WARN, "worker_died", KV_I("worker", w->index),
            KV_I("pid", w->pid), KV_S("how", how), KV_B("before_ready", before_hello));
   w->failures = before_hello ? w->failures + 1 : 0;
   /* The first worker died before it was ready: the others, held back so it
@@ -254,7 +254,7 @@ static void on_hello(pool *p, worker *w, json_t *msg) {
   char *err = NULL;
   route_table *t = route_table_from_json(json_object_get(msg, "manifest"), &err);
   if (!t) {
-    log_kv(LOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
+    log_kv(SLOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
     kill(w->pid, SIGKILL);
     return;
@@ -280,7 +280,7 @@ static void on_hello(pool *p, worker *w, json_t *msg) {
   } else {
     route_table_unref(t);
   }
-  log_kv(LOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
+  log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
 }
 
 static void on_message(pool *p, worker *w, json_t *msg) {
@@ -295,7 +295,7 @@ static void on_message(pool *p, worker *w, json_t *msg) {
     return;
   }
   if (!w->job || !id || strcmp(id, w->job->id) != 0) {
-    log_kv(LOG_WARN, "worker_stray_message", KV_I("worker", w->index), KV_S("t", t ? t : ""));
+    log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index), KV_S("t", t ? t : ""));
     return;
   }
   if (str_eq(t, "reply")) {
@@ -455,7 +455,7 @@ static void *run(void *arg) {
       if (w->state == W_BUSY && w->killed == END_NONE) {
         if (w->deadline_ms <= now) {
           w->killed = END_TIMEOUT;
-          log_kv(LOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
+          log_kv(SLOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
                  KV_I("worker", w->index), KV_I("pid", w->pid));
           kill(w->pid, SIGKILL);
         } else if ((long)(w->deadline_ms - now) < timeout) {
@@ -477,7 +477,7 @@ static void *run(void *arg) {
     }
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
     if (rc < 0 && errno != EINTR)
-      log_kv(LOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
+      log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
     for (int k = 0; rc > 0 && k < n; k++) {
       if (!pfd[k].revents)
         continue;
@@ -509,7 +509,7 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   p->config_name = xstrdup(config_name);
   p->config_fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
   if (p->config_fd < 0) {
-    log_kv(LOG_ERROR, "pool_config", KV_S("msg", strerror(errno)));
+    log_kv(SLOG_ERROR, "pool_config", KV_S("msg", strerror(errno)));
     abort();
   }
   p->gen = 1;
@@ -522,7 +522,7 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   for (int i = 1; i < workers; i++)
     p->w[i].respawn_at_ms = UINT64_MAX;
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
-    log_event(LOG_ERROR, "dispatcher_thread_failed");
+    log_event(SLOG_ERROR, "dispatcher_thread_failed");
     abort();
   }
   return p;
@@ -559,7 +559,7 @@ void pool_reload(pool *p, int config_fd) {
   if (fd < 0) {
     /* Without its own copy the pool cannot switch; the old configuration
      * keeps serving, as with any refused reload. */
-    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", strerror(errno)));
+    log_kv(SLOG_ERROR, "reload_refused", KV_S("msg", strerror(errno)));
     return;
   }
   pthread_mutex_lock(&p->mu);

@@ -241,7 +241,7 @@ static void chain_pop(responder *r, chain *c, final_outcome outcome) {
 
 static void give_up(responder *r, chain *c, const char *why, long status, bool abandoned) {
   post *p = c->head;
-  log_kv(LOG_WARN, "reply_failed", KV_S("req", p->job_id), KV_S("host", p->host),
+  log_kv(SLOG_WARN, "reply_failed", KV_S("req", p->job_id), KV_S("host", p->host),
          KV_I("attempts", p->attempt), KV_I("status", status), KV_S("msg", why));
   atomic_fetch_add(&r->m->posts[POST_FAILED], 1);
   chain_pop(r, c, abandoned ? FINAL_ABANDONED : FINAL_FAILED);
@@ -263,7 +263,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   r->inflight--;
   c->hq->inflight--;
   if (rc == CURLE_OK && status >= 200 && status < 300) {
-    log_kv(LOG_INFO, "reply_posted", KV_S("req", p->job_id), KV_S("host", p->host),
+    log_kv(SLOG_INFO, "reply_posted", KV_S("req", p->job_id), KV_S("host", p->host),
            KV_I("status", status), KV_I("attempt", p->attempt), KV_B("final", p->final),
            KV_D("ms", secs * 1000));
     atomic_fetch_add(&r->m->posts[POST_OK], 1);
@@ -283,7 +283,7 @@ static void attempt_failed(responder *r, chain *c, const char *why, long status,
     return;
   }
   uint64_t delay = responder_backoff_ms(p->attempt + 1, (unsigned)rand_r(&r->rnd));
-  log_kv(LOG_INFO, "reply_retry", KV_S("req", p->job_id), KV_S("host", p->host),
+  log_kv(SLOG_INFO, "reply_retry", KV_S("req", p->job_id), KV_S("host", p->host),
          KV_I("status", status), KV_S("msg", why), KV_I("attempt", p->attempt),
          KV_U("delay_ms", delay));
   atomic_fetch_add(&r->m->posts[POST_RETRIED], 1);
@@ -321,7 +321,7 @@ static void take_incoming(responder *r) {
     p->next = NULL;
     char *why = NULL;
     if (!url_allowed(&r->policy, p->url, &why, NULL)) {
-      log_kv(LOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
+      log_kv(SLOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
              KV_S("msg", why));
       atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
       free(why);
@@ -468,7 +468,7 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
 
   curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)RESPONDER_MAX_INFLIGHT);
   if (pthread_create(&r->thread, NULL, run, r) != 0) {
-    log_event(LOG_ERROR, "responder_thread_failed");
+    log_event(SLOG_ERROR, "responder_thread_failed");
     abort();
   }
   return r;

@@ -134,7 +134,7 @@ static bool make_dev_secret(runtime *rt, char **err) {
   rt->signing_secret = (unsigned char *)xstrdup(hex);
   rt->signing_secret_len = 64;
   rt->dev_secret = true;
-  log_kv(LOG_WARN, "DEVELOPMENT_MODE",
+  log_kv(SLOG_WARN, "DEVELOPMENT_MODE",
          KV_S("msg", "no [slack] signing_secret is configured: using a generated development "
                      "secret. Only loopback clients can reach this host; NEVER run it like this "
                      "in production. Send it a signed test command with: slashd send help"),
@@ -206,18 +206,18 @@ static config *load_snapshot(const char *path, int *fd, char **err) {
 }
 
 static void reload(server *s) {
-  log_kv(LOG_INFO, "reload", KV_S("file", s->config_path));
+  log_kv(SLOG_INFO, "reload", KV_S("file", s->config_path));
   char *err = NULL;
   int cfd;
   config *c = load_snapshot(s->config_path, &cfd, &err);
   if (!c) {
-    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
     return;
   }
   config_log_diags(c);
   if (c->n_errors) {
-    log_kv(LOG_ERROR, "reload_refused",
+    log_kv(SLOG_ERROR, "reload_refused",
            KV_S("msg", "the new configuration has errors (above); the old one keeps serving"));
     config_free(c);
     close(cfd);
@@ -229,15 +229,15 @@ static void reload(server *s) {
       o->workers != c->workers || o->queue != c->queue || !str_eq(o->state_dir, c->state_dir) ||
       (o->audit_file != NULL) != (c->audit_file != NULL) ||
       (o->audit_file && !str_eq(o->audit_file, c->audit_file)))
-    log_kv(LOG_WARN, "reload_partial",
+    log_kv(SLOG_WARN, "reload_partial",
            KV_S("msg", "listen, workers, queue, state_dir and [audit] file change only on "
                        "restart"));
   runtime_unref(old);
-  aws_glue *kms = glue_new(c, NULL, NULL);
-  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
-  glue_free(kms);
+  aws_glue *kms = awsglue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, awsglue_kms_decrypt, kms, &err);
+  awsglue_free(kms);
   if (!rt) {
-    log_kv(LOG_ERROR, "reload_refused", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
     config_free(c);
     close(cfd);
@@ -252,7 +252,7 @@ static void reload(server *s) {
   server_set_runtime(s, rt);
   pool_reload(s->pool, cfd);
   close(cfd);
-  log_event(LOG_INFO, "reloaded");
+  log_event(SLOG_INFO, "reloaded");
 }
 
 /* ---- the journal --------------------------------------------------------- */
@@ -271,7 +271,7 @@ static void recover_one(void *ud, const journal_entry *e) {
   server *s = ud;
   int64_t age = wall_s() - e->accepted;
   if (!e->response_url || age >= RESPONSE_URL_VALIDITY_S) {
-    log_kv(LOG_WARN, "journal_unreachable", KV_S("req", e->id), KV_S("user", e->user_id),
+    log_kv(SLOG_WARN, "journal_unreachable", KV_S("req", e->id), KV_S("user", e->user_id),
            KV_S("text", e->text), KV_I("age_s", age),
            KV_S("msg", "interrupted before it finished; its response_url has expired, so the "
                        "user could not be told"));
@@ -291,7 +291,7 @@ static void recover_one(void *ud, const journal_entry *e) {
   json_t *body = message_json(SLASHD_REPLY_ERROR, formatted);
   char *b = json_dumps(body, JSON_COMPACT);
   responder_post(s->resp, e->id, e->response_url, b, true, true, e->accepted);
-  log_kv(LOG_WARN, "journal_recovered", KV_S("req", e->id), KV_S("user", e->user_id),
+  log_kv(SLOG_WARN, "journal_recovered", KV_S("req", e->id), KV_S("user", e->user_id),
          KV_S("text", e->text), KV_I("age_s", age));
   atomic_fetch_add(&s->m.journal_recovered, 1);
   free(b);
@@ -310,13 +310,13 @@ static void write_pid_file(const char *path) {
     free(tmp);
     return;
   }
-  log_kv(LOG_WARN, "pid_file", KV_S("file", path), KV_S("msg", strerror(errno)));
+  log_kv(SLOG_WARN, "pid_file", KV_S("file", path), KV_S("msg", strerror(errno)));
   free(tmp);
 }
 
 static void drain_and_stop(server *s, int drain_s) {
   atomic_store(&s->draining, true);
-  log_kv(LOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
+  log_kv(SLOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
   http_quiesce(s);
   pool_drain(s->pool, mono_ms() + (uint64_t)drain_s * 1000u);
   /* Every job is accounted for; give the last replies a moment to leave. */
@@ -343,7 +343,7 @@ int serve_main(int argc, char **argv) {
   log_configure(c->log_format, c->log_level);
   config_log_diags(c);
   if (c->n_errors) {
-    log_kv(LOG_ERROR, "config_invalid", KV_S("file", o.config),
+    log_kv(SLOG_ERROR, "config_invalid", KV_S("file", o.config),
            KV_S("msg", "fix the errors above (slashd check-config lists them)"));
     config_free(c);
     close(cfd);
@@ -351,18 +351,18 @@ int serve_main(int argc, char **argv) {
     return 78;
   }
   if (!mkdir_p(c->state_dir, 0700)) {
-    log_kv(LOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", strerror(errno)));
+    log_kv(SLOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", strerror(errno)));
     config_free(c);
     close(cfd);
     cli_opts_free(&o);
     return 73;
   }
   /* kms: references are decrypted once, here, with the host's credentials. */
-  aws_glue *kms = glue_new(c, NULL, NULL);
-  runtime *rt = runtime_build(c, glue_kms_decrypt, kms, &err);
-  glue_free(kms);
+  aws_glue *kms = awsglue_new(c, NULL, NULL);
+  runtime *rt = runtime_build(c, awsglue_kms_decrypt, kms, &err);
+  awsglue_free(kms);
   if (!rt) {
-    log_kv(LOG_ERROR, "secrets", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "secrets", KV_S("msg", err));
     free(err);
     config_free(c);
     close(cfd);
@@ -393,7 +393,7 @@ int serve_main(int argc, char **argv) {
   int rc = 0;
   s->audit = audit_open(c->audit_file, &err);
   if (!s->audit) {
-    log_kv(LOG_ERROR, "audit", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "audit", KV_S("msg", err));
     free(err);
     rc = 73;
     goto out_early;
@@ -401,7 +401,7 @@ int serve_main(int argc, char **argv) {
   if (c->journal) {
     s->journal = journal_open(c->journal, c->journal_fsync_always, &err);
     if (!s->journal) {
-      log_kv(LOG_ERROR, "journal", KV_S("msg", err));
+      log_kv(SLOG_ERROR, "journal", KV_S("msg", err));
       free(err);
       rc = 73;
       goto out_early;
@@ -410,20 +410,20 @@ int serve_main(int argc, char **argv) {
   s->resp = responder_start(&rt->policy, &s->m, on_final, s);
   size_t recovered = journal_recover(s->journal, recover_one, s);
   if (recovered)
-    log_kv(LOG_WARN, "journal_recovery", KV_U("jobs", recovered),
+    log_kv(SLOG_WARN, "journal_recovery", KV_U("jobs", recovered),
            KV_S("msg", "jobs of the previous run never finished; their users are being told"));
   s->pool = pool_start(s, o.config, cfd, c->workers);
   close(cfd); /* the pool keeps its own */
   cfd = -1;
   if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err)) {
-    log_kv(LOG_ERROR, "start_failed", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "start_failed", KV_S("msg", err));
     free(err);
     rc = 1;
     drain_and_stop(s, 0);
     goto out;
   }
   write_pid_file(c->pid_file);
-  log_kv(LOG_INFO, "listening", KV_S("addr", c->listen_host), KV_I("port", s->listen_port),
+  log_kv(SLOG_INFO, "listening", KV_S("addr", c->listen_host), KV_I("port", s->listen_port),
          KV_S("path", c->path), KV_I("workers", c->workers), KV_B("tls", c->tls_cert != NULL),
          KV_B("dev_mode", rt->dev_secret), KV_S("version", SLASHD_VERSION));
   for (;;) {
@@ -434,7 +434,7 @@ int serve_main(int argc, char **argv) {
       reload(s);
       continue;
     }
-    log_kv(LOG_INFO, "signal", KV_S("name", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    log_kv(SLOG_INFO, "signal", KV_S("name", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     runtime *cur = server_runtime(s);
     int drain_s = cur->cfg->drain_seconds;
     char *pid_file = xstrdup(cur->cfg->pid_file);
@@ -445,7 +445,7 @@ int serve_main(int argc, char **argv) {
     break;
   }
 out:
-  log_event(LOG_INFO, "stopped");
+  log_event(SLOG_INFO, "stopped");
 out_early:
   if (cfd >= 0)
     close(cfd);

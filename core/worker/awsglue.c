@@ -22,13 +22,13 @@ struct aws_glue {
   const config *cfg;
   aws_client *client;
   cached *cache;
-  glue_creds_fn on_creds;
+  awsglue_creds_fn on_creds;
   void *ud;
   char *identity; /* of the current call */
   char *session;
 };
 
-aws_glue *glue_new(const config *c, glue_creds_fn on_creds, void *ud) {
+aws_glue *awsglue_new(const config *c, awsglue_creds_fn on_creds, void *ud) {
   aws_glue *g = xcalloc(1, sizeof *g);
   g->cfg = c;
   g->on_creds = on_creds;
@@ -46,7 +46,7 @@ static void cached_free(cached *e) {
   free(e);
 }
 
-void glue_free(aws_glue *g) {
+void awsglue_free(aws_glue *g) {
   if (!g)
     return;
   while (g->cache) {
@@ -61,7 +61,7 @@ void glue_free(aws_glue *g) {
   free(g);
 }
 
-aws_client *glue_client(aws_glue *g) {
+aws_client *awsglue_client(aws_glue *g) {
   if (!g->client) {
     aws_config ac = {.region = g->cfg->aws_region,
                      .endpoint_url = g->cfg->aws_endpoint_url,
@@ -73,7 +73,7 @@ aws_client *glue_client(aws_glue *g) {
   return g->client;
 }
 
-char *glue_cache_key(const char *team_id, const char *user_id, const char *channel_id) {
+char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id) {
   return xasprintf("%s|%s|%s", team_id ? team_id : "", user_id ? user_id : "",
                    channel_id ? channel_id : "");
 }
@@ -103,7 +103,7 @@ static void cache_store(aws_glue *g, const char *key, const char *role, const ch
   aws_creds_copy(&e->creds, c);
 }
 
-void glue_cache_put(aws_glue *g, const json_t *j) {
+void awsglue_cache_put(aws_glue *g, const json_t *j) {
   const char *key = json_string_value(json_object_get(j, "key"));
   const char *role = json_string_value(json_object_get(j, "role"));
   const char *session = json_string_value(json_object_get(j, "session"));
@@ -134,11 +134,11 @@ static void set_identity(aws_glue *g, const char *identity, const char *session)
   g->session = xstrdup(session);
 }
 
-const char *glue_identity(const aws_glue *g) {
+const char *awsglue_identity(const aws_glue *g) {
   return g->identity;
 }
 
-const char *glue_session(const aws_glue *g) {
+const char *awsglue_session(const aws_glue *g) {
   return g->session;
 }
 
@@ -158,7 +158,7 @@ static char *iam_user_role(aws_glue *g, const slashd_caller *who, char **err) {
   json_t *params = json_pack("{s:s}", "UserName", name);
   json_t *out = NULL;
   char *e = NULL;
-  aws_status st = aws_call(glue_client(g), NULL, "iam", "GetUser", params, &out, &e);
+  aws_status st = aws_call(awsglue_client(g), NULL, "iam", "GetUser", params, &out, &e);
   json_decref(params);
   if (st != AWS_OK) {
     *err = strstr(e ? e : "", "NoSuchEntity")
@@ -194,7 +194,7 @@ static char *iam_user_role(aws_glue *g, const slashd_caller *who, char **err) {
     return NULL;
   }
   params = json_pack("{s:s, s:s}", "UserName", name, "PolicyName", c->required_policy);
-  st = aws_call(glue_client(g), NULL, "iam", "GetUserPolicy", params, &out, &e);
+  st = aws_call(awsglue_client(g), NULL, "iam", "GetUserPolicy", params, &out, &e);
   json_decref(params);
   json_decref(out);
   if (st != AWS_OK) {
@@ -232,7 +232,7 @@ static json_t *session_tags(const slashd_caller *who) {
 /* The caller's role credentials (borrowed from the cache) or NULL + *err. */
 static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   const slashd_caller *who = &call->caller;
-  char *key = glue_cache_key(who->team_id, who->user_id, who->channel_id);
+  char *key = awsglue_cache_key(who->team_id, who->user_id, who->channel_id);
   identity_who iw = {.team_id = who->team_id,
                      .user_id = who->user_id,
                      .user_name = who->user_name,
@@ -250,7 +250,7 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   if (e && (!role || strcmp(e->role, role) == 0) &&
       (e->creds.expiration == 0 || e->creds.expiration - now > CREDS_REFRESH_S)) {
     set_identity(g, e->role, e->session);
-    log_kv(LOG_DEBUG, "identity_cached", KV_S("req", who->request_id), KV_S("role", e->role),
+    log_kv(SLOG_DEBUG, "identity_cached", KV_S("req", who->request_id), KV_S("role", e->role),
            KV_I("expires_in_s", e->creds.expiration - now));
     free(role);
     free(key);
@@ -264,17 +264,17 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   json_t *tags = session_tags(who);
   aws_creds c = {0};
   char *e2 = NULL;
-  aws_status st = aws_assume_role(glue_client(g), NULL, role, session, who->user_id, tags,
+  aws_status st = aws_assume_role(awsglue_client(g), NULL, role, session, who->user_id, tags,
                                   g->cfg->session_duration, &c, &e2);
   json_decref(tags);
   const aws_creds *result = NULL;
   if (st != AWS_OK) {
     *err = xasprintf("could not assume %s for you: %s", role, e2 ? e2 : aws_status_name(st));
-    log_kv(LOG_WARN, "assume_role_failed", KV_S("req", who->request_id), KV_S("user", who->user_id),
-           KV_S("role", role), KV_S("msg", e2 ? e2 : ""));
+    log_kv(SLOG_WARN, "assume_role_failed", KV_S("req", who->request_id),
+           KV_S("user", who->user_id), KV_S("role", role), KV_S("msg", e2 ? e2 : ""));
   } else {
     cache_store(g, key, role, session, &c);
-    log_kv(LOG_INFO, "assumed_role", KV_S("req", who->request_id), KV_S("user", who->user_id),
+    log_kv(SLOG_INFO, "assumed_role", KV_S("req", who->request_id), KV_S("user", who->user_id),
            KV_S("role", role), KV_S("session", session), KV_I("expires", c.expiration));
     if (g->on_creds) {
       json_t *j = entry_json(key, role, session, &c);
@@ -293,7 +293,8 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
 }
 
 static void cache_forget(aws_glue *g, slashd_call *call) {
-  char *key = glue_cache_key(call->caller.team_id, call->caller.user_id, call->caller.channel_id);
+  char *key =
+      awsglue_cache_key(call->caller.team_id, call->caller.user_id, call->caller.channel_id);
   for (cached **pp = &g->cache; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->key, key) == 0) {
       cached *e = *pp;
@@ -316,8 +317,9 @@ static slashd_status to_status(aws_status st) {
   }
 }
 
-static slashd_status glue_call(void *ud, slashd_call *call, const char *service, const char *action,
-                               const json_t *params, json_t **out, char *err, size_t err_len) {
+static slashd_status awsglue_call(void *ud, slashd_call *call, const char *service,
+                                  const char *action, const json_t *params, json_t **out, char *err,
+                                  size_t err_len) {
   aws_glue *g = ud;
   bool assume = call->cmd->access == SLASHD_WRITE || g->cfg->id_read == READ_AS_ASSUME;
   const aws_creds *creds = NULL;
@@ -341,11 +343,11 @@ static slashd_status glue_call(void *ud, slashd_call *call, const char *service,
     json_object_del(p, "@region");
   }
   aws_status st =
-      aws_call_region(glue_client(g), creds, region, service, action, p ? p : params, out, &e);
+      aws_call_region(awsglue_client(g), creds, region, service, action, p ? p : params, out, &e);
   if (st == AWS_ERR_CREDENTIALS && assume) {
     /* AWS no longer takes the cached role credentials (expired early,
      * revoked): forget them, assume again once, and retry. */
-    log_kv(LOG_INFO, "identity_rejected", KV_S("req", call->caller.request_id),
+    log_kv(SLOG_INFO, "identity_rejected", KV_S("req", call->caller.request_id),
            KV_S("msg", e ? e : ""));
     free(e);
     e = NULL;
@@ -358,7 +360,8 @@ static slashd_status glue_call(void *ud, slashd_call *call, const char *service,
       json_decref(p);
       return SLASHD_ERR_DENIED;
     }
-    st = aws_call_region(glue_client(g), creds, region, service, action, p ? p : params, out, &e);
+    st =
+        aws_call_region(awsglue_client(g), creds, region, service, action, p ? p : params, out, &e);
   }
   json_decref(p);
   if (st != AWS_OK && err && err_len)
@@ -367,15 +370,15 @@ static slashd_status glue_call(void *ud, slashd_call *call, const char *service,
   return to_status(st);
 }
 
-void glue_attach(aws_glue *g, slashd_call *call) {
+void awsglue_attach(aws_glue *g, slashd_call *call) {
   set_identity(g, "none", "");
-  call->aws = glue_call;
+  call->aws = awsglue_call;
   call->aws_ud = g;
 }
 
-bool glue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,
-                      char **err) {
+bool awsglue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,
+                         char **err) {
   aws_glue *g = ud;
-  aws_status st = aws_kms_decrypt(glue_client(g), ciphertext_b64, plain, len, err);
+  aws_status st = aws_kms_decrypt(awsglue_client(g), ciphertext_b64, plain, len, err);
   return st == AWS_OK;
 }

@@ -25,32 +25,32 @@
 typedef struct aws_glue aws_glue;
 
 /* Called when credentials were assumed for a user (to share them). */
-typedef void (*glue_creds_fn)(void *ud, const json_t *entry);
+typedef void (*awsglue_creds_fn)(void *ud, const json_t *entry);
 
-aws_glue *glue_new(const config *c, glue_creds_fn on_creds, void *ud);
-void glue_free(aws_glue *g);
+aws_glue *awsglue_new(const config *c, awsglue_creds_fn on_creds, void *ud);
+void awsglue_free(aws_glue *g);
 
 /* Prepares a call (sets its aws hook). Each job starts from a clean record
  * of the identity it used. */
-void glue_attach(aws_glue *g, slashd_call *call);
+void awsglue_attach(aws_glue *g, slashd_call *call);
 /* What the last attached call ran as: "none" (no AWS call), "host", or the
  * role ARN; and the session name ("" for host/none). Valid until the next
- * glue_attach. */
-const char *glue_identity(const aws_glue *g);
-const char *glue_session(const aws_glue *g);
+ * awsglue_attach. */
+const char *awsglue_identity(const aws_glue *g);
+const char *awsglue_session(const aws_glue *g);
 
 /* Cache entry exchange with the main process: {"key","role","session",
  * "akid","secret","token","exp"}. */
-void glue_cache_put(aws_glue *g, const json_t *entry);
+void awsglue_cache_put(aws_glue *g, const json_t *entry);
 /* The cache key of a caller: team, user and channel — the channel too,
  * because it is a session tag, and CloudTrail must show the right one. */
-char *glue_cache_key(const char *team_id, const char *user_id, const char *channel_id);
+char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id);
 
 /* The host's credentials for KMS decryption of secret references. */
-bool glue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,
-                      char **err);
+bool awsglue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,
+                         char **err);
 
 /* The underlying client (created on first use). */
-aws_client *glue_client(aws_glue *g);
+aws_client *awsglue_client(aws_glue *g);
 
 #endif

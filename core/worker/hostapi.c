@@ -59,8 +59,8 @@ static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level
 static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
                     ...) {
   int lvl = (int)level;
-  if (lvl < LOG_DEBUG || lvl > LOG_ERROR)
-    lvl = LOG_INFO;
+  if (lvl < SLOG_DEBUG || lvl > SLOG_ERROR)
+    lvl = SLOG_INFO;
   if (!log_enabled(lvl) || !fmt)
     return;
   char msg[1024];

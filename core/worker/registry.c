@@ -22,7 +22,8 @@ static void report(registry_diag_fn diag, void *ud, const char *name, int line, 
   if (diag)
     diag(ud, name, line, error, msg);
   else
-    log_kv(error ? LOG_ERROR : LOG_WARN, "plugin_refused", KV_S("plugin", name), KV_S("msg", msg));
+    log_kv(error ? SLOG_ERROR : SLOG_WARN, "plugin_refused", KV_S("plugin", name),
+           KV_S("msg", msg));
 }
 
 bool registry_file_ok(const char *path, char **why) {
@@ -279,7 +280,7 @@ registry *registry_load(const config *c, const slashd_host_api *api, registry_di
       }
     }
     r->p[r->n++] = p;
-    log_kv(LOG_DEBUG, "plugin_loaded", KV_S("plugin", p->host.name),
+    log_kv(SLOG_DEBUG, "plugin_loaded", KV_S("plugin", p->host.name),
            KV_S("version", p->desc->version ? p->desc->version : ""), KV_U("commands", p->n_cmds));
   }
   return r;

@@ -44,7 +44,7 @@ static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
                         "interim", interim, "text", text);
   if (!m || !ipc_send(e->w->fd, m)) {
     /* The main process is gone: nobody can receive the rest. */
-    log_kv(LOG_ERROR, "worker_lost_main", KV_S("req", e->id));
+    log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
     _exit(1);
   }
   json_decref(m);
@@ -59,7 +59,7 @@ static void send_done(worker_ctx *w, const char *id, slashd_status st, const sla
   json_t *m =
       json_pack("{s:s, s:s, s:i, s:b, s:i, s:s, s:s}", "t", "done", "id", id, "status", (int)st,
                 "error", call ? call->error_reported : true, "posts", call ? call->posts : 0,
-                "identity", glue_identity(w->glue), "session", glue_session(w->glue));
+                "identity", awsglue_identity(w->glue), "session", awsglue_session(w->glue));
 
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
@@ -90,10 +90,10 @@ static void run_job(worker_ctx *w, const json_t *msg) {
       .deadline_ms = mono_ms() +
                      (uint64_t)json_integer_value(json_object_get(msg, "timeout_s")) * 1000u - 500u,
   };
-  glue_attach(w->glue, &call);
+  awsglue_attach(w->glue, &call);
   const json_t *creds = json_object_get(msg, "creds");
   if (creds)
-    glue_cache_put(w->glue, creds);
+    awsglue_cache_put(w->glue, creds);
   call.plugin = registry_find(w->reg, pname);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, cname) : NULL;
   if (!call.cmd) {
@@ -130,7 +130,7 @@ static void run_job(worker_ctx *w, const json_t *msg) {
   argv[argc] = NULL;
   uint64_t t0 = mono_us();
   slashd_status st = call_run(&call, argc, argv);
-  log_kv(LOG_DEBUG, "handler_done", KV_S("req", id), KV_S("plugin", pname), KV_S("cmd", cname),
+  log_kv(SLOG_DEBUG, "handler_done", KV_S("req", id), KV_S("plugin", pname), KV_S("cmd", cname),
          KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, id, st, &call);
 }
@@ -179,19 +179,19 @@ int worker_main(int argc, char **argv) {
   if (cfg_name)
     close(WORKER_CONFIG_FD);
   if (!cfg) {
-    log_kv(LOG_ERROR, "worker_config", KV_S("msg", err));
+    log_kv(SLOG_ERROR, "worker_config", KV_S("msg", err));
     free(err);
     return 78;
   }
   log_configure(cfg->log_format, cfg->log_level);
   if (cfg->n_errors) {
-    log_kv(LOG_ERROR, "worker_config", KV_S("file", cfg_path),
+    log_kv(SLOG_ERROR, "worker_config", KV_S("file", cfg_path),
            KV_S("msg", "configuration has errors; run slashd check-config"));
     config_free(cfg);
     return 78;
   }
   worker_ctx w = {.fd = WORKER_FD, .cfg = cfg};
-  w.glue = glue_new(cfg, share_creds, &w);
+  w.glue = awsglue_new(cfg, share_creds, &w);
   w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
 
   json_t *hello = json_pack("{s:s, s:i, s:i, s:o}", "t", "hello", "pid", (int)getpid(),
@@ -211,7 +211,7 @@ int worker_main(int argc, char **argv) {
     json_decref(msg);
   }
   registry_unload(w.reg);
-  glue_free(w.glue);
+  awsglue_free(w.glue);
   config_free(cfg);
   return 0;
 }

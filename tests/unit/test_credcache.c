@@ -66,7 +66,7 @@ static void test_replace_and_clear(void **state) {
 
 static void test_key_includes_channel(void **state) {
   (void)state;
-  char *k1 = glue_cache_key("T", "U1", "C1"), *k2 = glue_cache_key("T", "U1", "C2");
+  char *k1 = awsglue_cache_key("T", "U1", "C1"), *k2 = awsglue_cache_key("T", "U1", "C2");
   assert_string_not_equal(k1, k2);
   free(k1);
   free(k2);
