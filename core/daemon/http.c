@@ -49,6 +49,7 @@ typedef struct http_track {
 } http_track;
 
 typedef struct http_guard {
+  int quiesced_fd;    /* the listen socket after http_quiesce (main thread only) */
   pthread_mutex_t mu; /* guards everything below */
   pthread_cond_t cv;
   http_track *head;
@@ -144,6 +145,7 @@ static void *guard_run(void *arg) {
 
 static http_guard *guard_start(int limit_s) {
   http_guard *g = xcalloc(1, sizeof *g);
+  g->quiesced_fd = -1;
   pthread_mutex_init(&g->mu, NULL);
   pthread_cond_init(&g->cv, NULL);
   g->limit_ms = (uint64_t)limit_s * 1000u;
@@ -484,15 +486,19 @@ bool http_start(server *s, const config *c, char **err) {
 void http_quiesce(server *s) {
   if (!s->mhd)
     return;
+  /* The socket is ours again, but libmicrohttpd's threads may still poll
+   * it until they stop: it is closed only after MHD_stop_daemon. */
   MHD_socket fd = MHD_quiesce_daemon(s->mhd);
   if (fd != MHD_INVALID_SOCKET)
-    close(fd);
+    s->http_guard->quiesced_fd = fd;
 }
 
 void http_stop(server *s) {
   if (s->mhd)
     MHD_stop_daemon(s->mhd);
   s->mhd = NULL;
+  if (s->http_guard && s->http_guard->quiesced_fd >= 0)
+    close(s->http_guard->quiesced_fd);
   guard_stop(s->http_guard);
   s->http_guard = NULL;
 }

@@ -373,10 +373,12 @@ static void drain_and_stop(server *s, int drain_s) {
   log_kv(SLOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
   http_quiesce(s);
   pool_drain(s->pool, mono_ms() + (uint64_t)drain_s * 1000u);
+  /* libmicrohttpd's threads read s->resp (/metrics, the busy check): they
+   * must all be gone before the responder is freed. */
+  http_stop(s);
   /* Every job is accounted for; give the last replies a moment to leave. */
   responder_stop(s->resp, 10000);
   s->resp = NULL;
-  http_stop(s);
   pool_stop(s->pool);
   s->pool = NULL;
 }
