@@ -23,6 +23,9 @@ char *message_text(unsigned flags, const char *text, const char *code);
 /* {"response_type": ..., "text": ...}; a new reference. `text` must already
  * be formatted (message_text). */
 json_t *message_json(unsigned flags, const char *text);
+/* The same message serialized (compact JSON), written directly: what an ack
+ * or a response_url POST sends. Caller frees. */
+char *message_body(unsigned flags, const char *text);
 
 /* Number of code points in s. */
 size_t utf8_count(const char *s);
