@@ -351,5 +351,105 @@ class StateFiles(unittest.TestCase):
         self.assertIn("which is owned by uid 65534", err)
 
 
+ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
+
+
+class TerminalOutput(unittest.TestCase):
+    """Item 10: `slashd run` and `slashd send` replace control characters
+    (other than newline and tab) in what they print."""
+
+    def test_run_replaces_control_characters(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "ansi", config=d.config)
+        self.assertEqual(rc, 0, err)
+        for c in ESCAPES:
+            self.assertNotIn(c, out)
+        self.assertIn("\ufffd[31mred", out)
+        self.assertIn("tab\tend\nsecond line", out)
+
+    def test_send_replaces_control_characters(self):
+        d = Daemon(secret=None, fixtures=("hostile",)).start()
+        try:
+            rc, out, err = run_cli("send", "--url", "http://127.0.0.1:%d/slack/commands" % d.port,
+                                   "hostile", "ansi", config=d.config)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("reply: ", out)
+        for c in ESCAPES:
+            self.assertNotIn(c, out)
+        self.assertIn("\ufffd]0;pwned-title\ufffd", out)
+
+
+class SendOrder(unittest.TestCase):
+    """Item 20: `slashd send` prints the ack before the replies, and answers
+    every reply POST with 200 before it exits. A proxy between `send` and the
+    daemon holds the ack back until the reply has been posted, so the reply
+    always arrives first."""
+
+    def test_ack_first_and_every_reply_answered(self):
+        d = Daemon(secret=None, fixtures=("good",)).start()
+        proxy = HoldAckProxy(d)
+        try:
+            rc, out, err = run_cli("send", "--url", proxy.url, "good", "echo", "ordered",
+                                   config=d.config)
+            time.sleep(0.5)  # a retry would be logged by now
+        finally:
+            proxy.close()
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(rc, 0, out + err)
+        lines = [l for l in out.splitlines() if l]
+        self.assertTrue(lines[0].startswith("ack (HTTP 200"), out)
+        self.assertEqual(lines[-1], "reply: ordered", out)
+        log = d.read_log()
+        self.assertRegex(log, r"event=reply_posted .*status=200 attempt=1 final=true")
+        self.assertNotIn("event=reply_retry", log)
+        self.assertNotIn("event=reply_failed", log)
+
+
+class HoldAckProxy:
+    """Forwards one POST to the daemon and returns its answer only once the
+    daemon has posted the reply (its log says so)."""
+
+    def __init__(self, daemon):
+        import http.server
+        import threading
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                keep = {k: v for k, v in self.headers.items()
+                        if k.lower() in ("content-type", "x-slack-request-timestamp", "x-slack-signature")}
+                status, hdrs, data = daemon.request("POST", "/slack/commands", body, keep)
+                deadline = time.monotonic() + 10
+                while "event=reply_posted" not in daemon.read_log() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(0.2)  # the reply is printed (or not) by now
+                self.send_response(status)
+                for k in ("content-type", "x-slashd-request-id"):
+                    if k in hdrs:
+                        self.send_header(k, hdrs[k])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/slack/commands" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        proxy.daemon = daemon
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 if __name__ == "__main__":
     unittest.main()
