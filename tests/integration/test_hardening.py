@@ -351,6 +351,30 @@ class StateFiles(unittest.TestCase):
         self.assertIn("which is owned by uid 65534", err)
 
 
+class Apostrophes(unittest.TestCase):
+    """Item 19: an apostrophe inside a word is a letter, straight or curly;
+    quotes group only where they open and close a word."""
+
+    def test_sentences(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        try:
+            cases = [("good echo don't", "don't"),
+                     ("good echo it's a dog's life", "it's a dog's life"),
+                     ("good echo it\u2019s a dog\u2019s life", "it\u2019s a dog\u2019s life"),
+                     ("good echo 'Bob's server' up", "Bob's server up"),
+                     ("good echo \u201cmy bucket\u201d", "my bucket")]
+            for i, (text, want) in enumerate(cases):
+                status, hdrs, ack = d.slash(text, user_id="U0APOS%d" % i)
+                self.assertEqual(status, 200)
+                self.assertIn("x-slashd-request-id", hdrs, ack)
+                got = sink.wait_final(hdrs["x-slashd-request-id"])[-1]["text"]
+                self.assertEqual(got, want, text)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 
