@@ -253,8 +253,22 @@ static char *reload_blocker(const runtime *old, const config *c) {
   return b.len ? sbuf_steal(&b) : NULL;
 }
 
+/* Log rotation: SIGHUP (`slashd reload`, logrotate's postrotate) reopens
+ * the audit file by name, whatever becomes of the configuration. */
+static void reopen_files(server *s) {
+  char *err = NULL;
+  if (!audit_reopen(s->audit, &err)) {
+    log_kv(SLOG_ERROR, "audit_reopen_failed",
+           KV_S("msg", err ? err : "cannot reopen the audit file; still writing to the old one"));
+    free(err);
+    return;
+  }
+  log_event(SLOG_INFO, "files_reopened");
+}
+
 static void reload(server *s) {
   log_kv(SLOG_INFO, "reload", KV_S("file", s->config_path));
+  reopen_files(s);
   char *err = NULL;
   int cfd;
   config *c = load_snapshot(s->config_path, &cfd, &err);

@@ -375,6 +375,59 @@ class Apostrophes(unittest.TestCase):
             sink.close()
 
 
+class AuditRotation(unittest.TestCase):
+    """Item 23: SIGHUP reopens the [audit] file by name, so a rename-style
+    logrotate under load loses and duplicates no audit line."""
+
+    def test_rotation_under_load(self):
+        import json
+        import threading
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"queue": "256"})
+        audit = os.path.join(d.dir, "audit.log")
+        with open(d.config, "a") as f:
+            f.write("\n[audit]\nfile = %s\n" % audit)
+        d.start()
+        ids, lock, stop = [], threading.Lock(), threading.Event()
+
+        def load(k):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                status, hdrs, _ = d.slash("good echo rot-%d-%d" % (k, n), user_id="U0ROT%d" % k)
+                if status == 200 and "x-slashd-request-id" in hdrs:
+                    with lock:
+                        ids.append(hdrs["x-slashd-request-id"])
+
+        threads = [threading.Thread(target=load, args=(k,), daemon=True) for k in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for r in range(1, 4):
+                time.sleep(0.4)
+                os.rename(audit, "%s.%d" % (audit, r))
+                d.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.6)  # jobs after the last rotation
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        for rid in ids:
+            sink.wait_final(rid)
+        self.assertEqual(d.stop(), 0)
+        sink.close()
+        lines = {}
+        for name in ["audit.log"] + ["audit.log.%d" % r for r in range(1, 4)]:
+            with open(os.path.join(d.dir, name)) as f:
+                lines[name] = [json.loads(l)["request_id"] for l in f if l.strip()]
+        every = [rid for v in lines.values() for rid in v]
+        self.assertGreater(len(ids), 20, "too little load to mean anything")
+        self.assertEqual(sorted(every), sorted(ids), "audit lines lost or duplicated")
+        for name, v in lines.items():
+            self.assertTrue(v, "%s got no audit line: %r" % (name, {k: len(x) for k, x in lines.items()}))
+        self.assertEqual(d.read_log().count("event=files_reopened"), 3)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 
