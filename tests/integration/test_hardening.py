@@ -428,6 +428,53 @@ class AuditRotation(unittest.TestCase):
         self.assertEqual(d.read_log().count("event=files_reopened"), 3)
 
 
+class PluginGuide(unittest.TestCase):
+    """Item 22: what the guide says is what the host does."""
+
+    SOURCE = os.environ.get("SLASHD_SOURCE_DIR", ".")
+
+    def guide(self):
+        with open(os.path.join(self.SOURCE, "docs", "plugin-guide.md")) as f:
+            return f.read()
+
+    def test_cmake_snippet_is_a_whole_project_without_forced_jansson(self):
+        snippet = re.findall(r"```cmake\n(.*?)```", self.guide(), re.S)[0]
+        self.assertTrue(snippet.startswith("cmake_minimum_required("), snippet[:80])
+        self.assertIn("\nproject(", snippet)
+        self.assertIn("pkg_check_modules(SLASHD REQUIRED IMPORTED_TARGET slashd)\n", snippet)
+        self.assertIn("leaves these two out", snippet)
+
+    def test_word_limit_is_stated_as_the_router_counts(self):
+        with open(os.path.join(self.SOURCE, "core", "base", "route.h")) as f:
+            limit = int(re.search(r"#define ROUTE_ARGS_MAX (\d+)", f.read()).group(1))
+        g = self.guide()
+        self.assertIn("at most %d words *including* the plugin and command names" % limit, g)
+        self.assertIn("at most %d arguments" % (limit - 2), g)
+        self.assertNotIn("no upper bound; at most 32", g)
+        # and the router agrees: plugin + command + (limit - 2) words fit, one more does not
+        d = Daemon(fixtures=("good",))
+        words = " ".join("w%d" % i for i in range(limit - 2))
+        rc, out, _ = run_cli("run", "good", "echo", *words.split(), config=d.config)
+        self.assertEqual(rc, 0, out)
+        rc, out, _ = run_cli("run", "good", "echo", *(words + " one-more").split(), config=d.config)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("at most %d" % limit, out)
+
+    def test_path_names_the_file_and_a_directory_says_so(self):
+        self.assertIn("`path =`\nnames the `.so` file itself", self.guide())
+        d = Daemon(fixtures=())
+        with open(d.config, "a") as f:
+            f.write("\n[plugin.good]\npath = %s\n" % FIXTURE_DIR)
+        rc, _, err = run_cli("check-config", config=d.config, env={"SLASHD_TEST_SECRET": "x"})
+        self.assertEqual(rc, 1)
+        self.assertIn("is a directory; path = names the plugin's .so file itself", err)
+
+    def test_output_and_memory_are_explained(self):
+        g = self.guide()
+        self.assertIn("### Output and memory", g)
+        self.assertIn("standard output and standard error", g)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 
