@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/message.h"
 #include "daemon/pool.h"
+#include "base/place.h"
 #include "base/route.h"
 #include "slashd/plugin.h"
 #include "base/util.h"
@@ -172,15 +173,17 @@ static void refuse(server *s, const frontdoor_request *r, frontdoor_response *ou
   respond(out, 401, CT_TEXT, "unauthorized\n");
 }
 
-static char *dedupe_key(const char *team, const char *user, int argc, char **argv) {
+static char *dedupe_key(const char *team, const char *user, const place *pl, int argc,
+                        char **argv) {
   sbuf b = {0};
-  sbuf_addf(&b, "%s|%s|", team, user);
+  sbuf_addf(&b, "%s|%s|%s|%s|", team, user, pl->region ? pl->region : "",
+            pl->account ? pl->account : "");
   for (int i = 0; i < argc; i++)
     sbuf_addf(&b, "%s%s", i ? " " : "", argv[i]);
   return sbuf_steal(&b);
 }
 
-static job *make_job(server *s, const form *f, const route_match *m, char *key) {
+static job *make_job(server *s, const form *f, const route_match *m, const place *pl, char *key) {
   job *j = xcalloc(1, sizeof *j);
   server_new_id(s, j->id);
   j->team_id = xstrdup(field(f, "team_id"));
@@ -198,6 +201,8 @@ static job *make_job(server *s, const form *f, const route_match *m, char *key) 
   for (int i = 0; i < m->argc; i++)
     j->argv[i] = xstrdup(m->argv[i]);
   j->access = m->cmd->access;
+  j->region = pl->region ? xstrdup(pl->region) : NULL;
+  j->account = pl->account ? xstrdup(pl->account) : NULL;
   j->dedupe_key = key;
   j->accepted_us = mono_us();
   j->accepted_wall = wall_s();
@@ -245,6 +250,7 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
   int argc = 0;
   char **argv = NULL;
   route_table *routes = NULL;
+  place pl = {0};
 
   if (c->command && *command && !str_ieq(command, c->command)) {
     msg = xasprintf("This slashd serves `%s`, not `%s`. Check the slash command's Request URL.",
@@ -271,6 +277,11 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
     ack(s, out, ACK_USAGE, msg);
     goto done;
   }
+  if (!place_take(c, &argc, argv, &pl, &why)) {
+    msg = xasprintf("%s.", why);
+    ack(s, out, ACK_USAGE, msg);
+    goto done;
+  }
   routes = server_routes(s);
   route_match m;
   char *rmsg = NULL;
@@ -278,6 +289,13 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
   if (rs != ROUTE_OK) {
     ack(s, out, rs == ROUTE_UNKNOWN_PLUGIN ? ACK_UNKNOWN : ACK_USAGE, rmsg);
     free(rmsg);
+    goto done;
+  }
+  if (place_fan_out(&pl) && m.cmd->access == SLASHD_WRITE) {
+    msg = xasprintf("`--region all` is for read commands; `%s %s` changes things, so name the "
+                    "one region it is for.",
+                    m.plugin->name, m.cmd->name);
+    ack(s, out, ACK_USAGE, msg);
     goto done;
   }
   access_subject who = {.team_id = field(&f, "team_id"),
@@ -301,7 +319,7 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
     ack(s, out, ACK_BUSY, msg);
     goto done;
   }
-  char *key = dedupe_key(who.team_id, user, argc, argv);
+  char *key = dedupe_key(who.team_id, user, &pl, argc, argv);
   int64_t age = 0;
   if (!dedupe_begin(&s->dd, key, wall_s(), &age)) {
     free(key);
@@ -310,7 +328,7 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
     ack(s, out, ACK_DUPLICATE, msg);
     goto done;
   }
-  job *j = make_job(s, &f, &m, key);
+  job *j = make_job(s, &f, &m, &pl, key);
   char id[32];
   memcpy(id, j->id, sizeof id);
   if (!journal_accept(s->journal, j)) {
@@ -341,6 +359,7 @@ static void handle_command(server *s, runtime *rt, const frontdoor_request *r,
   ack(s, out, ACK_QUEUED, msg);
   memcpy(out->request_id, id, sizeof out->request_id);
 done:
+  place_free(&pl);
   route_table_unref(routes);
   route_argv_free(argc, argv);
   free(msg);
