@@ -205,11 +205,12 @@ int worker_main(int argc, char **argv) {
                             "generation", (int)gen, "manifest", registry_manifest(w.reg));
   bool ok = hello && ipc_send(w.fd, hello);
   json_decref(hello);
+  ipc_reader rd = {0};
   while (ok) {
-    bool eof;
-    json_t *msg = ipc_recv(w.fd, &eof);
+    ipc_status st;
+    json_t *msg = ipc_read(&rd, w.fd, true, &st);
     if (!msg) {
-      if (eof)
+      if (st == IPC_EOF)
         break;
       continue;
     }
@@ -217,6 +218,7 @@ int worker_main(int argc, char **argv) {
       run_job(&w, msg);
     json_decref(msg);
   }
+  ipc_reader_free(&rd);
   registry_unload(w.reg);
   awsglue_free(w.glue);
   config_free(cfg);
