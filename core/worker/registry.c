@@ -38,7 +38,9 @@ bool registry_file_ok(const char *path, char **why) {
     return false;
   }
   if (S_ISDIR(st.st_mode)) {
-    *why = xasprintf("%s is a directory; path = names the plugin's .so file itself", path);
+    *why = xasprintf(
+        "%s is not a regular file but a directory: path = names the plugin's .so file itself",
+        path);
     return false;
   }
   if (!S_ISREG(st.st_mode)) {

@@ -467,7 +467,7 @@ class PluginGuide(unittest.TestCase):
             f.write("\n[plugin.good]\npath = %s\n" % FIXTURE_DIR)
         rc, _, err = run_cli("check-config", config=d.config, env={"SLASHD_TEST_SECRET": "x"})
         self.assertEqual(rc, 1)
-        self.assertIn("is a directory; path = names the plugin's .so file itself", err)
+        self.assertIn("is not a regular file but a directory: path = names the plugin's .so file itself", err)
 
     def test_output_and_memory_are_explained(self):
         g = self.guide()
