@@ -119,6 +119,12 @@ static void unlink_entry(dedupe *d, dedupe_entry **pp) {
   d->n--;
 }
 
+void dedupe_set_window(dedupe *d, int window_s) {
+  pthread_mutex_lock(&d->mu);
+  d->window = window_s;
+  pthread_mutex_unlock(&d->mu);
+}
+
 /* Drops finished entries older than the window from one bucket. */
 static void prune_bucket(dedupe *d, size_t b, int64_t now) {
   dedupe_entry **pp = &d->bucket[b];

@@ -244,7 +244,7 @@ static void reload(server *s) {
     return;
   }
   log_configure(c->log_format, c->log_level);
-  s->dd.window = c->dedupe_seconds;
+  dedupe_set_window(&s->dd, c->dedupe_seconds);
   responder_set_policy(s->resp, &rt->policy);
   /* Mappings may have changed: nobody keeps a role the new file no longer
    * gives them. */
