@@ -172,14 +172,9 @@ static void answerf(admit *a, ack_kind kind, const char *fmt, ...) {
   sbuf_free(&b);
 }
 
-/* `/aws ec2 stop i-1` for the ack: cut, and backticks made harmless. */
+/* `/aws ec2 stop i-1` for the ack. */
 static char *echo(const char *command, const char *text) {
-  char *e =
-      xasprintf("%s%s%.*s%s", command, *text ? " " : "", 200, text, strlen(text) > 200 ? "…" : "");
-  for (char *p = e; *p; p++)
-    if (*p == '`' || *p == '\n' || *p == '\r')
-      *p = *p == '`' ? '\'' : ' ';
-  return e;
+  return message_command_span(command, text, 200);
 }
 
 /* The checks that need no routing table: right command, a reply can reach

@@ -262,3 +262,12 @@ route_status route_resolve(const route_table *t, const char *slash, int argc, ch
   free(list);
   return ROUTE_USAGE;
 }
+
+bool route_name_valid(const char *name) {
+  if (!name || !*name || strlen(name) > 32)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+      return false;
+  return true;
+}

@@ -72,6 +72,11 @@ typedef struct route_match {
 route_status route_resolve(const route_table *t, const char *slash, int argc, char **argv,
                            route_match *m, char **msg);
 
+/* A plugin or command name, as config sections and descriptors must spell
+ * it: 1 to 32 characters of a-z, 0-9, '_' and '-' (ASCII, whatever the
+ * locale). The one check the ini parser and the plugin loader share. */
+bool route_name_valid(const char *name);
+
 /* "/aws ec2 stop <instance-id>" */
 char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c);
 

@@ -278,10 +278,7 @@ static void recover_one(void *ud, const journal_entry *e) {
     journal_finish(s->journal, e->id);
     return;
   }
-  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
-  for (char *p = shown; *p; p++)
-    if (*p == '`')
-      *p = '\'';
+  char *shown = message_command_span(e->command, e->text, 200);
   char *text = xasprintf(
       "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
       shown,
