@@ -352,7 +352,7 @@ void admission_decide(const admission_env *env, const admission_request *req,
   const config *c = env->cfg;
   admit a = {.env = env, .req = req, .out = out};
   a.shown = echo(*req->command ? req->command : (c->command ? c->command : "/"), req->text);
-  a.slash = c->command ? c->command : (*req->command ? req->command : "/");
+  a.slash = route_slash(c->command, req->command);
   if (check_request(&a) && check_route(&a) && check_backlog(&a))
     accept_job(&a);
   route_argv_free(a.argc, a.argv);

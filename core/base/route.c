@@ -179,16 +179,27 @@ static char *lower_copy(const char *s) {
   return l;
 }
 
-char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
+                       bool is_default) {
   sbuf b = {0};
-  sbuf_addf(&b, "%s %s", slash, p->name);
+  sbuf_addf(&b, "%s %s", slash, plugin);
   /* A plugin's default command named after the plugin ("help") reads
    * better without the repetition. */
-  if (!(c->is_default && strcmp(c->name, p->name) == 0))
-    sbuf_addf(&b, " %s", c->name);
-  if (c->usage && *c->usage)
-    sbuf_addf(&b, " %s", c->usage);
+  if (!(is_default && strcmp(cmd, plugin) == 0))
+    sbuf_addf(&b, " %s", cmd);
+  if (usage && *usage)
+    sbuf_addf(&b, " %s", usage);
   return sbuf_steal(&b);
+}
+
+char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+  return route_usage_line(slash, p->name, c->name, c->usage, c->is_default);
+}
+
+const char *route_slash(const char *configured, const char *typed) {
+  if (configured && *configured)
+    return configured;
+  return typed && *typed ? typed : "/";
 }
 
 static char *command_list(const route_plugin *p) {

@@ -79,5 +79,12 @@ bool route_name_valid(const char *name);
 
 /* "/aws ec2 stop <instance-id>" */
 char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c);
+/* The same line from its parts (what the plugin SDK's `usage` hands to
+ * `help`): usage may be NULL or "". */
+char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
+                       bool is_default);
+/* The slash command messages name: the configured one, else the one typed,
+ * else "/". */
+const char *route_slash(const char *configured, const char *typed);
 
 #endif
