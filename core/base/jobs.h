@@ -18,6 +18,8 @@ typedef struct job {
   char *channel_name;
   char *command; /* "/aws" */
   char *text;    /* as typed */
+  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account; /* --account alias, or NULL */
   char *response_url;
   char *plugin;
   char *cmd;

@@ -50,14 +50,15 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   for (int i = 0; i < j->argc; i++)
     json_array_append_new(argv, json_string(j->argv[i]));
   json_t *caller =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", j->team_id, "user_id", j->user_id,
-                "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
-                j->channel_name, "command", j->command, "text", j->text);
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "team_id", j->team_id, "user_id",
+                j->user_id, "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
+                j->channel_name, "command", j->command, "text", j->text, "region", j->region,
+                "account", j->account);
   json_t *msg =
       json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
                 "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
   /* The user's assumed role, if another worker already has it. */
-  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id);
+  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
   json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
   if (creds)
     json_object_set_new(msg, "creds", creds);

@@ -52,6 +52,38 @@ static slashd_status bad_id(ec2_state *st, slashd_call *call, const char *id) {
   return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
 }
 
+/* "eu-west-1 (prod)", "eu-west-1" or "this region": where the call looked
+ * (ABI 1.2 callers carry it). */
+static void where(ec2_state *st, slashd_call *call, char *out, size_t n) {
+  const slashd_caller *c = st->api->caller(call);
+  const char *r = SLASHD_CALLER_HAS(c, region) && c->region ? c->region : "";
+  const char *a = SLASHD_CALLER_HAS(c, account) && c->account ? c->account : "";
+  if (*r && *a)
+    snprintf(out, n, "%s (%s)", r, a);
+  else if (*r || *a)
+    snprintf(out, n, "%s", *r ? r : a);
+  else
+    snprintf(out, n, "this region");
+}
+
+/* A missing instance is usually one in another region or account: say
+ * where we looked. */
+static bool is_not_found(const char *err) {
+  return strstr(err, "InvalidInstanceID.NotFound") != NULL;
+}
+
+static slashd_status not_found(ec2_state *st, slashd_call *call, const char *id, const char *what,
+                               const char *err) {
+  char place[96], msg[1400];
+  where(st, call, place, sizeof place);
+  if (is_not_found(err))
+    snprintf(msg, sizeof msg, "Could not %s: %.1100s. %s was not found in %s; try --region.", what,
+             err, id, place);
+  else
+    snprintf(msg, sizeof msg, "%s was not found in %s; try --region.", id, place);
+  return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+}
+
 /* ---- list --------------------------------------------------------------- */
 
 typedef struct row {
@@ -138,14 +170,18 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
   size_t n = 0;
   char err[1024] = "";
   slashd_status rc = collect(st, call, &rows, &n, err, sizeof err);
-  if (rc == SLASHD_ERR_AWS || rc == SLASHD_ERR_UNSUPPORTED) {
+  if (rc == SLASHD_ERR_AWS || rc == SLASHD_ERR_UNSUPPORTED || rc == SLASHD_ERR_DENIED) {
+    /* Denied: no role for this caller (another account); err says why. */
     rc = aj_reply_failed(st->api, call, "list the instances", err);
     goto out;
   }
   if (rc != SLASHD_OK)
     goto out;
   if (n == 0) {
-    rc = st->api->reply(call, 0, "No instances in this region.", NULL);
+    char place[96], msg[160];
+    where(st, call, place, sizeof place);
+    snprintf(msg, sizeof msg, "No instances in %s.", place);
+    rc = st->api->reply(call, 0, msg, NULL);
     goto out;
   }
   qsort(rows, n, sizeof *rows, row_cmp);
@@ -256,6 +292,8 @@ static slashd_status cmd_console(slashd_call *call, void *state, int argc,
   if (rc != SLASHD_OK) {
     char what[64];
     snprintf(what, sizeof what, "get the console output of %s", id);
+    if (rc == SLASHD_ERR_AWS && is_not_found(err))
+      return not_found(st, call, id, what, err);
     return aj_reply_failed(st->api, call, what, err);
   }
   const char *b64 = aj_str(json_object_get(out, "output"));
@@ -306,6 +344,8 @@ static slashd_status change_state(slashd_call *call, ec2_state *st, const char *
   if (!valid_instance_id(id))
     return bad_id(st, call, id);
   char *cur = instance_state(st, call, id, err, sizeof err);
+  if (!cur && (is_not_found(err) || strstr(err, "EC2 does not know")))
+    return not_found(st, call, id, what, err);
   if (!cur)
     return aj_reply_failed(st->api, call, what, err);
   if (strcmp(cur, target) == 0) {

@@ -46,6 +46,12 @@ static int visit(void *ud, const char *plugin, const char *plugin_summary,
   return 0;
 }
 
+#define FLAGS_HELP                                                                                 \
+  "\nFlags for any command:\n"                                                                     \
+  "  --region R, -r R, --region=R   run in AWS region R (e.g. eu-west-1)\n"                        \
+  "  --region all                   read commands: every region this host serves\n"                \
+  "  --account ALIAS                run in the account an admin named ALIAS\n"
+
 static slashd_status help_cmd(slashd_call *call, void *state, int argc, const char *const *argv) {
   help_state *st = state;
   const slashd_caller *who = st->api->caller(call);
@@ -70,6 +76,8 @@ static slashd_status help_cmd(slashd_call *call, void *state, int argc, const ch
     snprintf(title, sizeof title, "Commands of %s you can run:", l.only);
   else
     snprintf(title, sizeof title, "Commands you can run (%d):", l.count);
+  /* The host takes these flags off any command line before routing. */
+  pbuf_add(&l.out, FLAGS_HELP, strlen(FLAGS_HELP));
   slashd_status rc =
       l.out.failed ? SLASHD_ERR_NOMEM : st->api->reply(call, 0, title, l.out.p ? l.out.p : "");
   free(l.out.p);

@@ -91,7 +91,15 @@ typedef struct slashd_caller {
   const char *channel_name;
   const char *command; /* the slash command, e.g. "/aws" */
   const char *text;    /* the whole command text as typed */
+  /* ---- ABI 1.2 ---- */
+  const char *region;  /* where this call's AWS calls go (--region, the account's or the
+                          host's default); "" when the client's own default applies */
+  const char *account; /* the [accounts] alias given with --account, or "" */
 } slashd_caller;
+
+/* True when a caller struct has `field` (a plugin newer than the host). */
+#define SLASHD_CALLER_HAS(c, field)                                                                \
+  ((c) != NULL && (c)->size >= offsetof(slashd_caller, field) + sizeof((c)->field))
 
 /* A command handler. `argv` holds the words after the command name; the host
  * has already checked min_args <= argc <= max_args and the caller's access. */
