@@ -175,14 +175,9 @@ static void answerf(admit *a, ack_kind kind, const char *fmt, ...) {
   sbuf_free(&b);
 }
 
-/* `/aws ec2 stop i-1` for the ack: cut, and backticks made harmless. */
+/* `/aws ec2 stop i-1` for the ack. */
 static char *echo(const char *command, const char *text) {
-  char *e =
-      xasprintf("%s%s%.*s%s", command, *text ? " " : "", 200, text, strlen(text) > 200 ? "…" : "");
-  for (char *p = e; *p; p++)
-    if (*p == '`' || *p == '\n' || *p == '\r')
-      *p = *p == '`' ? '\'' : ' ';
-  return e;
+  return message_command_span(command, text, 200);
 }
 
 /* The checks that need no routing table: right command, a reply can reach
@@ -378,7 +373,7 @@ void admission_decide(const admission_env *env, const admission_request *req,
   const config *c = env->cfg;
   admit a = {.env = env, .req = req, .out = out};
   a.shown = echo(*req->command ? req->command : (c->command ? c->command : "/"), req->text);
-  a.slash = c->command ? c->command : (*req->command ? req->command : "/");
+  a.slash = route_slash(c->command, req->command);
   if (check_request(&a) && check_route(&a) && check_backlog(&a))
     accept_job(&a);
   route_argv_free(a.argc, a.argv);

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -442,16 +443,6 @@ static int parse_bool(const char *v) {
   return -1;
 }
 
-static bool valid_plugin_name(const char *n) {
-  size_t len = strlen(n);
-  if (!len || len > 32)
-    return false;
-  for (; *n; n++)
-    if (!(islower((unsigned char)*n) || isdigit((unsigned char)*n) || *n == '_' || *n == '-'))
-      return false;
-  return true;
-}
-
 static bool path_has_dotdot(const char *p) {
   for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2) {
     bool start = (s == p || s[-1] == '/');
@@ -464,7 +455,7 @@ static bool path_has_dotdot(const char *p) {
 
 static void apply_plugin_section(config *c, const cfg_section *s) {
   const char *name = s->name + strlen("plugin.");
-  if (!valid_plugin_name(name)) {
+  if (!route_name_valid(name)) {
     diag_add(c, s->line, DIAG_ERROR,
              "[%s]: a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'", s->name);
     return;

@@ -194,16 +194,27 @@ static char *lower_copy(const char *s) {
   return l;
 }
 
-char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
+                       bool is_default) {
   sbuf b = {0};
-  sbuf_addf(&b, "%s %s", slash, p->name);
+  sbuf_addf(&b, "%s %s", slash, plugin);
   /* A plugin's default command named after the plugin ("help") reads
    * better without the repetition. */
-  if (!(c->is_default && strcmp(c->name, p->name) == 0))
-    sbuf_addf(&b, " %s", c->name);
-  if (c->usage && *c->usage)
-    sbuf_addf(&b, " %s", c->usage);
+  if (!(is_default && strcmp(cmd, plugin) == 0))
+    sbuf_addf(&b, " %s", cmd);
+  if (usage && *usage)
+    sbuf_addf(&b, " %s", usage);
   return sbuf_steal(&b);
+}
+
+char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+  return route_usage_line(slash, p->name, c->name, c->usage, c->is_default);
+}
+
+const char *route_slash(const char *configured, const char *typed) {
+  if (configured && *configured)
+    return configured;
+  return typed && *typed ? typed : "/";
 }
 
 static char *command_list(const route_plugin *p) {
@@ -276,4 +287,13 @@ route_status route_resolve(const route_table *t, const char *slash, int argc, ch
   *msg = xasprintf("`%s %s` needs a command: %s.", slash, p->name, list);
   free(list);
   return ROUTE_USAGE;
+}
+
+bool route_name_valid(const char *name) {
+  if (!name || !*name || strlen(name) > 32)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+      return false;
+  return true;
 }

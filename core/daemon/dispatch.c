@@ -103,16 +103,6 @@ static void finish(server *s, job *j, job_outcome o) {
   job_free(j);
 }
 
-/* "`/aws ec2 stop i-1`" for messages: backticks inside would end the code
- * span early. */
-static char *display(const job *j) {
-  char *d = job_display(j);
-  for (char *p = d; *p; p++)
-    if (*p == '`')
-      *p = '\'';
-  return d;
-}
-
 static void notify(server *s, job *j, const char *fmt_text) {
   char *formatted = message_text(SLASHD_REPLY_ERROR, fmt_text, NULL);
   dispatch_post(s, j, SLASHD_REPLY_ERROR, formatted, true);
@@ -136,7 +126,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` failed: %s.", d, status_text(st));
     notify(s, j, text);
     free(text);
@@ -144,7 +134,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   } else if (dj->held_text) {
     flush_held(s, dj, j, true);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` finished.", d);
     char *formatted = message_text(0, text, NULL);
     dispatch_post(s, j, 0, formatted, true);
@@ -157,7 +147,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
 
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how) {
   flush_held(s, dj, j, false);
-  char *d = display(j);
+  char *d = job_display(j);
   char *text;
   const char *partly = j->access == SLASHD_WRITE
                            ? " It may have partly run: check the resource before retrying."
@@ -182,7 +172,7 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
 }
 
 void dispatch_job_dropped(server *s, job *j) {
-  char *d = display(j);
+  char *d = job_display(j);
   char *text = xasprintf("`%s` did not run: slashd is shutting down. Nothing was done; please "
                          "try again in a minute.",
                          d);

@@ -309,7 +309,7 @@ static void reload(server *s) {
     return;
   }
   log_configure(c->log_format, c->log_level);
-  s->dd.window = c->dedupe_seconds;
+  dedupe_set_window(&s->dd, c->dedupe_seconds);
   responder_set_policy(s->resp, &rt->policy);
   /* Mappings may have changed: nobody keeps a role the new file no longer
    * gives them. */
@@ -343,10 +343,7 @@ static void recover_one(void *ud, const journal_entry *e) {
     journal_finish(s->journal, e->id);
     return;
   }
-  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
-  for (char *p = shown; *p; p++)
-    if (*p == '`')
-      *p = '\'';
+  char *shown = message_command_span(e->command, e->text, 200);
   char *text = xasprintf(
       "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
       shown,

@@ -454,6 +454,20 @@ static void test_route_usage(void **state) {
   free(u);
 }
 
+static void test_route_name_valid(void **state) {
+  (void)state;
+  assert_true(route_name_valid("ec2"));
+  assert_true(route_name_valid("my_plugin-2"));
+  assert_true(route_name_valid("abcdefghijklmnopqrstuvwxyz012345")); /* 32 */
+  assert_false(route_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
+  assert_false(route_name_valid(""));
+  assert_false(route_name_valid(NULL));
+  assert_false(route_name_valid("EC2"));
+  assert_false(route_name_valid("ec2.so"));
+  assert_false(route_name_valid("a b"));
+  assert_false(route_name_valid("\xc3\xa9"));
+}
+
 int main(void) {
   const struct CMUnitTest tok[] = {
       cmocka_unit_test(test_tok_spaces_tabs),  cmocka_unit_test(test_tok_quotes),
@@ -479,6 +493,7 @@ int main(void) {
       cmocka_unit_test(test_empty_text_runs_help),
       cmocka_unit_test(test_empty_text_without_help),
       cmocka_unit_test(test_route_usage),
+      cmocka_unit_test(test_route_name_valid),
   };
   int failed = cmocka_run_group_tests_name("tokenize", tok, NULL, NULL);
   failed += cmocka_run_group_tests_name("resolve", routing, table_setup, table_teardown);
