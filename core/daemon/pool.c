@@ -67,6 +67,9 @@ struct pool {
   pthread_cond_t ready_cv;
 
   atomic_size_t n_idle, n_busy, n_starting;
+  /* The dispatcher is in poll(): a new job must wake it (pool_wake). */
+  atomic_bool asleep;
+  ipc_reader rd; /* the dispatcher thread's */
 };
 
 static void set_state(pool *p, worker *w, wstate st) {
@@ -309,20 +312,22 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   }
 }
 
+/* Reads every message the worker has queued, not one per poll round: a
+ * reply and its done usually arrive together, and one wake-up handles
+ * both. Stops when the worker is gone (died, or retired after its done). */
 static void drain_worker(pool *p, worker *w) {
-  for (;;) {
-    bool eof = false;
-    json_t *msg = ipc_recv(w->fd, &eof);
-    if (msg) {
+  while (w->fd >= 0 && w->state != W_EMPTY) {
+    ipc_status st;
+    json_t *msg = ipc_read(&p->rd, w->fd, false, &st);
+    if (st == IPC_MSG) {
       on_message(p, w, msg);
       json_decref(msg);
-      /* A message can change the worker's state; look at it again next
-       * round rather than read on. */
+    } else if (st == IPC_EOF) {
+      worker_died(p, w);
+      return;
+    } else if (st == IPC_AGAIN) {
       return;
     }
-    if (eof)
-      worker_died(p, w);
-    return;
   }
 }
 
@@ -472,7 +477,13 @@ static void *run(void *arg) {
         who[n++] = i;
       }
     }
+    /* Say we sleep, then look once more: a job queued before the flag
+     * was set found it clear and did not wake us (see pool_wake). */
+    atomic_store(&p->asleep, true);
+    if (queue_len(&p->srv->queue) && idle_worker(p))
+      timeout = 0;
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    atomic_store(&p->asleep, false);
     if (rc < 0 && errno != EINTR)
       log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
     for (int k = 0; rc > 0 && k < n; k++) {
@@ -547,8 +558,13 @@ bool pool_wait_ready(pool *p, int timeout_ms, char **err) {
   return ok;
 }
 
+/* A queued job needs the dispatcher only when it sleeps and a worker is
+ * free: awake, it looks at the queue before it sleeps again, and a busy
+ * worker wakes it with its done. Under load this saves a write and a
+ * wake-up of the dispatcher per job. */
 void pool_wake(pool *p) {
-  wake(p);
+  if (atomic_load(&p->n_idle) && atomic_exchange(&p->asleep, false))
+    wake(p);
 }
 
 void pool_reload(pool *p, int config_fd) {
@@ -582,6 +598,7 @@ void pool_stop(pool *p) {
   close(p->config_fd);
   free(p->config_name);
   free(p->ready_err);
+  ipc_reader_free(&p->rd);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->ready_cv);
   free(p->w);
