@@ -312,6 +312,12 @@ int64_t wall_s(void) {
   return (int64_t)time(NULL);
 }
 
+int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 bool write_all(int fd, const void *buf, size_t n) {
   const char *p = buf;
   while (n) {

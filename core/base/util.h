@@ -67,6 +67,8 @@ char *utf8_sanitize(const char *s, size_t n);
 uint64_t mono_ms(void);
 uint64_t mono_us(void);
 int64_t wall_s(void);
+/* Wall clock in ms since the epoch (travels between machines; mono_* do not). */
+int64_t wall_ms(void);
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 bool write_all(int fd, const void *buf, size_t n);
