@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "daemon/frontdoor.h"
 #include "daemon/socket_ws.h"
 
 #define START_TIMEOUT_MS 10000  /* the first apps.connections.open, at start */
@@ -25,10 +26,11 @@
 #define HELLO_TIMEOUT_MS 10000  /* from the open to Slack's hello */
 #define PING_IDLE_MS 5000       /* silence after which we ping */
 #define PONG_TIMEOUT_MS 5000    /* a ping unanswered this long: the connection is dead */
-#define REPLACE_GRACE_MS 10000  /* an old connection closes at the latest this long after
-                                   Slack asked for its replacement */
-#define LEAVE_MS 2000           /* for the close handshake of a connection we close */
-#define MIN_OPEN_GAP_MS 1000    /* never more than one open per second per slot */
+#define REPLACE_GRACE_MS                                                                           \
+  10000                      /* an old connection closes at the latest this long after             \
+                                Slack asked for its replacement */
+#define LEAVE_MS 2000        /* for the close handshake of a connection we close */
+#define MIN_OPEN_GAP_MS 1000 /* never more than one open per second per slot */
 #define BACKOFF_MAX_MS 30000
 #define TOO_MANY_MIN_MS 5000 /* too_many_websockets: wait at least this long */
 
@@ -50,7 +52,7 @@ typedef struct sconn {
   bool replace;     /* Slack asked for a replacement */
   uint64_t replace_by_ms;
   /* Set from inside a wslay callback, acted on once the callback returned. */
-  int doom; /* a socket_reconnect reason + 1, or 0 */
+  int doom;           /* a socket_reconnect reason + 1, or 0 */
   struct sconn *next; /* in the leaving list */
 } sconn;
 
@@ -70,7 +72,7 @@ struct socket_door {
   int n;
   slot slots[SOCKET_MAX_CONNECTIONS];
   sconn *leaving;
-  dedupe seen; /* envelope ids, for SOCKET_ENVELOPE_MEMORY_S */
+  dedupe seen;   /* envelope ids, for SOCKET_ENVELOPE_MEMORY_S */
   bool disabled; /* link_disabled: nothing opens any more */
   uint64_t rng;
   unsigned next_id;
@@ -133,13 +135,13 @@ static sconn *conn_new(socket_door *d, int i, uint64_t now) {
   c->slot = i;
   c->id = ++d->next_id;
   c->last_rx_ms = now;
-  d->slots[i].last_open_ms = now;
-  if (d->first_url) {
+  if (d->first_url && i == 0) {
     char *url = d->first_url;
     d->first_url = NULL;
     conn_connect(c, url, now);
     return c;
   }
+  d->slots[i].last_open_ms = now;
   runtime *rt = server_runtime(d->s);
   api_call_init(&c->api, rt->cfg->api_url, rt->app_token, rt->app_token_len, OPEN_TIMEOUT_MS);
   runtime_unref(rt);
@@ -172,7 +174,7 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
   slot *sl = &d->slots[c->slot];
   atomic_fetch_add(&d->s->m.socket.reconnects[reason], 1);
   log_kv(reason == SRC_DROPPED || reason == SRC_PING_TIMEOUT || c->phase != C_READY ? SLOG_WARN
-                                                                                     : SLOG_INFO,
+                                                                                    : SLOG_INFO,
          "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
          KV_S("reason", metrics_reconnect_name(reason)), KV_S("msg", msg ? msg : ""));
   gauge(d, c, -1);
@@ -246,6 +248,27 @@ static void on_disconnect(sconn *c, const char *reason) {
          KV_S("reason", reason ? reason : ""));
   c->replace = true;
   c->replace_by_ms = mono_ms() + REPLACE_GRACE_MS;
+}
+
+/* A slash_commands payload holds the HTTP form's fields as JSON strings:
+ * the same admission as the HTTP door decides, and the ack carries the
+ * very message the HTTP door would have answered. NULL: ack without one. */
+static json_t *socket_admit(server *s, const json_t *payload, const char *envelope_id) {
+  admission_request req;
+  admission_request_from_json(payload, DOOR_SOCKET, &req);
+  admission_result res;
+  frontdoor_admit(s, &req, &res);
+  json_t *ack = NULL;
+  if (res.status == 200 && res.json)
+    ack = json_loads(res.body, 0, NULL);
+  else if (res.status != 200)
+    log_kv(SLOG_WARN, "socket_bad_payload", KV_S("envelope", envelope_id),
+           KV_I("status", res.status), KV_S("msg", res.body));
+  if (*res.request_id)
+    log_kv(SLOG_DEBUG, "socket_accepted", KV_S("envelope", envelope_id),
+           KV_S("req", res.request_id));
+  admission_result_free(&res);
+  return ack;
 }
 
 /* Envelope ids are Slack's UUIDs: short, plain ASCII. */
@@ -373,8 +396,9 @@ static void on_api_done(socket_door *d, sconn *c, CURLcode rc, uint64_t now) {
   if (r == SOPEN_REFUSED && socket_error_is_fatal(err))
     log_kv(SLOG_ERROR, "socket_token_refused", KV_S("error", err),
            KV_S("msg", "Slack no longer accepts [slack] app_token; retrying with backoff"));
-  conn_fail(d, c, r == SOPEN_REFUSED && str_eq(err, "too_many_websockets") ? SRC_TOO_MANY
-                                                                             : SRC_OPEN_FAILED,
+  conn_fail(d, c,
+            r == SOPEN_REFUSED && str_eq(err, "too_many_websockets") ? SRC_TOO_MANY
+                                                                     : SRC_OPEN_FAILED,
             err, now);
   free(err);
 }
@@ -436,7 +460,9 @@ static void tend_slot(socket_door *d, slot *sl, int i, uint64_t now) {
       conn_leave(d, sl->cur, now);
     return;
   }
-  bool may_open = now >= sl->not_before_ms && now >= sl->last_open_ms + MIN_OPEN_GAP_MS;
+  /* Slot 0's first URL came from the open made at start. */
+  bool may_open = (i == 0 && d->first_url) ||
+                  (now >= sl->not_before_ms && now >= sl->last_open_ms + MIN_OPEN_GAP_MS);
   if (!sl->cur) {
     if (may_open)
       sl->cur = conn_new(d, i, now);
@@ -567,8 +593,7 @@ socket_door *socket_start(server *s, char **err) {
     door_free(d);
     return NULL;
   } else {
-    log_kv(SLOG_WARN, "socket_open_failed", KV_S("msg", e),
-           KV_S("next", "retrying with backoff"));
+    log_kv(SLOG_WARN, "socket_open_failed", KV_S("msg", e), KV_S("next", "retrying with backoff"));
     atomic_fetch_add(&s->m.socket.reconnects[SRC_OPEN_FAILED], 1);
     d->slots[0].failures = 1;
     d->slots[0].not_before_ms = now + backoff_ms(d, 1);

@@ -21,7 +21,7 @@ struct wsconn {
   char key[25];      /* Sec-WebSocket-Key we sent */
   sbuf out;          /* handshake request still to send */
   size_t out_off;
-  sbuf in;      /* handshake answer so far; then bytes read past it */
+  sbuf in;       /* handshake answer so far; then bytes read past it */
   size_t in_off; /* of the bytes past the answer, those wslay has taken */
   wslay_event_context_ptr ws;
   const ws_handlers *h;
@@ -169,8 +169,7 @@ void ws_connected(wsconn *c, CURLcode rc) {
     fail(c, xasprintf("connecting: %s", curl_easy_strerror(rc)));
     return;
   }
-  if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
-      fd == CURL_SOCKET_BAD) {
+  if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
     fail(c, xstrdup("connecting: no socket"));
     return;
   }
@@ -241,8 +240,7 @@ static char *check_answer(const wsconn *c, char *head) {
   return NULL;
 }
 
-static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *ud);
+static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud);
 static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *ud);
 static int on_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *ud);
@@ -308,8 +306,7 @@ static void read_answer(wsconn *c) {
 
 /* ---- framing ------------------------------------------------------------------ */
 
-static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *ud) {
+static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
   wsconn *c = ud;
   if (c->in_off < c->in.len) {
     size_t n = c->in.len - c->in_off < len ? c->in.len - c->in_off : len;

@@ -87,6 +87,7 @@ class FakeSlack:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+            self.loop.close()
         self.api.shutdown()
         self.api.server_close()
 
@@ -184,8 +185,14 @@ class FakeSlack:
     async def _shutdown(self):
         self.server.close()
         for c in list(self.conns.values()):
-            if c.closed is None:
-                c.ws.transport.abort()
+            c.ws.transport.abort()
+        try:
+            await asyncio.wait_for(self.server.wait_closed(), 5)
+        except asyncio.TimeoutError:
+            pass
+        for t in asyncio.all_tasks():
+            if t is not asyncio.current_task():
+                t.cancel()
 
     async def _handler(self, ws, path=None):
         with self.cond:
@@ -211,18 +218,24 @@ class FakeSlack:
                 self.cond.notify_all()
             async for frame in ws:
                 self._on_frame(c, frame)
-        except websockets.ConnectionClosed:
+        except (websockets.ConnectionClosed, asyncio.CancelledError):
             pass
         finally:
-            with self.cond:
-                c.closed = time.monotonic()
-                c.close_code = ws.close_code
-                c.closed_by_client = ws.close_code is not None and ws.close_rcvd is not None
-                lost = list(c.unacked.values())
-                c.unacked.clear()
-                self.cond.notify_all()
-            for env in lost:
-                self.loop.call_later(0.05, self._redeliver, env)
+            self._mark_closed(c)
+
+    def _mark_closed(self, c):
+        """Once per connection: what was sent on it and not acked goes again."""
+        with self.cond:
+            if c.closed is not None:
+                return
+            c.closed = time.monotonic()
+            c.close_code = c.ws.close_code
+            c.closed_by_client = c.ws.close_code is not None and c.ws.close_rcvd is not None
+            lost = list(c.unacked.values())
+            c.unacked.clear()
+            self.cond.notify_all()
+        for env in lost:
+            self.loop.call_later(0.05, self._redeliver, env)
 
     def _on_frame(self, c, frame):
         now = time.monotonic()
@@ -337,7 +350,9 @@ class FakeSlack:
     def drop(self, conn):
         """Drops a connection abruptly: no close frame, the TCP connection just ends."""
         async def go():
-            self.conns[conn].ws.transport.abort()
+            c = self.conns[conn]
+            c.ws.transport.abort()
+            self._mark_closed(c)
         self._call(go())
 
     def wait_ack(self, eid, timeout=10):
