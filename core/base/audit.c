@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 struct audit {
@@ -24,9 +25,11 @@ audit *audit_open(const char *path, char **err) {
   pthread_mutex_init(&a->mu, NULL);
   a->fd = -1;
   if (path) {
-    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    char *why = NULL;
+    a->fd = safefile_append(path, &why);
     if (a->fd < 0) {
-      *err = xasprintf("[audit] file %s: %s", path, strerror(errno));
+      *err = xasprintf("[audit] file %s", why);
+      free(why);
       audit_close(a);
       return NULL;
     }
@@ -43,6 +46,27 @@ void audit_close(audit *a) {
   free(a->path);
   pthread_mutex_destroy(&a->mu);
   free(a);
+}
+
+bool audit_reopen(audit *a, char **err) {
+  if (!a || !a->path)
+    return true;
+  char *why = NULL;
+  int fd = safefile_append(a->path, &why);
+  if (fd < 0) {
+    *err = xasprintf("[audit] file %s", why);
+    free(why);
+    return false;
+  }
+  pthread_mutex_lock(&a->mu);
+  int old = a->fd;
+  a->fd = fd;
+  pthread_mutex_unlock(&a->mu);
+  if (old >= 0) {
+    fdatasync(old);
+    close(old);
+  }
+  return true;
 }
 
 static const char *nz(const char *s) {

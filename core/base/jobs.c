@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/message.h"
 #include "base/util.h"
 
 void job_free(job *j) {
@@ -10,7 +11,7 @@ void job_free(job *j) {
     return;
   char **strs[] = {&j->team_id,    &j->user_id,  &j->user_name,    &j->channel_id, &j->channel_name,
                    &j->command,    &j->text,     &j->response_url, &j->plugin,     &j->cmd,
-                   &j->dedupe_key, &j->identity, &j->session};
+                   &j->dedupe_key, &j->identity, &j->session,      &j->region,     &j->account};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   for (int i = 0; i < j->argc; i++)
@@ -20,16 +21,7 @@ void job_free(job *j) {
 }
 
 char *job_display(const job *j) {
-  const char *t = j->text ? j->text : "";
-  size_t n = strlen(t);
-  if (n > 120) {
-    /* Cut on a character boundary, not inside a UTF-8 sequence. */
-    int cut = 117;
-    while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
-      cut--;
-    return xasprintf("%s %.*s…", j->command ? j->command : "", cut, t);
-  }
-  return xasprintf("%s%s%s", j->command ? j->command : "", *t ? " " : "", t);
+  return message_command_span(j->command, j->text, 120);
 }
 
 void queue_init(job_queue *q, size_t cap) {
@@ -117,6 +109,12 @@ static void unlink_entry(dedupe *d, dedupe_entry **pp) {
   free(e->key);
   free(e);
   d->n--;
+}
+
+void dedupe_set_window(dedupe *d, int window_s) {
+  pthread_mutex_lock(&d->mu);
+  d->window = window_s;
+  pthread_mutex_unlock(&d->mu);
 }
 
 /* Drops finished entries older than the window from one bucket. */

@@ -18,6 +18,8 @@ typedef struct job {
   char *channel_name;
   char *command; /* "/aws" */
   char *text;    /* as typed */
+  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account; /* --account alias, or NULL */
   char *response_url;
   char *plugin;
   char *cmd;
@@ -36,7 +38,8 @@ typedef struct job {
 } job;
 
 void job_free(job *j);
-/* `/aws ec2 stop i-1`, cut for display (plain text, not escaped). */
+/* `/aws ec2 stop i-1`, cut and scrubbed for a code span
+ * (message_command_span; not escaped). */
 char *job_display(const job *j);
 
 typedef struct job_queue {
@@ -61,10 +64,11 @@ typedef struct dedupe {
   struct dedupe_entry *bucket[DEDUPE_BUCKETS];
   size_t n;
   size_t inserts; /* a full sweep every so many inserts */
-  int window;
+  int window;     /* guarded by mu: a reload changes it while requests arrive */
 } dedupe;
 
 void dedupe_init(dedupe *d, int window_s);
+void dedupe_set_window(dedupe *d, int window_s);
 void dedupe_destroy(dedupe *d);
 /* Registers key as running and returns true, or returns false with the age
  * of the earlier one in *age_s when it is a duplicate. */

@@ -50,14 +50,15 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   for (int i = 0; i < j->argc; i++)
     json_array_append_new(argv, json_string(j->argv[i]));
   json_t *caller =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", j->team_id, "user_id", j->user_id,
-                "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
-                j->channel_name, "command", j->command, "text", j->text);
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "team_id", j->team_id, "user_id",
+                j->user_id, "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
+                j->channel_name, "command", j->command, "text", j->text, "region", j->region,
+                "account", j->account);
   json_t *msg =
       json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
                 "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
   /* The user's assumed role, if another worker already has it. */
-  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id);
+  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
   json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
   if (creds)
     json_object_set_new(msg, "creds", creds);
@@ -102,16 +103,6 @@ static void finish(server *s, job *j, job_outcome o) {
   job_free(j);
 }
 
-/* "`/aws ec2 stop i-1`" for messages: backticks inside would end the code
- * span early. */
-static char *display(const job *j) {
-  char *d = job_display(j);
-  for (char *p = d; *p; p++)
-    if (*p == '`')
-      *p = '\'';
-  return d;
-}
-
 static void notify(server *s, job *j, const char *fmt_text) {
   char *formatted = message_text(SLASHD_REPLY_ERROR, fmt_text, NULL);
   dispatch_post(s, j, SLASHD_REPLY_ERROR, formatted, true);
@@ -135,7 +126,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` failed: %s.", d, status_text(st));
     notify(s, j, text);
     free(text);
@@ -143,7 +134,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   } else if (dj->held_text) {
     flush_held(s, dj, j, true);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` finished.", d);
     char *formatted = message_text(0, text, NULL);
     dispatch_post(s, j, 0, formatted, true);
@@ -156,7 +147,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
 
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how) {
   flush_held(s, dj, j, false);
-  char *d = display(j);
+  char *d = job_display(j);
   char *text;
   const char *partly = j->access == SLASHD_WRITE
                            ? " It may have partly run: check the resource before retrying."
@@ -181,7 +172,7 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
 }
 
 void dispatch_job_dropped(server *s, job *j) {
-  char *d = display(j);
+  char *d = job_display(j);
   char *text = xasprintf("`%s` did not run: slashd is shutting down. Nothing was done; please "
                          "try again in a minute.",
                          d);

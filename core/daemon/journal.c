@@ -12,11 +12,15 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 #define JOURNAL_BUCKETS 1024
 #define COMPACT_BYTES (4u * 1024 * 1024)
-#define JOURNAL_LINE_MAX (64 * 1024)
+/* A record holds a whole request's fields: max_body is at most 1 MiB and
+ * JSON escaping at most doubles clean text, so any accepted request fits
+ * well within this; longer lines are not ours. */
+#define JOURNAL_LINE_MAX (8 * 1024 * 1024)
 
 typedef struct open_job {
   struct open_job *next;
@@ -39,6 +43,22 @@ struct journal {
   /* Open jobs of the previous run, handed out by journal_recover. */
   json_t *recovered;
 };
+
+/* A record id is a request id: [A-Za-z0-9_.-], 1..31 bytes. Anything else
+ * (a quote, CR/LF) could break a record or, read back at recovery, a
+ * response_url header. */
+static bool id_ok(const char *id) {
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0 || n > 31)
+    return false;
+  for (; *id; id++) {
+    char c = *id;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
 
 static size_t hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -93,7 +113,7 @@ static bool append(journal *jn, const char *line) {
 /* Rewrites the file with only the open jobs (under the lock). */
 static bool compact(journal *jn) {
   char *tmp = xasprintf("%s.tmp", jn->path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = safefile_create(tmp, true);
   bool ok = fd >= 0;
   uint64_t bytes = 0;
   for (size_t b = 0; ok && b < JOURNAL_BUCKETS; b++) {
@@ -115,7 +135,7 @@ static bool compact(journal *jn) {
     return false;
   }
   free(tmp);
-  int nfd = open(jn->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  int nfd = open(jn->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (nfd < 0)
     return false;
   close(jn->fd);
@@ -151,9 +171,13 @@ static void *syncer(void *arg) {
 
 /* Reads the previous run's records: accepts without a done are open. */
 static void load(journal *jn) {
-  FILE *f = fopen(jn->path, "r");
-  if (!f)
+  int fd = open(jn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   jn->recovered = json_array();
   json_t *open = json_object();
   char *line = NULL;
@@ -168,7 +192,7 @@ static void load(journal *jn) {
     json_t *r = json_loadb(line, (size_t)n - 1, 0, NULL);
     const char *t = json_string_value(json_object_get(r, "t"));
     const char *id = json_string_value(json_object_get(r, "id"));
-    if (!r || !t || !id)
+    if (!r || !t || !id || !id_ok(id))
       bad++;
     else if (strcmp(t, "accept") == 0)
       json_object_set(open, id, r);
@@ -201,9 +225,11 @@ journal *journal_open(const char *path, bool always_sync, char **err) {
   jn->fd = -1;
   load(jn);
   /* Start from a compact file: only what is still open. */
-  jn->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  char *why = NULL;
+  jn->fd = safefile_append(path, &why);
   if (jn->fd < 0 || !compact(jn)) {
-    *err = xasprintf("journal %s: %s", path, strerror(errno));
+    *err = why ? xasprintf("journal %s", why) : xasprintf("journal %s: %s", path, strerror(errno));
+    free(why);
     journal_close(jn);
     return NULL;
   }
@@ -248,6 +274,10 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
 bool journal_accept(journal *jn, const job *j) {
   if (!jn)
     return true;
+  if (!id_ok(j->id)) {
+    log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
+    return false;
+  }
   json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "t", "accept", "id", j->id,
                         "ts", (json_int_t)j->accepted_wall, "user", j->user_id, "team", j->team_id,
                         "command", j->command, "text", j->text, "response_url", j->response_url,
@@ -271,7 +301,11 @@ bool journal_accept(journal *jn, const job *j) {
 void journal_finish(journal *jn, const char *job_id) {
   if (!jn)
     return;
-  char *line = xasprintf("{\"t\":\"done\",\"id\":\"%s\"}", job_id);
+  json_t *r = json_pack("{s:s, s:s}", "t", "done", "id", job_id ? job_id : "");
+  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
+  json_decref(r);
+  if (!line)
+    return;
   pthread_mutex_lock(&jn->mu);
   if (open_remove(jn, job_id)) {
     if (!append(jn, line))

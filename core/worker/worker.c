@@ -9,6 +9,7 @@
 
 #include "base/access.h"
 #include "worker/awsglue.h"
+#include "worker/fanout.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
 #include "base/ipc.h"
@@ -90,6 +91,8 @@ static void run_job(worker_ctx *w, const json_t *msg) {
       .deadline_ms = mono_ms() +
                      (uint64_t)json_integer_value(json_object_get(msg, "timeout_s")) * 1000u - 500u,
   };
+  call_place cp = {0};
+  call_set_place(w->cfg, &call, jget(caller, "region"), jget(caller, "account"), &cp);
   awsglue_attach(w->glue, &call);
   const json_t *creds = json_object_get(msg, "creds");
   if (creds)
@@ -104,7 +107,7 @@ static void run_job(worker_ctx *w, const json_t *msg) {
     free(msgtext);
     call.posts = 1;
     send_done(w, id, SLASHD_ERR_NOT_FOUND, &call);
-    return;
+    goto out;
   }
   access_subject who = {.team_id = call.caller.team_id,
                         .user_id = call.caller.user_id,
@@ -117,7 +120,7 @@ static void run_job(worker_ctx *w, const json_t *msg) {
     call.posts = 1;
     call.error_reported = true;
     send_done(w, id, SLASHD_ERR_DENIED, &call);
-    return;
+    goto out;
   }
   int argc = 0;
   const char *argv[ROUTE_ARGS_MAX + 1];
@@ -129,10 +132,14 @@ static void run_job(worker_ctx *w, const json_t *msg) {
   }
   argv[argc] = NULL;
   uint64_t t0 = mono_us();
-  slashd_status st = call_run(&call, argc, argv);
+  slashd_status st = call_fans_out(&call) ? fanout_run(w->glue, &call, w->cfg->aws_regions,
+                                                       w->cfg->n_aws_regions, argc, argv)
+                                          : call_run(&call, argc, argv);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", id), KV_S("plugin", pname), KV_S("cmd", cname),
          KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, id, st, &call);
+out:
+  call_place_free(&cp);
 }
 
 static void usage_exit(void) {
@@ -198,11 +205,12 @@ int worker_main(int argc, char **argv) {
                             "generation", (int)gen, "manifest", registry_manifest(w.reg));
   bool ok = hello && ipc_send(w.fd, hello);
   json_decref(hello);
+  ipc_reader rd = {0};
   while (ok) {
-    bool eof;
-    json_t *msg = ipc_recv(w.fd, &eof);
+    ipc_status st;
+    json_t *msg = ipc_read(&rd, w.fd, true, &st);
     if (!msg) {
-      if (eof)
+      if (st == IPC_EOF)
         break;
       continue;
     }
@@ -210,6 +218,7 @@ int worker_main(int argc, char **argv) {
       run_job(&w, msg);
     json_decref(msg);
   }
+  ipc_reader_free(&rd);
   registry_unload(w.reg);
   awsglue_free(w.glue);
   config_free(cfg);
