@@ -45,6 +45,7 @@
 #ifndef SLASHD_AWS_H
 #define SLASHD_AWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,11 @@ const char *aws_status_name(aws_status s);
  * Borrowed pointer valid until the next call. On failure NULL and *err (new
  * string) lists everything tried. */
 const aws_creds *aws_host_creds(aws_client *c, char **err);
+
+/* After aws_host_creds failed: whether a source is configured but broken
+ * (a bad or unsupported setting, a failing credential_process, a refused
+ * role), rather than no source being configured at all. */
+bool aws_host_creds_broken(const aws_client *c);
 
 /* One API call. creds NULL = host credentials. On AWS_OK, *out is a new
  * jansson reference the caller owns. On failure *err is one readable

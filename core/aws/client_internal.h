@@ -26,6 +26,7 @@ struct aws_client {
 
   aws_creds host; /* cached host credentials */
   bool have_host;
+  bool chain_broken; /* the last chain stopped at a broken source */
   int64_t host_refresh_at;
 
   /* test hooks */
