@@ -113,6 +113,10 @@ static void check_aws(check_ctx *k) {
                    .timeout = c->aws_timeout,
                    .max_attempts = c->aws_max_attempts};
   aws_client *cl = aws_client_new(&ac);
+  if (aws_client_setting_error(cl)) {
+    fprintf(stderr, "%s: error: AWS: %s\n", c->file, aws_client_setting_error(cl));
+    k->errors++;
+  }
   char *err = NULL;
   const aws_creds *cr = aws_host_creds(cl, &err);
   json_t *out = NULL;
