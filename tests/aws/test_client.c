@@ -409,6 +409,7 @@ static void test_assume_role(void **state) {
 }
 
 int main(void) {
+  shared_require("test_client", EXAMPLES_SUBDIR);
   srv = stub_start();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_query_wire, setup),
