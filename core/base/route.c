@@ -81,19 +81,23 @@ void route_table_unref(route_table *t) {
 }
 
 /* Recognizes an opening quote at s; returns its byte length and sets the
- * closing sequence. Slack clients often turn "..." into “...”. */
-static size_t quote_open(const char *s, const char **close) {
+ * closing sequence. Slack clients often turn "..." into “...”. `strict`:
+ * an opening double quote that is never closed is a mistake; a single one
+ * is an apostrophe ('90s, 'tis). */
+static size_t quote_open(const char *s, const char **close, bool *strict) {
+  *strict = true;
   if (*s == '"') {
     *close = "\"";
-    return 1;
-  }
-  if (*s == '\'') {
-    *close = "'";
     return 1;
   }
   if (strncmp(s, "\xe2\x80\x9c", 3) == 0) { /* “ */
     *close = "\xe2\x80\x9d";                /* ” */
     return 3;
+  }
+  *strict = false;
+  if (*s == '\'') {
+    *close = "'";
+    return 1;
   }
   if (strncmp(s, "\xe2\x80\x98", 3) == 0) { /* ‘ (iOS "smart" single quotes) */
     *close = "\xe2\x80\x99";                /* ’ */
@@ -102,6 +106,19 @@ static size_t quote_open(const char *s, const char **close) {
   return 0;
 }
 
+/* The closing quote of a group opened just before s: the first `close`
+ * that ends a word (followed by white space or the end). One followed by a
+ * letter is an apostrophe inside the group (“don’t”). NULL if none. */
+static const char *quote_close(const char *s, const char *close) {
+  size_t n = strlen(close);
+  for (const char *p = strstr(s, close); p; p = strstr(p + 1, close))
+    if (!p[n] || isspace((unsigned char)p[n]))
+      return p;
+  return NULL;
+}
+
+/* Quotes group words only where they open a word and close one: anywhere
+ * else, and an apostrophe in a word (don't, it’s, dog's), is a letter. */
 bool route_tokenize(const char *text, int *argc, char ***argv, char **err) {
   int n = 0;
   char **v = xcalloc(ROUTE_ARGS_MAX + 1, sizeof *v);
@@ -116,26 +133,24 @@ bool route_tokenize(const char *text, int *argc, char ***argv, char **err) {
       route_argv_free(n, v);
       return false;
     }
-    sbuf w = {0};
-    sbuf_add(&w, "", 0);
-    while (*s && !isspace((unsigned char)*s)) {
-      const char *close;
-      size_t q = quote_open(s, &close);
-      if (q) {
-        const char *end = strstr(s + q, close);
-        if (!end) {
-          *err = xstrdup("unterminated quote");
-          sbuf_free(&w);
-          route_argv_free(n, v);
-          return false;
-        }
-        sbuf_add(&w, s + q, (size_t)(end - (s + q)));
-        s = end + strlen(close);
-      } else {
-        sbuf_addc(&w, *s++);
-      }
+    const char *close;
+    bool strict;
+    size_t q = quote_open(s, &close, &strict);
+    const char *end = q ? quote_close(s + q, close) : NULL;
+    if (q && !end && strict) {
+      *err = xstrdup("unterminated quote");
+      route_argv_free(n, v);
+      return false;
     }
-    v[n++] = sbuf_steal(&w);
+    if (end) {
+      v[n++] = xstrndup(s + q, (size_t)(end - (s + q)));
+      s = end + strlen(close);
+      continue;
+    }
+    const char *start = s;
+    while (*s && !isspace((unsigned char)*s))
+      s++;
+    v[n++] = xstrndup(start, (size_t)(s - start));
   }
   *argc = n;
   *argv = v;

@@ -17,7 +17,10 @@
 
 #define JOURNAL_BUCKETS 1024
 #define COMPACT_BYTES (4u * 1024 * 1024)
-#define JOURNAL_LINE_MAX (64 * 1024)
+/* A record holds a whole request's fields: max_body is at most 1 MiB and
+ * JSON escaping at most doubles clean text, so any accepted request fits
+ * well within this; longer lines are not ours. */
+#define JOURNAL_LINE_MAX (8 * 1024 * 1024)
 
 typedef struct open_job {
   struct open_job *next;
@@ -40,6 +43,22 @@ struct journal {
   /* Open jobs of the previous run, handed out by journal_recover. */
   json_t *recovered;
 };
+
+/* A record id is a request id: [A-Za-z0-9_.-], 1..31 bytes. Anything else
+ * (a quote, CR/LF) could break a record or, read back at recovery, a
+ * response_url header. */
+static bool id_ok(const char *id) {
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0 || n > 31)
+    return false;
+  for (; *id; id++) {
+    char c = *id;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
 
 static size_t hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -152,9 +171,13 @@ static void *syncer(void *arg) {
 
 /* Reads the previous run's records: accepts without a done are open. */
 static void load(journal *jn) {
-  FILE *f = fopen(jn->path, "r");
-  if (!f)
+  int fd = open(jn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   jn->recovered = json_array();
   json_t *open = json_object();
   char *line = NULL;
@@ -169,7 +192,7 @@ static void load(journal *jn) {
     json_t *r = json_loadb(line, (size_t)n - 1, 0, NULL);
     const char *t = json_string_value(json_object_get(r, "t"));
     const char *id = json_string_value(json_object_get(r, "id"));
-    if (!r || !t || !id)
+    if (!r || !t || !id || !id_ok(id))
       bad++;
     else if (strcmp(t, "accept") == 0)
       json_object_set(open, id, r);
@@ -248,17 +271,37 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
   return n;
 }
 
+static void add_field(sbuf *b, const char *key, const char *value) {
+  sbuf_addc(b, ',');
+  sbuf_add_json_string(b, key, strlen(key));
+  sbuf_addc(b, ':');
+  sbuf_add_json_string(b, value, strlen(value));
+}
+
+/* The accept record, written directly (it is built for every job, on the
+ * ack's path): {"t":"accept","id":...,"ts":...,"user":...,...}. */
+static char *accept_line(const job *j) {
+  sbuf b = {0};
+  sbuf_adds(&b, "{\"t\":\"accept\"");
+  add_field(&b, "id", j->id);
+  sbuf_addf(&b, ",\"ts\":%lld", (long long)j->accepted_wall);
+  add_field(&b, "user", j->user_id);
+  add_field(&b, "team", j->team_id);
+  add_field(&b, "command", j->command);
+  add_field(&b, "text", j->text);
+  add_field(&b, "response_url", j->response_url);
+  sbuf_adds(&b, j->access == 1 ? ",\"write\":true}" : ",\"write\":false}");
+  return sbuf_steal(&b);
+}
+
 bool journal_accept(journal *jn, const job *j) {
   if (!jn)
     return true;
-  json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "t", "accept", "id", j->id,
-                        "ts", (json_int_t)j->accepted_wall, "user", j->user_id, "team", j->team_id,
-                        "command", j->command, "text", j->text, "response_url", j->response_url,
-                        "write", j->access == 1);
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
-  if (!line)
+  if (!id_ok(j->id)) {
+    log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
     return false;
+  }
+  char *line = accept_line(j);
   pthread_mutex_lock(&jn->mu);
   bool ok = append(jn, line);
   if (ok)
@@ -274,7 +317,11 @@ bool journal_accept(journal *jn, const job *j) {
 void journal_finish(journal *jn, const char *job_id) {
   if (!jn)
     return;
-  char *line = xasprintf("{\"t\":\"done\",\"id\":\"%s\"}", job_id);
+  json_t *r = json_pack("{s:s, s:s}", "t", "done", "id", job_id ? job_id : "");
+  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
+  json_decref(r);
+  if (!line)
+    return;
   pthread_mutex_lock(&jn->mu);
   if (open_remove(jn, job_id)) {
     if (!append(jn, line))

@@ -38,6 +38,12 @@ bool registry_file_ok(const char *path, char **why) {
     *why = xasprintf("%s is a symbolic link; point [plugin] path at the real file", path);
     return false;
   }
+  if (S_ISDIR(st.st_mode)) {
+    *why = xasprintf(
+        "%s is not a regular file but a directory: path = names the plugin's .so file itself",
+        path);
+    return false;
+  }
   if (!S_ISREG(st.st_mode)) {
     *why = xasprintf("%s is not a regular file", path);
     return false;
