@@ -459,6 +459,7 @@ static void test_settings(void **state) {
 }
 
 int main(void) {
+  shared_require("test_client", EXAMPLES_SUBDIR);
   srv = stub_start();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_query_wire, setup),
