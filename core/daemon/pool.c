@@ -301,6 +301,11 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   if (str_eq(t, "reply")) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
   } else if (str_eq(t, "done")) {
+    const json_t *aws = json_object_get(msg, "aws");
+    if (json_is_object(aws) && json_is_string(json_object_get(aws, "source")))
+      metrics_set_aws(&p->srv->m, json_string_value(json_object_get(aws, "source")),
+                      json_integer_value(json_object_get(aws, "expires")),
+                      json_integer_value(json_object_get(aws, "skew")));
     dispatch_job_done(p->srv, &w->dj, w->job, msg);
     w->job = NULL;
     set_state(p, w, W_IDLE);

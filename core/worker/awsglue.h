@@ -59,5 +59,9 @@ void awsglue_forked(aws_glue *g);
 
 /* The underlying client (created on first use). */
 aws_client *awsglue_client(aws_glue *g);
+/* {"source": S, "expires": unix s (0: long-term), "skew": s} of the host
+ * credentials this worker holds (for /metrics), or NULL when it made no AWS
+ * call yet. A new reference. */
+json_t *awsglue_host_status(const aws_glue *g);
 
 #endif

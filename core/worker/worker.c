@@ -61,6 +61,11 @@ static void send_done(worker_ctx *w, const char *id, slashd_status st, const sla
       json_pack("{s:s, s:s, s:i, s:b, s:i, s:s, s:s}", "t", "done", "id", id, "status", (int)st,
                 "error", call ? call->error_reported : true, "posts", call ? call->posts : 0,
                 "identity", awsglue_identity(w->glue), "session", awsglue_session(w->glue));
+  json_t *aws = awsglue_host_status(w->glue);
+  if (m && aws)
+    json_object_set_new(m, "aws", aws);
+  else
+    json_decref(aws);
 
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
