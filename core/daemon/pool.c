@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/wire.h"
+#include "common/backoff.h"
 #include "worker/worker.h"
 
 #if defined(__has_include)
@@ -67,6 +68,9 @@ struct pool {
   pthread_cond_t ready_cv;
 
   atomic_size_t n_idle, n_busy, n_starting;
+  /* The dispatcher is in poll(): a new job must wake it (pool_wake). */
+  atomic_bool asleep;
+  ipc_reader rd; /* the dispatcher thread's */
 };
 
 static void set_state(pool *p, worker *w, wstate st) {
@@ -171,14 +175,10 @@ static bool spawn(pool *p, worker *w) {
 }
 
 static void schedule_respawn(pool *p, worker *w) {
-  uint64_t delay = 0;
-  if (w->failures > 0) {
-    delay = 250;
-    for (int i = 1; i < w->failures && delay < 30000; i++)
-      delay *= 2;
-    if (delay > 30000)
-      delay = 30000;
-  }
+  /* A worker that keeps dying before hello (a broken plugin): 250 ms, then
+   * doubling to 30 s, so it cannot spin the CPU. */
+  static const backoff_policy policy = {250, 30000, BACKOFF_NO_JITTER};
+  uint64_t delay = w->failures > 0 ? backoff_ms(&policy, (unsigned)(w->failures - 1), 0) : 0;
   w->respawn_at_ms = mono_ms() + delay;
   set_state(p, w, W_EMPTY);
 }
@@ -321,27 +321,33 @@ static void on_bad_message(worker *w, const char *why) {
     kill(w->pid, SIGKILL);
 }
 
+static void on_raw_message(pool *p, worker *w, const json_t *msg) {
+  wire_msg wm;
+  char *why = NULL;
+  if (wire_decode(msg, &wm, &why))
+    on_message(p, w, &wm);
+  else
+    on_bad_message(w, why);
+  wire_msg_free(&wm);
+  free(why);
+}
+
+/* Reads every message the worker has queued, not one per poll round: a
+ * reply and its done usually arrive together, and one wake-up handles
+ * both. Stops when the worker is gone (died, or retired after its done). */
 static void drain_worker(pool *p, worker *w) {
-  for (;;) {
-    bool eof = false;
-    json_t *msg = ipc_recv(w->fd, &eof);
-    if (msg) {
-      wire_msg wm;
-      char *why = NULL;
-      if (wire_decode(msg, &wm, &why))
-        on_message(p, w, &wm);
-      else
-        on_bad_message(w, why);
-      wire_msg_free(&wm);
-      free(why);
+  while (w->fd >= 0 && w->state != W_EMPTY) {
+    ipc_status st;
+    json_t *msg = ipc_read(&p->rd, w->fd, false, &st);
+    if (st == IPC_MSG) {
+      on_raw_message(p, w, msg);
       json_decref(msg);
-      /* A message can change the worker's state; look at it again next
-       * round rather than read on. */
+    } else if (st == IPC_EOF) {
+      worker_died(p, w);
+      return;
+    } else if (st == IPC_AGAIN) {
       return;
     }
-    if (eof)
-      worker_died(p, w);
-    return;
   }
 }
 
@@ -491,7 +497,13 @@ static void *run(void *arg) {
         who[n++] = i;
       }
     }
+    /* Say we sleep, then look once more: a job queued before the flag
+     * was set found it clear and did not wake us (see pool_wake). */
+    atomic_store(&p->asleep, true);
+    if (queue_len(&p->srv->queue) && idle_worker(p))
+      timeout = 0;
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    atomic_store(&p->asleep, false);
     if (rc < 0 && errno != EINTR)
       log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
     for (int k = 0; rc > 0 && k < n; k++) {
@@ -566,8 +578,13 @@ bool pool_wait_ready(pool *p, int timeout_ms, char **err) {
   return ok;
 }
 
+/* A queued job needs the dispatcher only when it sleeps and a worker is
+ * free: awake, it looks at the queue before it sleeps again, and a busy
+ * worker wakes it with its done. Under load this saves a write and a
+ * wake-up of the dispatcher per job. */
 void pool_wake(pool *p) {
-  wake(p);
+  if (atomic_load(&p->n_idle) && atomic_exchange(&p->asleep, false))
+    wake(p);
 }
 
 void pool_reload(pool *p, int config_fd) {
@@ -601,6 +618,7 @@ void pool_stop(pool *p) {
   close(p->config_fd);
   free(p->config_name);
   free(p->ready_err);
+  ipc_reader_free(&p->rd);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->ready_cv);
   free(p->w);

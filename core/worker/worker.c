@@ -179,11 +179,12 @@ int worker_main(int argc, char **argv) {
   json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w.reg));
   bool ok = hello && ipc_send(w.fd, hello);
   json_decref(hello);
+  ipc_reader rd = {0};
   while (ok) {
-    bool eof;
-    json_t *msg = ipc_recv(w.fd, &eof);
+    ipc_status st;
+    json_t *msg = ipc_read(&rd, w.fd, true, &st);
     if (!msg) {
-      if (eof)
+      if (st == IPC_EOF)
         break;
       continue;
     }
@@ -197,6 +198,7 @@ int worker_main(int argc, char **argv) {
     free(why);
     json_decref(msg);
   }
+  ipc_reader_free(&rd);
   registry_unload(w.reg);
   awsglue_free(w.glue);
   config_free(cfg);

@@ -1,4 +1,4 @@
-#include "base/util.h"
+#include "common/util.h"
 
 #include <ctype.h>
 #include <errno.h>
