@@ -17,6 +17,8 @@
 #include "base/access.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -185,6 +187,7 @@ typedef struct key_spec {
 static const key_spec schema[] = {
     {"server", "listen", T_LISTEN, 0, 0, 0},
     {"server", "path", T_STR, F(path), 0, 0},
+    {"server", "actions_path", T_STR, F(actions_path), 0, 0},
     {"server", "workers", T_INT, F(workers), 1, 256},
     {"server", "queue", T_INT, F(queue), 1, 1000000},
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
@@ -211,19 +214,23 @@ static const key_spec schema[] = {
     {"aws", "connect_timeout", T_INT, F(aws_connect_timeout), 1, 300},
     {"aws", "timeout", T_INT, F(aws_timeout), 1, 3600},
     {"aws", "max_attempts", T_INT, F(aws_max_attempts), 1, 10},
+    {"aws", "regions", T_LIST, 0, 0, 0},
     {"identity", "mode", T_SPECIAL, 0, 0, 0},
     {"identity", "read", T_SPECIAL, 0, 0, 0},
     {"identity", "session_duration", T_INT, F(session_duration), 900, 43200},
     {"identity", "role_template", T_STR, F(role_template), 0, 0},
     {"identity", "role_name", T_STR, F(role_name), 0, 0},
     {"identity", "required_policy", T_STR, F(required_policy), 0, 0},
+    {"identity", "confirm", T_SPECIAL, 0, 0, 0},
+    {"identity", "confirm_seconds", T_INT, F(confirm_seconds), 30, 3600},
     {"audit", "file", T_PATH, F(audit_file), 0, 0},
     {"plugins", "dir", T_PATH, F(plugin_dir), 0, 0},
 };
 
 /* Sections whose keys are free-form (user ids, access rules). */
 static bool section_is_free(const char *name) {
-  return strcmp(name, "identity.users") == 0 || strcmp(name, "access") == 0;
+  return strcmp(name, "identity.users") == 0 || strcmp(name, "access") == 0 ||
+         strcmp(name, "accounts") == 0;
 }
 
 static bool section_is_known(const char *name) {
@@ -253,6 +260,7 @@ static void set_defaults(config *c) {
   c->listen_host = xstrdup("127.0.0.1");
   c->listen_port = 3000;
   c->path = xstrdup("/slack/commands");
+  c->actions_path = xstrdup("/slack/actions");
   c->workers = 4;
   c->queue = 256;
   c->job_timeout = 120;
@@ -273,6 +281,8 @@ static void set_defaults(config *c) {
   c->id_mode = ID_NONE;
   c->id_read = READ_AS_HOST;
   c->session_duration = 900;
+  c->confirm_writes = true;
+  c->confirm_seconds = 300;
 }
 
 static bool parse_listen(const char *v, char **host, int *port) {
@@ -337,6 +347,11 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
     }
     diag_add(c, kv->line, DIAG_ERROR, "mode: expected none, map, template or iam-user, got \"%s\"",
              kv->value);
+  } else if (strcmp(k->key, "confirm") == 0) {
+    if (str_ieq(kv->value, "write") || str_ieq(kv->value, "none"))
+      c->confirm_writes = str_ieq(kv->value, "write");
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "confirm: expected write or none, got \"%s\"", kv->value);
   } else if (strcmp(k->key, "read") == 0) {
     if (str_ieq(kv->value, "host"))
       c->id_read = READ_AS_HOST;
@@ -345,6 +360,19 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
     else
       diag_add(c, kv->line, DIAG_ERROR, "read: expected host or assume, got \"%s\"", kv->value);
   }
+}
+
+/* [aws] regions: each must be a region name before any can reach a host
+ * name; "all" is the word for the whole list. */
+static void apply_regions(config *c, const cfg_kv *kv) {
+  strv_free(c->aws_regions, c->n_aws_regions);
+  c->n_aws_regions = str_split_list(kv->value, &c->aws_regions);
+  for (size_t i = 0; i < c->n_aws_regions; i++)
+    if (!place_region_shape(c->aws_regions[i]))
+      diag_add(c, kv->line, DIAG_ERROR,
+               "regions: \"%s\" is not an AWS region name (e.g. eu-west-1)", c->aws_regions[i]);
+  if (c->n_aws_regions > PLACE_REGIONS_MAX)
+    diag_add(c, kv->line, DIAG_ERROR, "regions: at most %d regions", PLACE_REGIONS_MAX);
 }
 
 static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
@@ -391,6 +419,10 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
                kv->value);
     break;
   case T_LIST:
+    if (strcmp(kv->key, "regions") == 0) {
+      apply_regions(c, kv);
+      break;
+    }
     strv_free(c->response_hosts, c->n_response_hosts);
     c->n_response_hosts = str_split_list(kv->value, &c->response_hosts);
     if (!c->n_response_hosts)
@@ -411,16 +443,6 @@ static int parse_bool(const char *v) {
   return -1;
 }
 
-static bool valid_plugin_name(const char *n) {
-  size_t len = strlen(n);
-  if (!len || len > 32)
-    return false;
-  for (; *n; n++)
-    if (!(islower((unsigned char)*n) || isdigit((unsigned char)*n) || *n == '_' || *n == '-'))
-      return false;
-  return true;
-}
-
 static bool path_has_dotdot(const char *p) {
   for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2) {
     bool start = (s == p || s[-1] == '/');
@@ -433,7 +455,7 @@ static bool path_has_dotdot(const char *p) {
 
 static void apply_plugin_section(config *c, const cfg_section *s) {
   const char *name = s->name + strlen("plugin.");
-  if (!valid_plugin_name(name)) {
+  if (!route_name_valid(name)) {
     diag_add(c, s->line, DIAG_ERROR,
              "[%s]: a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'", s->name);
     return;
@@ -488,10 +510,16 @@ static void check_server(config *c) {
   int line = s ? s->line : 0;
   if (c->path[0] != '/')
     diag_add(c, line, DIAG_ERROR, "path: must start with '/'");
+  if (c->actions_path[0] != '/' || strcmp(c->actions_path, c->path) == 0)
+    diag_add(c, line, DIAG_ERROR, "actions_path: must start with '/' and differ from path");
   if ((c->tls_cert == NULL) != (c->tls_key == NULL))
     diag_add(c, line, DIAG_ERROR, "tls_cert and tls_key go together: set both or neither");
   if (c->job_timeout < 1)
     diag_add(c, line, DIAG_ERROR, "job_timeout must be at least 1 second");
+}
+
+static void accounts_diag(void *ud, int line, const char *msg) {
+  diag_add(ud, line, DIAG_ERROR, "%s", msg);
 }
 
 static void interpret(config *c) {
@@ -521,6 +549,10 @@ static void interpret(config *c) {
     c->pid_file = xasprintf("%s/slashd.pid", c->state_dir);
   c->id_users = config_section(c, "identity.users");
   c->access = config_section(c, "access");
+  c->accounts = config_section(c, "accounts");
+  place_accounts_check(c, accounts_diag, c);
+  if (c->aws_region && !place_region_shape(c->aws_region))
+    diag_add(c, 0, DIAG_ERROR, "[aws] region: \"%s\" is not an AWS region name", c->aws_region);
   for (size_t i = 0; c->access && i < c->access->n; i++) {
     char *why = NULL;
     if (!access_rule_key_ok(c->access->kv[i].key, &why)) {
@@ -614,9 +646,11 @@ void config_free(config *c) {
     free(c->diags[i].msg);
   free(c->diags);
   strv_free(c->response_hosts, c->n_response_hosts);
+  strv_free(c->aws_regions, c->n_aws_regions);
   char **strs[] = {&c->file,
                    &c->listen_host,
                    &c->path,
+                   &c->actions_path,
                    &c->state_dir,
                    &c->journal,
                    &c->pid_file,

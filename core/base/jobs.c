@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/route.h"
+#include "base/message.h"
 #include "base/util.h"
 #include "slashd/plugin.h"
 
@@ -12,7 +13,7 @@ void job_free(job *j) {
     return;
   char **strs[] = {&j->team_id,    &j->user_id,  &j->user_name,    &j->channel_id, &j->channel_name,
                    &j->command,    &j->text,     &j->response_url, &j->plugin,     &j->cmd,
-                   &j->dedupe_key, &j->identity, &j->session};
+                   &j->dedupe_key, &j->identity, &j->session,      &j->region,     &j->account};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   for (int i = 0; i < j->argc; i++)
@@ -32,6 +33,10 @@ json_t *job_encode(const job *j) {
       j->command, "text", j->text, "plugin", j->plugin, "cmd", j->cmd, "args", args, "access",
       j->access == SLASHD_WRITE ? "write" : "read", "response_url", j->response_url, "accepted_ms",
       (json_int_t)j->accepted_ms, "deadline_ms", (json_int_t)j->deadline_ms);
+  if (o && j->region)
+    json_object_set_new(o, "region", json_string(j->region));
+  if (o && j->account)
+    json_object_set_new(o, "account", json_string(j->account));
   if (o && j->identity)
     json_object_set_new(o, "identity", json_string(j->identity));
   if (o && j->session)
@@ -51,6 +56,15 @@ static bool take_str(const json_t *o, const char *name, bool required, char **ds
     return false;
   *dst = xstrdup(json_string_value(v));
   return true;
+}
+
+/* An optional string: absent stays NULL (a meaning of its own: "the
+ * default"). */
+static bool take_opt_str(const json_t *o, const char *name, char **dst) {
+  const json_t *v = json_object_get(o, name);
+  if (!v || json_is_null(v))
+    return true;
+  return take_str(o, name, true, dst);
 }
 
 static bool take_args(const json_t *args, job *j) {
@@ -83,8 +97,8 @@ static const char *decode_fields(const json_t *o, job *j) {
               {"channel_name", false, &j->channel_name},
               {"command", false, &j->command},
               {"text", false, &j->text},
-              {"plugin", true, &j->plugin},
-              {"cmd", true, &j->cmd},
+              {"plugin", false, &j->plugin},
+              {"cmd", false, &j->cmd},
               {"response_url", true, &j->response_url}};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     if (!take_str(o, strs[i].name, strs[i].required, strs[i].dst))
@@ -104,11 +118,16 @@ static const char *decode_fields(const json_t *o, job *j) {
   j->accepted_ms = json_integer_value(acc);
   j->accepted_wall = j->accepted_ms / 1000;
   j->deadline_ms = dl ? json_integer_value(dl) : 0;
-  const json_t *idn = json_object_get(o, "identity"), *ses = json_object_get(o, "session");
-  if ((idn && !json_is_string(idn)) || (ses && !json_is_string(ses)))
-    return idn && !json_is_string(idn) ? "identity" : "session";
-  j->identity = idn ? xstrdup(json_string_value(idn)) : NULL;
-  j->session = ses ? xstrdup(json_string_value(ses)) : NULL;
+  struct {
+    const char *name;
+    char **dst;
+  } opt[] = {{"region", &j->region},
+             {"account", &j->account},
+             {"identity", &j->identity},
+             {"session", &j->session}};
+  for (size_t i = 0; i < ARRAY_LEN(opt); i++)
+    if (!take_opt_str(o, opt[i].name, opt[i].dst))
+      return opt[i].name;
   return NULL;
 }
 
@@ -137,16 +156,7 @@ job *job_decode(const json_t *o, char **err) {
 }
 
 char *job_display(const job *j) {
-  const char *t = j->text ? j->text : "";
-  size_t n = strlen(t);
-  if (n > 120) {
-    /* Cut on a character boundary, not inside a UTF-8 sequence. */
-    int cut = 117;
-    while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
-      cut--;
-    return xasprintf("%s %.*s…", j->command ? j->command : "", cut, t);
-  }
-  return xasprintf("%s%s%s", j->command ? j->command : "", *t ? " " : "", t);
+  return message_command_span(j->command, j->text, 120);
 }
 
 void queue_init(job_queue *q, size_t cap) {
@@ -234,6 +244,12 @@ static void unlink_entry(dedupe *d, dedupe_entry **pp) {
   free(e->key);
   free(e);
   d->n--;
+}
+
+void dedupe_set_window(dedupe *d, int window_s) {
+  pthread_mutex_lock(&d->mu);
+  d->window = window_s;
+  pthread_mutex_unlock(&d->mu);
 }
 
 /* Drops finished entries older than the window from one bucket. */

@@ -18,6 +18,8 @@ typedef struct job {
   char *channel_name;
   char *command; /* "/aws" */
   char *text;    /* as typed */
+  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account; /* --account alias, or NULL */
   char *response_url;
   char *plugin;
   char *cmd;
@@ -48,6 +50,8 @@ void job_free(job *j);
  *    "args": ["i-1"], "access": "read" | "write",
  *    "response_url": "https://…", "accepted_ms": 1700000000123,
  *    "deadline_ms": 0 | 1700000060123,
+ *    "region": "eu-west-1" | "all" (optional: absent is the host's default),
+ *    "account": "<[accounts] alias>" (optional),
  *    "identity": "none" | "host" | "<role ARN>" (optional),
  *    "session": "<STS session name>" (optional)}
  *
@@ -61,7 +65,8 @@ json_t *job_encode(const job *j);
  * is missing, of the wrong type or out of bounds, or the version unknown.
  * The dedupe key and the monotonic times are left empty. */
 job *job_decode(const json_t *o, char **err);
-/* `/aws ec2 stop i-1`, cut for display (plain text, not escaped). */
+/* `/aws ec2 stop i-1`, cut and scrubbed for a code span
+ * (message_command_span; not escaped). */
 char *job_display(const job *j);
 
 typedef struct job_queue {
@@ -86,10 +91,11 @@ typedef struct dedupe {
   struct dedupe_entry *bucket[DEDUPE_BUCKETS];
   size_t n;
   size_t inserts; /* a full sweep every so many inserts */
-  int window;
+  int window;     /* guarded by mu: a reload changes it while requests arrive */
 } dedupe;
 
 void dedupe_init(dedupe *d, int window_s);
+void dedupe_set_window(dedupe *d, int window_s);
 void dedupe_destroy(dedupe *d);
 /* Registers key as running and returns true, or returns false with the age
  * of the earlier one in *age_s when it is a duplicate. */

@@ -66,6 +66,25 @@ static size_t safe_cut(const char *s, size_t cut) {
   return cut;
 }
 
+char *message_command_span(const char *command, const char *text, size_t max) {
+  const char *t = text ? text : "";
+  size_t n = strlen(t);
+  bool cut = n > max;
+  if (cut) {
+    n = max >= 3 ? max - 3 : 0;
+    while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+      n--;
+  }
+  char *s = xasprintf("%s%s%.*s%s", command ? command : "", *t ? " " : "", (int)n, t,
+                      cut ? "\xe2\x80\xa6" : "");
+  for (char *p = s; *p; p++)
+    if (*p == '`')
+      *p = '\'';
+    else if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  return s;
+}
+
 /* Escaped text for a code block: a ``` inside would close the block early,
  * so a zero-width space is put between its backticks. */
 static void add_code(sbuf *out, const char *code, bool escape) {

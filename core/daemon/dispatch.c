@@ -49,7 +49,7 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   runtime_unref(rt);
   j->deadline_ms = wall_ms() + (int64_t)*timeout_s * 1000;
   /* The user's assumed role, if another worker already has it. */
-  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id);
+  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
   json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
   free(key);
   json_t *msg = wire_job(j, creds);
@@ -92,16 +92,6 @@ static void finish(server *s, job *j, job_outcome o) {
   job_free(j);
 }
 
-/* "`/aws ec2 stop i-1`" for messages: backticks inside would end the code
- * span early. */
-static char *display(const job *j) {
-  char *d = job_display(j);
-  for (char *p = d; *p; p++)
-    if (*p == '`')
-      *p = '\'';
-  return d;
-}
-
 static void notify(server *s, job *j, const char *fmt_text) {
   char *formatted = message_text(SLASHD_REPLY_ERROR, fmt_text, NULL);
   dispatch_post(s, j, SLASHD_REPLY_ERROR, formatted, true);
@@ -125,7 +115,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg)
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` failed: %s.", d, status_text(st));
     notify(s, j, text);
     free(text);
@@ -133,7 +123,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg)
   } else if (dj->held_text) {
     flush_held(s, dj, j, true);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` finished.", d);
     char *formatted = message_text(0, text, NULL);
     dispatch_post(s, j, 0, formatted, true);
@@ -146,7 +136,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg)
 
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how) {
   flush_held(s, dj, j, false);
-  char *d = display(j);
+  char *d = job_display(j);
   char *text;
   const char *partly = j->access == SLASHD_WRITE
                            ? " It may have partly run: check the resource before retrying."
@@ -171,7 +161,7 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
 }
 
 void dispatch_job_dropped(server *s, job *j) {
-  char *d = display(j);
+  char *d = job_display(j);
   char *text = xasprintf("`%s` did not run: slashd is shutting down. Nothing was done; please "
                          "try again in a minute.",
                          d);

@@ -19,7 +19,10 @@
 
 #define JOURNAL_BUCKETS 1024
 #define COMPACT_BYTES (4u * 1024 * 1024)
-#define JOURNAL_LINE_MAX (64 * 1024)
+/* A record holds a whole request's fields: max_body is at most 1 MiB and
+ * JSON escaping at most doubles clean text, so any accepted request fits
+ * well within this; longer lines are not ours. */
+#define JOURNAL_LINE_MAX (8 * 1024 * 1024)
 
 typedef struct open_job {
   struct open_job *next;
@@ -42,6 +45,22 @@ struct journal {
   /* Open jobs of the previous run, handed out by journal_recover. */
   json_t *recovered;
 };
+
+/* A record id is a request id: [A-Za-z0-9_.-], 1..31 bytes. Anything else
+ * (a quote, CR/LF) could break a record or, read back at recovery, a
+ * response_url header. */
+static bool id_ok(const char *id) {
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0 || n > 31)
+    return false;
+  for (; *id; id++) {
+    char c = *id;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
 
 static size_t hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -154,9 +173,13 @@ static void *syncer(void *arg) {
 
 /* Reads the previous run's records: accepts without a done are open. */
 static void load(journal *jn) {
-  FILE *f = fopen(jn->path, "r");
-  if (!f)
+  int fd = open(jn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   jn->recovered = json_array();
   json_t *open = json_object();
   char *line = NULL;
@@ -171,7 +194,7 @@ static void load(journal *jn) {
     json_t *r = json_loadb(line, (size_t)n - 1, 0, NULL);
     wire_msg rec;
     char *why = NULL;
-    if (!r || !wire_decode_record(r, &rec, &why))
+    if (!r || !wire_decode_record(r, &rec, &why) || !id_ok(rec.id))
       bad++;
     else if (rec.t == WIRE_ACCEPT)
       json_object_set(open, rec.id, r);
@@ -257,6 +280,10 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
 bool journal_accept(journal *jn, const job *j) {
   if (!jn)
     return true;
+  if (!id_ok(j->id)) {
+    log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
+    return false;
+  }
   char *line = wire_accept_line(j);
   if (!line)
     return false;

@@ -253,8 +253,22 @@ static char *reload_blocker(const runtime *old, const config *c) {
   return b.len ? sbuf_steal(&b) : NULL;
 }
 
+/* Log rotation: SIGHUP (`slashd reload`, logrotate's postrotate) reopens
+ * the audit file by name, whatever becomes of the configuration. */
+static void reopen_files(server *s) {
+  char *err = NULL;
+  if (!audit_reopen(s->audit, &err)) {
+    log_kv(SLOG_ERROR, "audit_reopen_failed",
+           KV_S("msg", err ? err : "cannot reopen the audit file; still writing to the old one"));
+    free(err);
+    return;
+  }
+  log_event(SLOG_INFO, "files_reopened");
+}
+
 static void reload(server *s) {
   log_kv(SLOG_INFO, "reload", KV_S("file", s->config_path));
+  reopen_files(s);
   char *err = NULL;
   int cfd;
   config *c = load_snapshot(s->config_path, &cfd, &err);
@@ -295,7 +309,7 @@ static void reload(server *s) {
     return;
   }
   log_configure(c->log_format, c->log_level);
-  s->dd.window = c->dedupe_seconds;
+  dedupe_set_window(&s->dd, c->dedupe_seconds);
   responder_set_policy(s->resp, &rt->policy);
   /* Mappings may have changed: nobody keeps a role the new file no longer
    * gives them. */
@@ -329,10 +343,7 @@ static void recover_one(void *ud, const journal_entry *e) {
     journal_finish(s->journal, e->id);
     return;
   }
-  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
-  for (char *p = shown; *p; p++)
-    if (*p == '`')
-      *p = '\'';
+  char *shown = message_command_span(e->command, e->text, 200);
   char *text = xasprintf(
       "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
       shown,

@@ -9,6 +9,7 @@
 
 #include "base/access.h"
 #include "worker/awsglue.h"
+#include "worker/fanout.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
 #include "base/ipc.h"
@@ -82,6 +83,8 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
       .sink = {.emit = emit_ipc, .ud = &ec},
       .deadline_ms = local_deadline(w, j),
   };
+  call_place cp = {0};
+  call_set_place(w->cfg, &call, j->region ? j->region : "", j->account ? j->account : "", &cp);
   awsglue_attach(w->glue, &call);
   if (creds)
     awsglue_cache_put(w->glue, creds);
@@ -95,7 +98,7 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     free(msgtext);
     call.posts = 1;
     send_done(w, j->id, SLASHD_ERR_NOT_FOUND, &call);
-    return;
+    goto out;
   }
   access_subject who = {.team_id = call.caller.team_id,
                         .user_id = call.caller.user_id,
@@ -108,13 +111,18 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     call.posts = 1;
     call.error_reported = true;
     send_done(w, j->id, SLASHD_ERR_DENIED, &call);
-    return;
+    goto out;
   }
   uint64_t t0 = mono_us();
-  slashd_status st = call_run(&call, j->argc, (const char *const *)j->argv);
+  slashd_status st = call_fans_out(&call)
+                         ? fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions,
+                                      j->argc, (const char *const *)j->argv)
+                         : call_run(&call, j->argc, (const char *const *)j->argv);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
+out:
+  call_place_free(&cp);
 }
 
 static void usage_exit(void) {

@@ -49,7 +49,8 @@ Scenario JSON (every key optional; defaults shown)
   faults            []  list of {"service": "ec2", "action": "DescribeInstances"
                     or "*", "count": N, "kind": "throttle"|"internal"|"delay"|
                     "error", "delay_seconds": D, "code": C, "status": S,
-                    "message": M}; each matching call uses one count.
+                    "message": M, "region": R}; each matching call uses one
+                    count (with "region", only calls signed for region R).
                     throttle: ec2 RequestLimitExceeded 503, query services
                     Throttling 400, s3 SlowDown 503, kms ThrottlingException
                     400. internal: ec2/s3 InternalError 500, query
@@ -637,7 +638,7 @@ class FakeState:
         return dict(cred)
 
     # ---- faults
-    def take_fault(self, service, action):
+    def take_fault(self, service, action, region=None):
         with self.lock:
             for f in self.faults:
                 if f["remaining"] <= 0:
@@ -645,6 +646,8 @@ class FakeState:
                 if f.get("service", "*") not in ("*", service):
                     continue
                 if f.get("action", "*") not in ("*", action):
+                    continue
+                if f.get("region", "*") not in ("*", region):
                     continue
                 f["remaining"] -= 1
                 return dict(f)
@@ -1289,7 +1292,7 @@ class Handler(BaseHTTPRequestHandler):
         return cred
 
     def _maybe_fault(self, service, protocol, action):
-        f = self.st.take_fault(service, action)
+        f = self.st.take_fault(service, action, self.call.get("region"))
         if not f:
             return
         if f.get("delay_seconds"):

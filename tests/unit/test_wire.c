@@ -37,6 +37,7 @@ static job *sample_job(void) {
   j->accepted_wall = 1700000000;
   j->deadline_ms = 1700000060123;
   j->identity = xstrdup("arn:aws:iam::123456789012:role/ops");
+  j->region = xstrdup("eu-west-1");
   return j;
 }
 
@@ -60,10 +61,16 @@ static void assert_same_job(const job *a, const job *b) {
   assert_int_equal(a->accepted_ms, b->accepted_ms);
   assert_int_equal(a->accepted_wall, b->accepted_wall);
   assert_int_equal(a->deadline_ms, b->deadline_ms);
-  if (a->identity)
-    assert_string_equal(a->identity, b->identity);
-  else
-    assert_null(b->identity);
+  const char *const *opt_a[] = {(const char *const *)&a->identity, (const char *const *)&a->region,
+                                (const char *const *)&a->account, (const char *const *)&a->session};
+  const char *const *opt_b[] = {(const char *const *)&b->identity, (const char *const *)&b->region,
+                                (const char *const *)&b->account, (const char *const *)&b->session};
+  for (size_t i = 0; i < ARRAY_LEN(opt_a); i++) {
+    if (*opt_a[i])
+      assert_string_equal(*opt_a[i], *opt_b[i]);
+    else
+      assert_null(*opt_b[i]); /* absent stays absent: "the default" */
+  }
 }
 
 /* Through text, as it travels. */
@@ -115,8 +122,7 @@ static void test_job_refused(void **state) {
   o = job_encode(j);
   json_object_del(o, "v");
   expect_job_refused(o, "no version");
-  const char *fields[] = {"id",           "user", "plugin", "cmd",
-                          "response_url", "args", "access", "accepted_ms"};
+  const char *fields[] = {"id", "user", "response_url", "args", "access", "accepted_ms"};
   for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
     o = job_encode(j);
     json_object_del(o, fields[i]);
