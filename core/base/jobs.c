@@ -22,25 +22,57 @@ void job_free(job *j) {
   free(j);
 }
 
+static void add_str(sbuf *b, const char *key, const char *value) {
+  sbuf_addf(b, ",\"%s\":", key);
+  if (value)
+    sbuf_add_json_string(b, value, strlen(value));
+  else
+    sbuf_adds(b, "null");
+}
+
+/* Written directly rather than through a jansson object: the journal's
+ * accept record is built for every job, on the ack's path. */
+void job_encode_text(sbuf *b, const job *j) {
+  sbuf_addf(b, "{\"v\":%d", JOB_VERSION);
+  add_str(b, "id", j->id);
+  const char *const strs[][2] = {{"team", j->team_id},
+                                 {"user", j->user_id},
+                                 {"user_name", j->user_name},
+                                 {"channel", j->channel_id},
+                                 {"channel_name", j->channel_name},
+                                 {"command", j->command},
+                                 {"text", j->text},
+                                 {"plugin", j->plugin},
+                                 {"cmd", j->cmd},
+                                 {"response_url", j->response_url}};
+  for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+    add_str(b, strs[i][0], strs[i][1]);
+  sbuf_adds(b, ",\"args\":[");
+  for (int i = 0; i < j->argc; i++) {
+    const char *a = j->argv[i] ? j->argv[i] : "";
+    if (i)
+      sbuf_addc(b, ',');
+    sbuf_add_json_string(b, a, strlen(a));
+  }
+  sbuf_addf(b, "],\"access\":\"%s\",\"accepted_ms\":%lld,\"deadline_ms\":%lld",
+            j->access == SLASHD_WRITE ? "write" : "read", (long long)j->accepted_ms,
+            (long long)j->deadline_ms);
+  /* Optional: absent means "the default" / "not decided yet". */
+  const char *const opt[][2] = {{"region", j->region},
+                                {"account", j->account},
+                                {"identity", j->identity},
+                                {"session", j->session}};
+  for (size_t i = 0; i < ARRAY_LEN(opt); i++)
+    if (opt[i][1])
+      add_str(b, opt[i][0], opt[i][1]);
+  sbuf_addc(b, '}');
+}
+
 json_t *job_encode(const job *j) {
-  json_t *args = json_array();
-  for (int i = 0; i < j->argc; i++)
-    json_array_append_new(args, json_string(j->argv[i] ? j->argv[i] : ""));
-  json_t *o = json_pack(
-      "{s:i, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:s, s:s?, s:I, s:I}",
-      "v", JOB_VERSION, "id", j->id, "team", j->team_id, "user", j->user_id, "user_name",
-      j->user_name, "channel", j->channel_id, "channel_name", j->channel_name, "command",
-      j->command, "text", j->text, "plugin", j->plugin, "cmd", j->cmd, "args", args, "access",
-      j->access == SLASHD_WRITE ? "write" : "read", "response_url", j->response_url, "accepted_ms",
-      (json_int_t)j->accepted_ms, "deadline_ms", (json_int_t)j->deadline_ms);
-  if (o && j->region)
-    json_object_set_new(o, "region", json_string(j->region));
-  if (o && j->account)
-    json_object_set_new(o, "account", json_string(j->account));
-  if (o && j->identity)
-    json_object_set_new(o, "identity", json_string(j->identity));
-  if (o && j->session)
-    json_object_set_new(o, "session", json_string(j->session));
+  sbuf b = {0};
+  job_encode_text(&b, j);
+  json_t *o = json_loadb(b.p, b.len, 0, NULL);
+  sbuf_free(&b);
   return o;
 }
 

@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
+
 typedef struct job {
   char id[32];
   char *team_id;
@@ -59,7 +61,9 @@ void job_free(job *j);
  * of meaning bumps it, and a reader refuses a version it does not know. */
 #define JOB_VERSION 1
 
-/* A new object (the caller owns it). */
+/* Appends the job as compact JSON text (the one encoder). */
+void job_encode_text(sbuf *b, const job *j);
+/* The same as a new object (the caller owns it). */
 json_t *job_encode(const job *j);
 /* A new job from `o` (borrowed), or NULL with *err (new string) when a field
  * is missing, of the wrong type or out of bounds, or the version unknown.

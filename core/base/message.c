@@ -195,3 +195,12 @@ json_t *message_json(unsigned flags, const char *text) {
   return json_pack("{s:s, s:s}", "response_type",
                    (flags & SLASHD_REPLY_IN_CHANNEL) ? "in_channel" : "ephemeral", "text", text);
 }
+
+char *message_body(unsigned flags, const char *text) {
+  sbuf b = {0};
+  sbuf_adds(&b, (flags & SLASHD_REPLY_IN_CHANNEL) ? "{\"response_type\":\"in_channel\",\"text\":"
+                                                  : "{\"response_type\":\"ephemeral\",\"text\":");
+  sbuf_add_json_string(&b, text, strlen(text));
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
+}

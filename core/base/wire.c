@@ -179,19 +179,19 @@ bool wire_decode(const json_t *m, wire_msg *out, char **err) {
 /* ---- the journal's records ---------------------------------------------- */
 
 char *wire_accept_line(const job *j) {
-  json_t *body = job_encode(j);
-  json_t *r =
-      body ? json_pack("{s:s, s:i, s:o}", "t", "accept", "v", WIRE_VERSION, "job", body) : NULL;
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
-  return line;
+  sbuf b = {0};
+  sbuf_addf(&b, "{\"t\":\"accept\",\"v\":%d,\"job\":", WIRE_VERSION);
+  job_encode_text(&b, j);
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
 }
 
 char *wire_finished_line(const char *id) {
-  json_t *r = json_pack("{s:s, s:s}", "t", "done", "id", id);
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
-  return line;
+  sbuf b = {0};
+  sbuf_adds(&b, "{\"t\":\"done\",\"id\":");
+  sbuf_add_json_string(&b, id ? id : "", id ? strlen(id) : 0);
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
 }
 
 /* The flat accept record slashd wrote before the job message existed: what

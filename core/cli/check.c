@@ -12,6 +12,7 @@
 #include "cli/run.h"
 #include "base/secret.h"
 #include "base/util.h"
+#include "daemon/socket_api.h"
 
 typedef struct check_ctx {
   const config *c;
@@ -53,6 +54,53 @@ static void check_secret(check_ctx *k, const char *key, const char *ref) {
   secret_free(v, n);
 }
 
+/* Socket Mode: the app token resolves, and Slack (when reachable) takes
+ * it. One apps.connections.open; the URL it returns is left unused. */
+static void check_socket(check_ctx *k) {
+  const config *c = k->c;
+  const char *ref = c->app_token_ref;
+  if (!ref)
+    return; /* config.c has said so */
+  int line = key_line(c, "slack", "app_token");
+  if (str_starts(ref, "kms:")) {
+    printf("%s:%d: note: [slack] app_token is a KMS ciphertext; it is checked with Slack when the "
+           "host starts\n",
+           c->file, line);
+    return;
+  }
+  unsigned char *tok = NULL;
+  size_t n = 0;
+  char *err = NULL, *url = NULL;
+  if (!secret_resolve(ref, NULL, NULL, &tok, &n, &err)) {
+    fprintf(stderr, "%s:%d: error: [slack] app_token: %s\n", c->file, line, err);
+    k->errors++;
+    goto out;
+  }
+  sopen_result r = socket_open_once(c->api_url, tok, n, 10000, &url, &err);
+  if (r == SOPEN_OK) {
+    printf("%s:%d: note: [slack] app_token: Slack accepted it (apps.connections.open at %s)\n",
+           c->file, line, c->api_url);
+  } else if (r == SOPEN_REFUSED) {
+    bool fatal = socket_error_is_fatal(err);
+    fprintf(stderr,
+            "%s:%d: %s: [slack] app_token: Slack answered %s (apps.connections.open at %s)%s\n",
+            c->file, line, fatal ? "error" : "warning", err, c->api_url,
+            fatal ? ": use an app-level token (xapp-...) with the connections:write scope" : "");
+    if (fatal)
+      k->errors++;
+    else
+      k->warnings++;
+  } else {
+    fprintf(stderr, "%s:%d: warning: [slack] app_token: not checked, %s is not reachable: %s\n",
+            c->file, line, c->api_url, err);
+    k->warnings++;
+  }
+out:
+  free(url);
+  free(err);
+  secret_free(tok, n);
+}
+
 static void print_plugin(const plugin_inst *p) {
   printf("plugin %s %s:", p->host.name, p->desc->version ? p->desc->version : "");
   for (size_t i = 0; i < p->n_cmds; i++) {
@@ -77,9 +125,13 @@ int check_main(int argc, char **argv) {
   log_configure(c->log_format, "error");
   config_print_diags(c, stderr);
   check_ctx k = {.c = c, .errors = (int)c->n_errors, .warnings = (int)(c->n_diags - c->n_errors)};
-  check_secret(&k, "signing_secret", c->signing_secret_ref);
-  check_secret(&k, "verification_token", c->verification_token_ref);
-  if (!c->signing_secret_ref && !c->verification_token_ref) {
+  if (c->socket_mode) {
+    check_socket(&k);
+  } else {
+    check_secret(&k, "signing_secret", c->signing_secret_ref);
+    check_secret(&k, "verification_token", c->verification_token_ref);
+  }
+  if (!c->socket_mode && !c->signing_secret_ref && !c->verification_token_ref) {
     if (host_is_loopback(c->listen_host)) {
       fprintf(stderr,
               "%s: warning: no [slack] signing_secret: serve will use a generated development "

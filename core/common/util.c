@@ -298,6 +298,44 @@ char *utf8_sanitize(const char *s, size_t n) {
   return sbuf_steal(&b);
 }
 
+void sbuf_add_json_string(sbuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  sbuf_addc(b, '"');
+  size_t run = 0, i = 0;
+  while (i < n) {
+    unsigned char c = u[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+    if (k) { /* valid multi-byte UTF-8: copied as it is */
+      i += k;
+      continue;
+    }
+    sbuf_add(b, s + run, i - run);
+    if (c == '"' || c == '\\') {
+      char e[2] = {'\\', (char)c};
+      sbuf_add(b, e, 2);
+    } else if (c == '\n') {
+      sbuf_add(b, "\\n", 2);
+    } else if (c == '\r') {
+      sbuf_add(b, "\\r", 2);
+    } else if (c == '\t') {
+      sbuf_add(b, "\\t", 2);
+    } else if (c >= 0x80) {
+      sbuf_add(b, "\xef\xbf\xbd", 3); /* invalid UTF-8 */
+    } else if (c) {
+      char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      sbuf_add(b, e, sizeof e);
+    }
+    run = ++i;
+  }
+  sbuf_add(b, s + run, n - run);
+  sbuf_addc(b, '"');
+}
+
 uint64_t mono_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
