@@ -548,6 +548,7 @@ static void test_expired_token_refresh(void **state) {
 }
 
 int main(void) {
+  shared_require("test_creds", EXAMPLES_SUBDIR);
   snprintf(dir, sizeof dir, "/tmp/slashd-creds-XXXXXX");
   if (!mkdtemp(dir))
     return 1;
