@@ -82,13 +82,14 @@ void awsglue_forked(aws_glue *g) {
   g->on_creds = NULL;
 }
 
-json_t *awsglue_host_status(const aws_glue *g) {
-  const char *source;
+bool awsglue_host_status(const aws_glue *g, const char **source, long long *expires,
+                         long long *skew) {
   int64_t exp;
-  if (!g->client || !aws_host_creds_cached(g->client, &source, &exp))
-    return NULL;
-  return json_pack("{s:s, s:I, s:I}", "source", source, "expires", (json_int_t)exp, "skew",
-                   (json_int_t)aws_client_clock_skew(g->client));
+  if (!g->client || !aws_host_creds_cached(g->client, source, &exp))
+    return false;
+  *expires = exp;
+  *skew = aws_client_clock_skew(g->client);
+  return true;
 }
 
 char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id,
