@@ -7,21 +7,16 @@
 #include "slashd/plugin.h"
 
 void slack_escape(sbuf *out, const char *s, size_t n) {
+  size_t run = 0; /* s[run..i) needs no escape: copied at once */
   for (size_t i = 0; i < n; i++) {
-    switch (s[i]) {
-    case '&':
-      sbuf_adds(out, "&amp;");
-      break;
-    case '<':
-      sbuf_adds(out, "&lt;");
-      break;
-    case '>':
-      sbuf_adds(out, "&gt;");
-      break;
-    default:
-      sbuf_addc(out, s[i]);
-    }
+    const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : NULL;
+    if (!e)
+      continue;
+    sbuf_add(out, s + run, i - run);
+    sbuf_adds(out, e);
+    run = i + 1;
   }
+  sbuf_add(out, s + run, n - run);
 }
 
 size_t utf8_count(const char *s) {

@@ -279,22 +279,24 @@ bool utf8_is_clean(const char *s, size_t n) {
 char *utf8_sanitize(const char *s, size_t n) {
   sbuf b = {0};
   const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
+  size_t i = 0, run = 0; /* s[run..i) is valid and copied at once */
   sbuf_add(&b, "", 0);
   while (i < n) {
-    if (u[i] == 0) {
+    if (u[i] > 0 && u[i] < 0x80) {
       i++;
       continue;
     }
-    size_t k = utf8_seq(u + i, n - i);
-    if (!k) {
+    size_t k = u[i] ? utf8_seq(u + i, n - i) : 0;
+    if (k) {
+      i += k;
+      continue;
+    }
+    sbuf_add(&b, s + run, i - run);
+    if (u[i])
       sbuf_adds(&b, "\xef\xbf\xbd");
-      i++;
-      continue;
-    }
-    sbuf_add(&b, u + i, k);
-    i += k;
+    run = ++i;
   }
+  sbuf_add(&b, s + run, n - run);
   return sbuf_steal(&b);
 }
 
