@@ -21,11 +21,14 @@ struct aws_client {
   const char *region_source;
   char *endpoint_url; /* [aws] endpoint_url */
   int connect_timeout, timeout, max_attempts;
+  unsigned endpoint_variant; /* AWS_EP_FIPS | AWS_EP_DUALSTACK */
+  char *config_error;        /* a setting refused (adaptive retries, …), or NULL */
   http_conn *http;
   sigv4_cache keys;
 
   aws_creds host; /* cached host credentials */
   bool have_host;
+  bool chain_broken; /* the last chain stopped at a broken source */
   int64_t host_refresh_at;
 
   /* test hooks */

@@ -399,6 +399,7 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
   };
   sbuf tried = {0};
   memset(out, 0, sizeof *out);
+  c->chain_broken = false;
   for (size_t i = 0; i < ARRAY_LEN(chain); i++) {
     sbuf why = {0};
     src_result r = chain[i].fn(c, out, &why);
@@ -410,6 +411,7 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
     aws_creds_clear(out);
     sbuf_addf(&tried, "%s%s (%s)", tried.len ? "; " : "", chain[i].label, why.p ? why.p : "");
     sbuf_free(&why);
+    c->chain_broken = r == SRC_STOP;
     if (r == SRC_STOP) {
       sbuf_addf(&tried,
                 "; later sources were not tried because %s is configured: fix it or "
@@ -421,4 +423,8 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
   *err = xasprintf("no AWS credentials found; tried: %s", tried.p);
   sbuf_free(&tried);
   return false;
+}
+
+bool aws_host_creds_broken(const aws_client *c) {
+  return c->chain_broken;
 }

@@ -145,6 +145,16 @@ static void take(void *ud, const char *section, const char *key, const char *val
     set(&p->session_token, value);
   else if (strcmp(key, "region") == 0)
     set(&p->region, value);
+  else if (strcmp(key, "ca_bundle") == 0)
+    set(&p->ca_bundle, value);
+  else if (strcmp(key, "max_attempts") == 0)
+    set(&p->max_attempts, value);
+  else if (strcmp(key, "retry_mode") == 0)
+    set(&p->retry_mode, value);
+  else if (strcmp(key, "use_fips_endpoint") == 0)
+    set(&p->use_fips_endpoint, value);
+  else if (strcmp(key, "use_dualstack_endpoint") == 0)
+    set(&p->use_dualstack_endpoint, value);
   else
     for (size_t i = 0; i < ARRAY_LEN(unsupported); i++)
       if (strcmp(key, unsupported[i]) == 0 && !p->unsupported)
@@ -244,6 +254,11 @@ void profile_free(aws_profile *p) {
   set(&p->secret_access_key, "");
   set(&p->session_token, "");
   free(p->region);
+  free(p->ca_bundle);
+  free(p->max_attempts);
+  free(p->retry_mode);
+  free(p->use_fips_endpoint);
+  free(p->use_dualstack_endpoint);
   free(p->name);
   free(p->unsupported);
   memset(p, 0, sizeof *p);

@@ -19,6 +19,8 @@ typedef struct aws_profile {
   char *secret_access_key;
   char *session_token;
   char *region;
+  /* client settings (botocore's profile keys of the same names) */
+  char *ca_bundle, *max_attempts, *retry_mode, *use_fips_endpoint, *use_dualstack_endpoint;
   char *unsupported; /* the first key naming a source we do not support
                         (role_arn, credential_process, sso_session, …), or NULL */
   bool found;        /* the section exists in at least one file */

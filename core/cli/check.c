@@ -12,6 +12,7 @@
 #include "cli/run.h"
 #include "base/secret.h"
 #include "base/util.h"
+#include "aws/aws.h"
 #include "daemon/socket_api.h"
 
 typedef struct check_ctx {
@@ -101,6 +102,45 @@ out:
   secret_free(tok, n);
 }
 
+/* Who am I: where the host's AWS credentials come from, and the identity
+ * AWS sees (sts:GetCallerIdentity). None at all is a warning (commands
+ * without AWS still work); a broken credential setting is an error. */
+static void check_aws(check_ctx *k) {
+  const config *c = k->c;
+  aws_config ac = {.region = c->aws_region,
+                   .endpoint_url = c->aws_endpoint_url,
+                   .connect_timeout = c->aws_connect_timeout,
+                   .timeout = c->aws_timeout,
+                   .max_attempts = c->aws_max_attempts};
+  aws_client *cl = aws_client_new(&ac);
+  if (aws_client_setting_error(cl)) {
+    fprintf(stderr, "%s: error: AWS: %s\n", c->file, aws_client_setting_error(cl));
+    k->errors++;
+  }
+  char *err = NULL;
+  const aws_creds *cr = aws_host_creds(cl, &err);
+  json_t *out = NULL;
+  if (!cr && aws_host_creds_broken(cl)) {
+    fprintf(stderr, "%s: error: AWS: %s\n", c->file, err);
+    k->errors++;
+  } else if (!cr) {
+    fprintf(stderr, "%s: warning: AWS: commands that call AWS will fail (help still works): %s\n",
+            c->file, err);
+    k->warnings++;
+  } else if (aws_call(cl, cr, "sts", "GetCallerIdentity", NULL, &out, &err) != AWS_OK) {
+    fprintf(stderr, "%s: warning: AWS: %s; sts GetCallerIdentity failed: %s\n", c->file, cr->source,
+            err);
+    k->warnings++;
+  } else {
+    const char *arn =
+        json_string_value(json_object_get(json_object_get(out, "GetCallerIdentityResult"), "Arn"));
+    printf("AWS: %s; identity %s\n", cr->source, arn ? arn : "(no Arn in the answer)");
+  }
+  json_decref(out);
+  free(err);
+  aws_client_free(cl);
+}
+
 static void print_plugin(const plugin_inst *p) {
   printf("plugin %s %s:", p->host.name, p->desc->version ? p->desc->version : "");
   for (size_t i = 0; i < p->n_cmds; i++) {
@@ -146,6 +186,7 @@ int check_main(int argc, char **argv) {
       k.errors++;
     }
   }
+  check_aws(&k);
   registry *r = registry_load(c, hostapi_table(), on_diag, &k);
   for (size_t i = 0; i < r->n; i++)
     print_plugin(r->p[i]);
