@@ -13,6 +13,15 @@
 static int g_level = SLOG_INFO;
 static bool g_json = false;
 static char g_role[32] = "main";
+/* Fields added to every line of the current unit of work (the Lambda
+ * runtime's invocation: its request id). Set between units by the one
+ * thread that runs them. */
+#define LOG_CTX_MAX 4
+static struct {
+  char key[24];
+  char value[128];
+} g_ctx[LOG_CTX_MAX];
+static unsigned g_nctx;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -43,6 +52,22 @@ bool log_configure(const char *format, const char *level) {
 
 void log_set_role(const char *role) {
   snprintf(g_role, sizeof g_role, "%s", role);
+}
+
+void log_context_set(const char *key, const char *value) {
+  unsigned i = 0;
+  while (i < g_nctx && strcmp(g_ctx[i].key, key) != 0)
+    i++;
+  if (i == LOG_CTX_MAX)
+    return;
+  if (i == g_nctx)
+    g_nctx++;
+  snprintf(g_ctx[i].key, sizeof g_ctx[i].key, "%s", key);
+  snprintf(g_ctx[i].value, sizeof g_ctx[i].value, "%s", value ? value : "");
+}
+
+void log_context_clear(void) {
+  g_nctx = 0;
 }
 
 bool log_enabled(int level) {
@@ -142,6 +167,12 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     add_quoted(&b, g_role);
     sbuf_adds(&b, ",\"event\":");
     add_quoted(&b, event);
+    for (unsigned i = 0; i < g_nctx; i++) {
+      sbuf_addc(&b, ',');
+      add_quoted(&b, g_ctx[i].key);
+      sbuf_addc(&b, ':');
+      add_quoted(&b, g_ctx[i].value);
+    }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addc(&b, ',');
       add_quoted(&b, fields[i].key);
@@ -153,6 +184,10 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, "ts=");
     add_timestamp(&b);
     sbuf_addf(&b, " level=%s proc=%s event=%s", level_names[level], g_role, event);
+    for (unsigned i = 0; i < g_nctx; i++) {
+      sbuf_addf(&b, " %s=", g_ctx[i].key);
+      add_value(&b, &KV_S(g_ctx[i].key, g_ctx[i].value));
+    }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addf(&b, " %s=", fields[i].key);
       add_value(&b, &fields[i]);
