@@ -50,6 +50,8 @@
 
 #include <jansson.h>
 
+#include "common/kv.h"
+
 typedef struct aws_creds {
   char *access_key_id, *secret_access_key;
   char *session_token; /* NULL for long-term keys */
@@ -68,6 +70,8 @@ typedef struct aws_config {
   const char *endpoint_url;                   /* [aws] endpoint_url or NULL */
   int connect_timeout, timeout, max_attempts; /* seconds, seconds per attempt, attempts incl.
                                                  the first; <= 0: 3, 20, 4 */
+  slog_fn log; /* where the client's log lines go (the host passes log_fields);
+                  NULL: the client logs nothing */
 } aws_config;
 
 typedef struct aws_client aws_client;
@@ -90,6 +94,12 @@ typedef enum {
   AWS_ERR_SERVICE,     /* AWS answered with an error */
   AWS_ERR_PARSE        /* AWS answered 2xx with a body we could not read */
 } aws_status;
+
+/* Seconds added to the local clock when signing: 0 until AWS refused a
+ * signature as skewed (RequestTimeTooSkewed, SignatureDoesNotMatch,
+ * InvalidSignatureException) with a Date header 4+ minutes from ours; then
+ * the call was retried once with the corrected clock. For /metrics. */
+int64_t aws_client_clock_skew(const aws_client *c);
 
 /* "ok", "unsupported", "credentials", "network", "service", "parse". */
 const char *aws_status_name(aws_status s);

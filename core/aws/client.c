@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,13 +12,15 @@
 
 #include "aws.h"
 #include "client_internal.h"
+#include "codec.h"
 #include "endpoint.h"
 #include "error.h"
-#include "base/log.h"
+#include "common/kv.h"
 #include "profile.h"
 #include "protocol.h"
 #include "retry.h"
-#include "base/util.h"
+#include "common/backoff.h"
+#include "common/util.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 3
 #define DEFAULT_TIMEOUT 20
@@ -43,21 +44,6 @@ const char *aws_status_name(aws_status s) {
   return "unknown";
 }
 
-static uint64_t seed(void) {
-  uint64_t s = 0;
-  if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-    s = mono_us() ^ ((uint64_t)getpid() << 32);
-  return s ? s : 0x9e3779b97f4a7c15u;
-}
-
-/* xorshift64*: jitter only, nothing secret. */
-static uint32_t next_random(aws_client *c) {
-  c->rng ^= c->rng >> 12;
-  c->rng ^= c->rng << 25;
-  c->rng ^= c->rng >> 27;
-  return (uint32_t)((c->rng * 0x2545f4914f6cdd1dULL) >> 32);
-}
-
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -71,6 +57,7 @@ static int positive(int v, int def) {
 aws_client *aws_client_new(const aws_config *cfg) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   aws_client *c = xcalloc(1, sizeof *c);
+  c->log = cfg ? cfg->log : NULL;
   c->connect_timeout = positive(cfg ? cfg->connect_timeout : 0, DEFAULT_CONNECT_TIMEOUT);
   c->timeout = positive(cfg ? cfg->timeout : 0, DEFAULT_TIMEOUT);
   c->max_attempts = positive(cfg ? cfg->max_attempts : 0, DEFAULT_MAX_ATTEMPTS);
@@ -83,20 +70,20 @@ aws_client *aws_client_new(const aws_config *cfg) {
   profile_free(&p);
   free(why);
   if (aws_region_valid(c->region))
-    log_kv(SLOG_INFO, "aws_region", KV_S("region", c->region), KV_S("from", c->region_source));
+    AWS_LOG(c, SLOG_INFO, "aws_region", KV_S("region", c->region), KV_S("from", c->region_source));
   else
-    log_kv(SLOG_ERROR, "aws_region_invalid", KV_S("region", c->region),
-           KV_S("from", c->region_source));
+    AWS_LOG(c, SLOG_ERROR, "aws_region_invalid", KV_S("region", c->region),
+            KV_S("from", c->region_source));
   c->http = http_conn_new();
   if (!c->http) {
-    log_event(SLOG_ERROR, "aws_curl_init_failed");
+    AWS_LOG_EVENT(c, SLOG_ERROR, "aws_curl_init_failed");
     abort();
   }
   c->backoff_base_ms = AWS_BACKOFF_BASE_MS;
   c->backoff_cap_ms = AWS_BACKOFF_CAP_MS;
   c->container_host = xstrdup("http://169.254.170.2");
   c->max_response = AWS_MAX_RESPONSE;
-  c->rng = seed();
+  c->rng = backoff_seed();
   return c;
 }
 
@@ -119,6 +106,11 @@ const char *aws_client_region(const aws_client *c) {
 
 const char *aws_client_region_source(const aws_client *c) {
   return c->region_source;
+}
+
+void client_log(const aws_client *c, int level, const char *event, const log_field *f, unsigned n) {
+  if (c->log)
+    c->log(level, event, f, n);
 }
 
 int64_t client_now(aws_client *c) {
@@ -149,15 +141,15 @@ const aws_creds *aws_host_creds(aws_client *c, char **err) {
     c->host = fresh;
     c->have_host = true;
     c->host_refresh_at = refresh_at(fresh.expiration, now);
-    log_kv(SLOG_INFO, "aws_credentials", KV_S("source", fresh.source),
-           KV_B("temporary", fresh.session_token != NULL),
-           KV_I("expires_in", fresh.expiration ? fresh.expiration - now : 0));
+    AWS_LOG(c, SLOG_INFO, "aws_credentials", KV_S("source", fresh.source),
+            KV_B("temporary", fresh.session_token != NULL),
+            KV_I("expires_in", fresh.expiration ? fresh.expiration - now : 0));
     return &c->host;
   }
   if (c->have_host && (!c->host.expiration || now < c->host.expiration)) {
     /* Still valid: keep them, try again in a minute. */
-    log_kv(SLOG_WARN, "aws_credentials_refresh_failed", KV_S("error", why),
-           KV_I("expires_in", c->host.expiration - now));
+    AWS_LOG(c, SLOG_WARN, "aws_credentials_refresh_failed", KV_S("error", why),
+            KV_I("expires_in", c->host.expiration - now));
     c->host_refresh_at = now + 60 < c->host.expiration ? now + 60 : c->host.expiration;
     free(why);
     return &c->host;
@@ -173,30 +165,53 @@ static void forget_host_creds(aws_client *c) {
   c->host.expiration = 1; /* and does not keep these as a fallback */
 }
 
-/* ---- one call ---- */
+/* ---- one call ----
+ *
+ * client_call = call_prepare (request, endpoint, credentials, URL) → for
+ * each attempt: call_attempt (sign, send, classify) → call_next (done,
+ * fresh credentials, clock correction, or back off) → call_finish (log
+ * line, error sentence). One call_state holds everything the steps share
+ * and call_free releases it, whatever step stopped. */
 
-typedef struct attempt_result {
-  aws_status st;
-  bool done;
-  bool retry;
-  char *err;
-  char *code;
+typedef struct call_state {
+  const aws_service *svc;
+  aws_req req;
+  aws_endpoint ep;
+  bool have_req, have_ep;
+  const aws_creds *creds;
+  bool host_creds; /* creds are the host's: may be refetched once */
+  bool refreshed;  /* they were */
+  bool skew_fixed; /* the signing clock was corrected during this call */
+  unsigned flags;
+  char *host, *path, *url;
+  uint64_t started;
+  long last_status;
+  char *last_err;
   char *request_id;
-} attempt_result;
+} call_state;
 
 static bool creds_usable(const aws_creds *cr) {
   return cr && cr->access_key_id && *cr->access_key_id && cr->secret_access_key &&
          *cr->secret_access_key;
 }
 
-aws_status client_call(aws_client *c, const aws_creds *creds, const char *region,
-                       const char *service, const char *action, const json_t *params,
-                       unsigned flags, json_t **out, char **err) {
-  *out = NULL;
-  *err = NULL;
-  c->last_attempts = 0;
-  const aws_service *svc = aws_service_find(service);
-  if (!svc) {
+static void call_free(call_state *k) {
+  free(k->last_err);
+  free(k->request_id);
+  free(k->url);
+  free(k->host);
+  free(k->path);
+  if (k->have_ep)
+    aws_endpoint_free(&k->ep);
+  if (k->have_req)
+    aws_req_free(&k->req);
+}
+
+static aws_status call_prepare(aws_client *c, call_state *k, const char *region,
+                               const char *service, const char *action, const json_t *params,
+                               char **err) {
+  k->svc = aws_service_find(service);
+  if (!k->svc) {
     *err = xasprintf("the AWS service \"%s\" is not supported by slashd's AWS client (supported: "
                      "ec2, monitoring, sts, iam, kms, sns, s3)",
                      service ? service : "(null)");
@@ -208,161 +223,201 @@ aws_status client_call(aws_client *c, const aws_creds *creds, const char *region
     *err = xasprintf("\"%s\" is not a valid AWS region name", region ? region : "");
     return AWS_ERR_UNSUPPORTED;
   }
-  aws_req req;
-  aws_status st = protocol_build(svc, action, params, &req, err);
-  if (st != AWS_OK) {
-    aws_req_free(&req);
+  k->have_req = true;
+  aws_status st = protocol_build(k->svc, action, params, &k->req, err);
+  if (st != AWS_OK)
     return st;
-  }
-  aws_endpoint ep;
-  if (!aws_endpoint_resolve(svc, region, c->endpoint_url, &ep, err)) {
-    aws_req_free(&req);
+  if (!aws_endpoint_resolve(k->svc, region, c->endpoint_url, &k->ep, err))
     return AWS_ERR_NETWORK;
-  }
-  bool host_creds = !creds && !(flags & CALL_UNSIGNED);
-  if (host_creds) {
-    creds = aws_host_creds(c, err);
-    if (!creds) {
-      aws_endpoint_free(&ep);
-      aws_req_free(&req);
-      return AWS_ERR_CREDENTIALS;
-    }
-  }
-  if (!(flags & CALL_UNSIGNED) && !creds_usable(creds)) {
+  k->have_ep = true;
+  k->host_creds = !k->creds && !(k->flags & CALL_UNSIGNED);
+  if (k->host_creds && !(k->creds = aws_host_creds(c, err)))
+    return AWS_ERR_CREDENTIALS;
+  if (!(k->flags & CALL_UNSIGNED) && !creds_usable(k->creds)) {
     *err = xstrdup("the credentials given have no access key id or secret");
-    aws_endpoint_free(&ep);
-    aws_req_free(&req);
     return AWS_ERR_CREDENTIALS;
   }
+  protocol_target(&k->req, &k->ep, &k->host, &k->path);
+  k->url = xasprintf("%s://%s%s%s%s", k->ep.scheme, k->host, k->path, k->req.query ? "?" : "",
+                     k->req.query ? k->req.query : "");
+  return AWS_OK;
+}
 
-  char *host = NULL, *path = NULL;
-  protocol_target(&req, &ep, &host, &path);
-  char *url = xasprintf("%s://%s%s%s%s", ep.scheme, host, path, req.query ? "?" : "",
-                        req.query ? req.query : "");
-  uint64_t started = mono_ms();
-  bool refreshed = false;
-  char *last_err = NULL;
-  long last_status = 0;
-  char *request_id = NULL;
-  st = AWS_ERR_NETWORK;
+/* The headers of one attempt, signed unless the call is unsigned. */
+static bool call_headers(aws_client *c, call_state *k, aws_headers *h, char **err) {
+  for (size_t i = 0; i < k->req.headers.n; i++)
+    hdrs_add(h, k->req.headers.v[i].name, k->req.headers.v[i].value);
+  hdrs_add(h, "Host", k->host);
+  if (k->flags & CALL_UNSIGNED)
+    return true;
+  sigv4_request sr = {k->req.method, k->path, k->req.query, h, k->req.body.p, k->req.body.len};
+  sigv4_creds sc = {k->creds->access_key_id, k->creds->secret_access_key, k->creds->session_token};
+  sigv4_opts so = {.region = k->ep.signing_region,
+                   .service = k->svc->signing_name,
+                   .now = client_now(c) + c->skew_s,
+                   .s3 = k->svc->protocol == AWS_PROTO_REST_XML,
+                   .cache = &c->keys};
+  return sigv4_sign(&sr, &sc, &so, NULL, err);
+}
+
+static void keep_request_id(call_state *k, const char *rid) {
+  free(k->request_id);
+  k->request_id = rid ? xstrdup(rid) : NULL;
+}
+
+/* One attempt: sign, send, read. Fills *o and *ae (the caller frees ae) and
+ * k->last_err / last_status; *done when the answer ends the call whatever
+ * follows (a success, or a request that cannot be signed). */
+static aws_status call_attempt(aws_client *c, call_state *k, json_t **out, aws_outcome *o,
+                               aws_error *ae, int64_t *server_date, bool *done) {
+  aws_headers h = {0};
+  free(k->last_err);
+  k->last_err = NULL;
+  *done = false;
+  if (!call_headers(c, k, &h, &k->last_err)) {
+    hdrs_free(&h);
+    *done = true;
+    return AWS_ERR_CREDENTIALS;
+  }
+  http_request hr = {k->req.method,
+                     k->url,
+                     &h,
+                     k->req.body.p,
+                     k->req.body.len,
+                     (long)c->connect_timeout * 1000L,
+                     (long)c->timeout * 1000L,
+                     c->max_response,
+                     false};
+  http_response resp;
+  http_perform(c->http, &hr, &resp);
+  hdrs_free(&h);
+  *o = (aws_outcome){
+      .network_error = resp.network_error, .transient = resp.transient, .http_status = resp.status};
+  k->last_status = resp.status;
+  aws_status st;
+  if (resp.too_large) {
+    k->last_err =
+        xasprintf("the answer of %s %s is too large: %s", k->svc->name, k->req.action, resp.error);
+    st = AWS_ERR_PARSE;
+  } else if (resp.network_error) {
+    k->last_err = xasprintf("could not reach %s: %s", k->host, resp.error);
+    st = AWS_ERR_NETWORK;
+  } else if (resp.status >= 200 && resp.status < 300) {
+    st = protocol_parse(&k->req, &resp.headers, resp.body.p, resp.body.len, out, &k->last_err);
+    const char *rid = hdrs_get(&resp.headers, "x-amzn-requestid");
+    keep_request_id(k, rid ? rid : hdrs_get(&resp.headers, "x-amz-request-id"));
+    *done = true;
+  } else {
+    aws_error_parse(resp.status, &resp.headers, resp.body.p, resp.body.len, ae);
+    o->code = ae->code;
+    k->last_err = aws_error_sentence(ae);
+    keep_request_id(k, ae->request_id);
+    const char *date = hdrs_get(&resp.headers, "date");
+    if (!date || !aws_parse_http_date(date, server_date))
+      *server_date = 0;
+    st = aws_error_is_bad_credentials(ae->code) ? AWS_ERR_CREDENTIALS : AWS_ERR_SERVICE;
+  }
+  http_response_free(&resp, k->flags & CALL_SENSITIVE);
+  return st;
+}
+
+/* A signature refused because our clock is off (the server's Date says by
+ * how much): sign with the server's time from now on. Once per call. */
+static bool call_fix_skew(aws_client *c, call_state *k, const aws_error *ae, int64_t server_date) {
+  if (k->skew_fixed || k->flags & CALL_UNSIGNED || !server_date || !aws_error_is_skew(ae->code))
+    return false;
+  int64_t offset = server_date - client_now(c);
+  if (offset > -AWS_SKEW_THRESHOLD_S && offset < AWS_SKEW_THRESHOLD_S)
+    return false;
+  k->skew_fixed = true;
+  c->skew_s = offset;
+  AWS_LOG(c, SLOG_WARN, "aws_clock_skew", KV_S("service", k->svc->name), KV_S("code", ae->code),
+          KV_I("offset_s", offset));
+  return true;
+}
+
+typedef enum { NEXT_DONE, NEXT_AGAIN, NEXT_FAIL } call_next_step;
+
+/* What follows a failed attempt: fetch fresh host credentials once after
+ * ExpiredToken, correct the clock once after a skew error, back off and
+ * retry what is retryable, or stop. */
+static call_next_step call_next(aws_client *c, call_state *k, int attempt, const aws_outcome *o,
+                                const aws_error *ae, int64_t server_date, aws_status *st) {
+  if (k->host_creds && !k->refreshed && attempt < c->max_attempts && ae->code &&
+      (strcmp(ae->code, "ExpiredToken") == 0 || strcmp(ae->code, "ExpiredTokenException") == 0)) {
+    k->refreshed = true;
+    forget_host_creds(c);
+    char *cerr = NULL;
+    k->creds = aws_host_creds(c, &cerr);
+    if (!k->creds) {
+      free(k->last_err);
+      k->last_err = cerr;
+      *st = AWS_ERR_CREDENTIALS;
+      return NEXT_FAIL;
+    }
+    return NEXT_AGAIN;
+  }
+  if (call_fix_skew(c, k, ae, server_date))
+    return NEXT_AGAIN;
+  if (!aws_should_retry(o, attempt, c->max_attempts))
+    return NEXT_DONE;
+  unsigned delay = aws_backoff_ms((unsigned)attempt - 1, c->backoff_base_ms, c->backoff_cap_ms,
+                                  backoff_random(&c->rng));
+  AWS_LOG(c, SLOG_WARN, "aws_retry", KV_S("service", k->svc->name), KV_S("action", k->req.action),
+          KV_I("attempt", attempt), KV_I("status", k->last_status),
+          KV_S("code", ae->code ? ae->code : (o->network_error ? "network" : "")),
+          KV_U("delay_ms", delay));
+  sleep_ms(delay);
+  return NEXT_AGAIN;
+}
+
+static aws_status call_loop(aws_client *c, call_state *k, json_t **out) {
+  aws_status st = AWS_ERR_NETWORK;
   for (int attempt = 1;; attempt++) {
     c->last_attempts = (unsigned)attempt;
-    aws_headers h = {0};
-    for (size_t i = 0; i < req.headers.n; i++)
-      hdrs_add(&h, req.headers.v[i].name, req.headers.v[i].value);
-    hdrs_add(&h, "Host", host);
-    if (!(flags & CALL_UNSIGNED)) {
-      sigv4_request sr = {req.method, path, req.query, &h, req.body.p, req.body.len};
-      sigv4_creds sc = {creds->access_key_id, creds->secret_access_key, creds->session_token};
-      sigv4_opts so = {.region = ep.signing_region,
-                       .service = svc->signing_name,
-                       .now = client_now(c),
-                       .s3 = svc->protocol == AWS_PROTO_REST_XML,
-                       .cache = &c->keys};
-      char *serr = NULL;
-      if (!sigv4_sign(&sr, &sc, &so, NULL, &serr)) {
-        hdrs_free(&h);
-        free(last_err);
-        last_err = serr;
-        st = AWS_ERR_CREDENTIALS;
-        break;
-      }
-    }
-    http_request hr = {req.method,
-                       url,
-                       &h,
-                       req.body.p,
-                       req.body.len,
-                       (long)c->connect_timeout * 1000L,
-                       (long)c->timeout * 1000L,
-                       c->max_response,
-                       false};
-    http_response resp;
-    http_perform(c->http, &hr, &resp);
-    hdrs_free(&h);
-    aws_outcome o = {.network_error = resp.network_error,
-                     .transient = resp.transient,
-                     .http_status = resp.status};
+    aws_outcome o = {0};
     aws_error ae = {0};
-    free(last_err);
-    last_err = NULL;
-    last_status = resp.status;
-    if (resp.too_large) {
-      last_err =
-          xasprintf("the answer of %s %s is too large: %s", svc->name, req.action, resp.error);
-      st = AWS_ERR_PARSE;
-    } else if (resp.network_error) {
-      last_err = xasprintf("could not reach %s: %s", host, resp.error);
-      st = AWS_ERR_NETWORK;
-    } else if (resp.status >= 200 && resp.status < 300) {
-      st = protocol_parse(&req, &resp.headers, resp.body.p, resp.body.len, out, &last_err);
-      const char *rid = hdrs_get(&resp.headers, "x-amzn-requestid");
-      if (!rid)
-        rid = hdrs_get(&resp.headers, "x-amz-request-id");
-      free(request_id);
-      request_id = rid ? xstrdup(rid) : NULL;
-      http_response_free(&resp, flags & CALL_SENSITIVE);
-      break;
-    } else {
-      aws_error_parse(resp.status, &resp.headers, resp.body.p, resp.body.len, &ae);
-      o.code = ae.code;
-      last_err = aws_error_sentence(&ae);
-      free(request_id);
-      request_id = ae.request_id ? xstrdup(ae.request_id) : NULL;
-      st = aws_error_is_bad_credentials(ae.code) ? AWS_ERR_CREDENTIALS : AWS_ERR_SERVICE;
-    }
-    http_response_free(&resp, flags & CALL_SENSITIVE);
-
-    /* Expired host credentials: fetch fresh ones once and go again. */
-    if (host_creds && !refreshed && attempt < c->max_attempts && ae.code &&
-        (strcmp(ae.code, "ExpiredToken") == 0 || strcmp(ae.code, "ExpiredTokenException") == 0)) {
-      refreshed = true;
-      forget_host_creds(c);
-      char *cerr = NULL;
-      creds = aws_host_creds(c, &cerr);
-      aws_error_free(&ae);
-      if (!creds) {
-        free(last_err);
-        last_err = cerr;
-        st = AWS_ERR_CREDENTIALS;
-        break;
-      }
-      continue;
-    }
-    bool again = aws_should_retry(&o, attempt, c->max_attempts);
-    if (!again) {
-      aws_error_free(&ae);
-      break;
-    }
-    unsigned delay = aws_backoff_ms((unsigned)attempt - 1, c->backoff_base_ms, c->backoff_cap_ms,
-                                    next_random(c));
-    log_kv(SLOG_WARN, "aws_retry", KV_S("service", svc->name), KV_S("action", req.action),
-           KV_I("attempt", attempt), KV_I("status", last_status),
-           KV_S("code", ae.code ? ae.code : (o.network_error ? "network" : "")),
-           KV_U("delay_ms", delay));
+    int64_t server_date = 0;
+    bool done;
+    st = call_attempt(c, k, out, &o, &ae, &server_date, &done);
+    call_next_step next = done ? NEXT_DONE : call_next(c, k, attempt, &o, &ae, server_date, &st);
     aws_error_free(&ae);
-    sleep_ms(delay);
+    if (next != NEXT_AGAIN)
+      return st;
   }
+}
 
-  log_kv(st == AWS_OK ? SLOG_INFO : SLOG_WARN, "aws_call", KV_S("service", svc->name),
-         KV_S("action", req.action), KV_S("result", aws_status_name(st)),
-         KV_I("status", last_status), KV_U("attempts", c->last_attempts),
-         KV_U("ms", mono_ms() - started), KV_S("request_id", request_id ? request_id : ""));
-  if (st != AWS_OK) {
-    if (c->last_attempts > 1 && st != AWS_ERR_UNSUPPORTED)
-      *err = xasprintf("%s (after %u attempts)", last_err, c->last_attempts);
-    else
-      *err = last_err ? xstrdup(last_err) : xstrdup("unknown error");
-    json_decref(*out);
-    *out = NULL;
-  }
-  free(last_err);
-  free(request_id);
-  free(url);
-  free(host);
-  free(path);
-  aws_endpoint_free(&ep);
-  aws_req_free(&req);
+static void call_finish(aws_client *c, call_state *k, aws_status st, json_t **out, char **err) {
+  AWS_LOG(c, st == AWS_OK ? SLOG_INFO : SLOG_WARN, "aws_call", KV_S("service", k->svc->name),
+          KV_S("action", k->req.action), KV_S("result", aws_status_name(st)),
+          KV_I("status", k->last_status), KV_U("attempts", c->last_attempts),
+          KV_U("ms", mono_ms() - k->started),
+          KV_S("request_id", k->request_id ? k->request_id : ""));
+  if (st == AWS_OK)
+    return;
+  if (c->last_attempts > 1 && st != AWS_ERR_UNSUPPORTED)
+    *err = xasprintf("%s (after %u attempts)", k->last_err, c->last_attempts);
+  else
+    *err = k->last_err ? xstrdup(k->last_err) : xstrdup("unknown error");
+  json_decref(*out);
+  *out = NULL;
+}
+
+aws_status client_call(aws_client *c, const aws_creds *creds, const char *region,
+                       const char *service, const char *action, const json_t *params,
+                       unsigned flags, json_t **out, char **err) {
+  *out = NULL;
+  *err = NULL;
+  c->last_attempts = 0;
+  call_state k = {.creds = creds, .flags = flags};
+  aws_status st = call_prepare(c, &k, region, service, action, params, err);
+  if (st != AWS_OK)
+    goto out;
+  k.started = mono_ms();
+  st = call_loop(c, &k, out);
+  call_finish(c, &k, st, out, err);
+out:
+  call_free(&k);
   return st;
 }
 
@@ -396,6 +451,10 @@ void aws_client_set_container_host(aws_client *c, const char *base_url) {
 
 void aws_client_set_max_response(aws_client *c, size_t bytes) {
   c->max_response = bytes;
+}
+
+int64_t aws_client_clock_skew(const aws_client *c) {
+  return c->skew_s;
 }
 
 unsigned aws_client_last_attempts(const aws_client *c) {

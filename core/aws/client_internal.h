@@ -12,6 +12,9 @@
 
 #define AWS_REFRESH_BEFORE_S 600 /* refresh temporary credentials 10 min early */
 #define AWS_MAX_RESPONSE (16u << 20)
+/* AWS refuses signatures more than 5 minutes off; correct from 4 minutes,
+ * as the Java SDK does, so that a clock drifting past the limit is caught. */
+#define AWS_SKEW_THRESHOLD_S 240
 
 struct aws_client {
   char *region;
@@ -34,7 +37,15 @@ struct aws_client {
   unsigned last_attempts; /* attempts of the last API call */
 
   uint64_t rng;
+  int64_t skew_s; /* server time minus ours, learnt from a refused signature */
+  slog_fn log;    /* NULL: silent */
 };
+
+/* Logs through the host's callback, when there is one. */
+#define AWS_LOG(c, level, event, ...)                                                              \
+  client_log((c), (level), (event), (const log_field[]){__VA_ARGS__}, KV_COUNT(__VA_ARGS__))
+#define AWS_LOG_EVENT(c, level, event) client_log((c), (level), (event), NULL, 0)
+void client_log(const aws_client *c, int level, const char *event, const log_field *f, unsigned n);
 
 int64_t client_now(aws_client *c);
 

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -143,6 +144,29 @@ bool aws_parse_iso8601(const char *s, int64_t *out) {
   struct tm tm = {
       .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
   *out = (int64_t)timegm(&tm) - off;
+  return true;
+}
+
+bool aws_parse_http_date(const char *s, int64_t *out) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  char wd[4], mon[4];
+  int D, Y, h, m, sec, n = 0;
+  if (!s ||
+      sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wd, &D, mon, &Y, &h, &m, &sec,
+             &n) != 7 ||
+      s[n] != '\0')
+    return false;
+  const char *at = strstr(months, mon);
+  if (!at || (at - months) % 3 || strlen(mon) != 3 || D < 1 || D > 31 || h > 23 || m > 59 ||
+      sec > 60 || Y < 1970)
+    return false;
+  struct tm tm = {.tm_year = Y - 1900,
+                  .tm_mon = (int)((at - months) / 3),
+                  .tm_mday = D,
+                  .tm_hour = h,
+                  .tm_min = m,
+                  .tm_sec = sec};
+  *out = (int64_t)timegm(&tm);
   return true;
 }
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/util.h"
+#include "common/util.h"
 
 /* Appends s[0..n) percent-encoded the SigV4 way: every byte except
  * A-Z a-z 0-9 - _ . ~ becomes %XX (upper-case hex), space is %20.
@@ -28,6 +28,9 @@ char *aws_base64_encode(const unsigned char *in, size_t n);
 /* "2019-11-09T13:34:41Z", with optional fraction and a Z or ±HH:MM zone
  * (no zone = UTC) → unix seconds. */
 bool aws_parse_iso8601(const char *s, int64_t *out);
+/* An HTTP Date header, "Tue, 01 Dec 2026 09:17:23 GMT" (RFC 9110's
+ * preferred form, which AWS sends) → unix seconds. */
+bool aws_parse_http_date(const char *s, int64_t *out);
 /* Unix seconds → "YYYYMMDDTHHMMSSZ". */
 void aws_amz_date(int64_t t, char out[17]);
 

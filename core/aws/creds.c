@@ -20,9 +20,9 @@
 #include "codec.h"
 #include "endpoint.h"
 #include "error.h"
-#include "base/log.h"
+#include "common/kv.h"
 #include "profile.h"
-#include "base/util.h"
+#include "common/util.h"
 
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_TOKEN_TTL "21600"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/util.h"
+#include "common/util.h"
 
 static const aws_service services[] = {
     {"ec2", "ec2", "AWS_ENDPOINT_URL_EC2", "ec2", AWS_PROTO_EC2, "2016-11-15", NULL, false},

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "base/util.h"
+#include "common/util.h"
 #include "xml.h"
 
 #define MAX_MESSAGE 1000 /* bytes of a service message kept for the user */
@@ -52,6 +52,12 @@ bool aws_error_is_bad_credentials(const char *code) {
       "InvalidToken",          "TokenRefreshRequired",         "RequestExpired",
       "RequestTimeTooSkewed",  "AuthorizationHeaderMalformed", "InvalidSignatureException",
   };
+  return in(code, codes, ARRAY_LEN(codes));
+}
+
+bool aws_error_is_skew(const char *code) {
+  static const char *const codes[] = {"RequestTimeTooSkewed", "SignatureDoesNotMatch",
+                                      "InvalidSignatureException", "RequestExpired"};
   return in(code, codes, ARRAY_LEN(codes));
 }
 

@@ -40,6 +40,10 @@ bool aws_error_is_transient(const char *code);
 /* Credentials refused (not permissions): AuthFailure, SignatureDoesNotMatch,
  * ExpiredToken, UnrecognizedClientException, InvalidClientTokenId, … */
 bool aws_error_is_bad_credentials(const char *code);
+/* The refusals a clock off by minutes causes (RequestTimeTooSkewed,
+ * SignatureDoesNotMatch, InvalidSignatureException, RequestExpired): worth
+ * one retry with the server's time when its Date is far from ours. */
+bool aws_error_is_skew(const char *code);
 /* Any authentication or authorization refusal, including AccessDenied. */
 bool aws_error_is_auth(const char *code);
 /* The retry class: throttling and transient codes, HTTP 429 and 5xx; never

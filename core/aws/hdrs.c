@@ -6,7 +6,7 @@
 
 #include <openssl/crypto.h>
 
-#include "base/util.h"
+#include "common/util.h"
 
 void hdrs_add(aws_headers *h, const char *name, const char *value) {
   if (h->n == h->cap) {

@@ -7,7 +7,7 @@
 #include "aws.h"
 #include "client_internal.h"
 #include "codec.h"
-#include "base/util.h"
+#include "common/util.h"
 
 aws_status aws_kms_decrypt(aws_client *c, const char *ciphertext_b64, unsigned char **plain,
                            size_t *plain_len, char **err) {

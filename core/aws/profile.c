@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "base/util.h"
+#include "common/util.h"
 
 #define MAX_FILE (1u << 20)
 

@@ -13,7 +13,7 @@
 #include "aws.h"
 #include "endpoint.h"
 #include "hdrs.h"
-#include "base/util.h"
+#include "common/util.h"
 
 typedef struct s3_op s3_op;
 

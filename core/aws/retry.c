@@ -1,14 +1,11 @@
 #include "retry.h"
 
+#include "common/backoff.h"
 #include "error.h"
 
 unsigned aws_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms, uint32_t random) {
-  uint64_t ceiling = base_ms;
-  for (unsigned i = 0; i < retry && ceiling < cap_ms; i++)
-    ceiling *= 2;
-  if (ceiling > cap_ms)
-    ceiling = cap_ms;
-  return (unsigned)(random % (ceiling + 1));
+  backoff_policy p = {base_ms, cap_ms, BACKOFF_FULL_JITTER};
+  return (unsigned)backoff_ms(&p, retry, random);
 }
 
 bool aws_should_retry(const aws_outcome *o, int attempt, int max_attempts) {

@@ -10,7 +10,7 @@
 #include <openssl/sha.h>
 
 #include "codec.h"
-#include "base/util.h"
+#include "common/util.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 

@@ -9,7 +9,7 @@
 #include "aws.h"
 #include "client_internal.h"
 #include "codec.h"
-#include "base/util.h"
+#include "common/util.h"
 
 /* The STS example wraps SessionToken over several lines; a token never holds
  * white space, so all of it goes. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "hdrs.h"
-#include "base/util.h"
+#include "common/util.h"
 
 typedef struct http_conn http_conn;
 

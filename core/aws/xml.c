@@ -6,7 +6,7 @@
 
 #include <expat.h>
 
-#include "base/util.h"
+#include "common/util.h"
 
 typedef struct child {
   char *name;

@@ -25,10 +25,12 @@ typedef struct job {
   int argc;
   int access; /* SLASHD_READ / SLASHD_WRITE */
   char *dedupe_key;
-  char *identity;       /* what the job ran as: "none", "host" or a role ARN */
-  char *session;        /* the STS session name, or NULL */
-  uint64_t accepted_us; /* monotonic */
-  int64_t accepted_wall;
+  char *identity;        /* what the job ran as: "none", "host" or a role ARN */
+  char *session;         /* the STS session name, or NULL */
+  uint64_t accepted_us;  /* monotonic */
+  int64_t accepted_wall; /* seconds since the epoch */
+  int64_t accepted_ms;   /* the same, in ms */
+  int64_t deadline_ms;   /* wall ms by which it must end (0: not started yet) */
   uint64_t started_us;
   int posts; /* response_url messages handed to the responder */
 } job;

@@ -11,24 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { SLOG_DEBUG = 0, SLOG_INFO = 1, SLOG_WARN = 2, SLOG_ERROR = 3 };
-
-typedef enum { KV_STR, KV_INT, KV_UINT, KV_DBL, KV_BOOL } kv_type;
-
-typedef struct log_field {
-  const char *key;
-  kv_type type;
-  const char *s;
-  long long i;
-  unsigned long long u;
-  double d;
-} log_field;
-
-#define KV_S(k, v) ((log_field){.key = (k), .type = KV_STR, .s = (v)})
-#define KV_I(k, v) ((log_field){.key = (k), .type = KV_INT, .i = (long long)(v)})
-#define KV_U(k, v) ((log_field){.key = (k), .type = KV_UINT, .u = (unsigned long long)(v)})
-#define KV_D(k, v) ((log_field){.key = (k), .type = KV_DBL, .d = (double)(v)})
-#define KV_B(k, v) ((log_field){.key = (k), .type = KV_BOOL, .i = (v) ? 1 : 0})
+#include "common/kv.h"
 
 /* format: "logfmt" (default) or "json"; level: debug|info|warn|error. */
 bool log_configure(const char *format, const char *level);

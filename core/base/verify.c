@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -152,6 +153,35 @@ verify_result verify_token(const void *expected, size_t expected_len, const char
   if (!got || !*got)
     return VERIFY_BAD_TOKEN;
   return ct_equal(expected, expected_len, got, strlen(got)) ? VERIFY_OK : VERIFY_BAD_TOKEN;
+}
+
+static bool has_sig_headers(const verify_inputs *in) {
+  return (in->timestamp && *in->timestamp) || (in->signature && *in->signature);
+}
+
+verify_result verify_request(const verify_inputs *in, verify_parsed *out) {
+  memset(out, 0, sizeof *out);
+  if (in->secret && (has_sig_headers(in) || !in->token)) {
+    if (in->key)
+      return verify_slack_signature_key(in->key, in->timestamp, in->signature, in->body,
+                                        in->body_len, in->now);
+    return verify_slack_signature(in->secret, in->secret_len, in->timestamp, in->signature,
+                                  in->body, in->body_len, in->now);
+  }
+  if (!in->token)
+    return VERIFY_NOT_CONFIGURED;
+  out->parsed = true;
+  out->err = form_parse(in->body, in->body_len, &out->form, &out->bad);
+  const char *tok = out->err == FORM_OK ? form_get(&out->form, "token") : NULL;
+  if ((!tok || !*tok) && in->authorization && strncasecmp(in->authorization, "Token ", 6) == 0)
+    tok = in->authorization + 6;
+  return verify_token(in->token, in->token_len, tok);
+}
+
+void verify_parsed_free(verify_parsed *p) {
+  form_free(&p->form);
+  free(p->bad);
+  p->bad = NULL;
 }
 
 const char *verify_reason(verify_result r) {

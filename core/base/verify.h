@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/form.h"
+
 #define VERIFY_MAX_SKEW 300 /* seconds, both directions */
 
 typedef enum {
@@ -47,6 +49,38 @@ verify_result verify_token(const void *expected, size_t expected_len, const char
 /* "v0=<hex>" for `timestamp` and `body` into out (at least 68 bytes). */
 void verify_sign(const void *secret, size_t secret_len, const char *timestamp, const void *body,
                  size_t body_len, char out[68]);
+
+/* Everything one request's verification needs, whatever door it came
+ * through. All borrowed. */
+typedef struct verify_inputs {
+  const unsigned char *secret; /* signing secret, or NULL */
+  size_t secret_len;
+  const verify_key *key;      /* the secret keyed once, or NULL (then `secret` is used) */
+  const unsigned char *token; /* legacy verification token, or NULL */
+  size_t token_len;
+  const char *timestamp;     /* X-Slack-Request-Timestamp, or NULL */
+  const char *signature;     /* X-Slack-Signature, or NULL */
+  const char *authorization; /* Authorization header (Mattermost: "Token …"), or NULL */
+  const char *body;          /* the raw form body */
+  size_t body_len;
+  int64_t now; /* seconds since the epoch */
+} verify_inputs;
+
+/* The form, when verification had to parse the body to find a token. */
+typedef struct verify_parsed {
+  bool parsed;  /* false: the caller parses the body itself (after VERIFY_OK) */
+  form_err err; /* when parsed */
+  form form;    /* when parsed and err == FORM_OK; the caller frees it */
+  char *bad;    /* the field form_parse named, or NULL; the caller frees it */
+} verify_parsed;
+
+/* Proves a request's origin. With a signing secret (and signature headers,
+ * or no token configured) the raw bytes are verified before anything parses
+ * them; only legacy-token mode (Mattermost) parses the form first, to find
+ * the token in it (then *out holds that parse). `out` is zeroed first. */
+verify_result verify_request(const verify_inputs *in, verify_parsed *out);
+/* Frees what verify_request left in *p (safe on a zeroed one). */
+void verify_parsed_free(verify_parsed *p);
 
 /* A short stable name, for logs and metrics labels. */
 const char *verify_reason(verify_result r);

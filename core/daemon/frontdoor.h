@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/admission.h"
 #include "daemon/server.h"
 
 typedef struct frontdoor_request {
@@ -41,6 +42,13 @@ int frontdoor_precheck(server *s, const char *method, const char *path, const ch
 /* Answers a whole request. */
 void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route route,
                       frontdoor_response *out);
+
+/* Admission with this process's handles (journal + queue, dedupe, the
+ * responder's backlog, the draining flag), counted in the ack metrics.
+ * Every door of the daemon (HTTP, Socket Mode) calls this after it has
+ * verified the request and read its fields. Free *out with
+ * admission_result_free. */
+void frontdoor_admit(server *s, const admission_request *req, admission_result *out);
 
 /* Whether a Content-Type is a form (charset and other parameters allowed). */
 bool frontdoor_is_form(const char *content_type);

@@ -18,6 +18,7 @@
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "common/backoff.h"
 #include "worker/worker.h"
 
 #if defined(__has_include)
@@ -170,14 +171,10 @@ static bool spawn(pool *p, worker *w) {
 }
 
 static void schedule_respawn(pool *p, worker *w) {
-  uint64_t delay = 0;
-  if (w->failures > 0) {
-    delay = 250;
-    for (int i = 1; i < w->failures && delay < 30000; i++)
-      delay *= 2;
-    if (delay > 30000)
-      delay = 30000;
-  }
+  /* A worker that keeps dying before hello (a broken plugin): 250 ms, then
+   * doubling to 30 s, so it cannot spin the CPU. */
+  static const backoff_policy policy = {250, 30000, BACKOFF_NO_JITTER};
+  uint64_t delay = w->failures > 0 ? backoff_ms(&policy, (unsigned)(w->failures - 1), 0) : 0;
   w->respawn_at_ms = mono_ms() + delay;
   set_state(p, w, W_EMPTY);
 }

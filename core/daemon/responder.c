@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "common/backoff.h"
 
 typedef struct post {
   struct post *next;
@@ -91,12 +92,10 @@ struct responder {
 };
 
 uint64_t responder_backoff_ms(int attempt, unsigned rnd) {
-  uint64_t base = 500;
-  for (int i = 2; i < attempt && base < 8000; i++)
-    base *= 2;
-  if (base > 8000)
-    base = 8000;
-  return base + (rnd % (base / 4 + 1));
+  /* 500 ms before the second attempt, doubling to 8 s, plus up to a quarter
+   * more so that a burst of failed replies does not retry in step. */
+  static const backoff_policy policy = {500, 8000, BACKOFF_ADDED_QUARTER};
+  return backoff_ms(&policy, attempt > 2 ? (unsigned)(attempt - 2) : 0, rnd);
 }
 
 static void policy_copy(url_policy *dst, const url_policy *src) {

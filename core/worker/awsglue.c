@@ -67,7 +67,8 @@ aws_client *awsglue_client(aws_glue *g) {
                      .endpoint_url = g->cfg->aws_endpoint_url,
                      .connect_timeout = g->cfg->aws_connect_timeout,
                      .timeout = g->cfg->aws_timeout,
-                     .max_attempts = g->cfg->aws_max_attempts};
+                     .max_attempts = g->cfg->aws_max_attempts,
+                     .log = log_fields};
     g->client = aws_client_new(&ac);
   }
   return g->client;

@@ -161,7 +161,7 @@ static int do_kms(aws_client *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   log_configure("logfmt", getenv("AWS_PROBE_LOG") ? getenv("AWS_PROBE_LOG") : "warn");
-  aws_config cfg = {0};
+  aws_config cfg = {.log = log_fields};
   const char *call_region = NULL, *container_host = NULL;
   int i = 1;
   for (; i < argc && str_starts(argv[i], "--"); i += 2) {

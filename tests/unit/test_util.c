@@ -15,6 +15,7 @@
 
 #include "unit_util.h"
 #include "base/util.h"
+#include "common/backoff.h"
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -259,6 +260,30 @@ static void test_read_file(void **state) {
   assert_null(read_file("/nonexistent/file", 100, &len));
 }
 
+/* The one backoff, with the three policies the project uses. */
+static void test_backoff(void **state) {
+  (void)state;
+  backoff_policy full = {100, 5000, BACKOFF_FULL_JITTER};
+  assert_int_equal(backoff_ms(&full, 0, 100), 100);
+  assert_int_equal(backoff_ms(&full, 0, 101), 0);
+  assert_int_equal(backoff_ms(&full, 6, 5000), 5000); /* 6400 capped */
+  assert_int_equal(backoff_ms(&full, 200, UINT32_MAX), UINT32_MAX % 5001);
+  backoff_policy quarter = {500, 8000, BACKOFF_ADDED_QUARTER};
+  assert_int_equal(backoff_ms(&quarter, 0, 0), 500);
+  assert_int_equal(backoff_ms(&quarter, 0, 125), 625);
+  assert_int_equal(backoff_ms(&quarter, 0, 126), 500);
+  assert_int_equal(backoff_ms(&quarter, 9, 2000), 10000);
+  backoff_policy none = {250, 30000, BACKOFF_NO_JITTER};
+  assert_int_equal(backoff_ms(&none, 0, 12345), 250);
+  assert_int_equal(backoff_ms(&none, 3, 0), 2000);
+  assert_int_equal(backoff_ms(&none, 7, 0), 30000);
+  assert_int_equal(backoff_ms(&none, 1000, 0), 30000);
+  uint64_t st = backoff_seed();
+  assert_true(st != 0);
+  uint32_t a = backoff_random(&st), b = backoff_random(&st);
+  assert_true(a != b || backoff_random(&st) != a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_clean_valid),
@@ -273,6 +298,7 @@ int main(void) {
       cmocka_unit_test(test_hex_encode),
       cmocka_unit_test(test_sbuf),
       cmocka_unit_test(test_read_file),
+      cmocka_unit_test(test_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-#include "base/util.h"
+#include "common/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -310,6 +310,12 @@ uint64_t mono_ms(void) {
 
 int64_t wall_s(void) {
   return (int64_t)time(NULL);
+}
+
+int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool write_all(int fd, const void *buf, size_t n) {

@@ -1,0 +1,370 @@
+#include "base/admission.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/access.h"
+#include "base/log.h"
+#include "base/message.h"
+#include "base/util.h"
+
+const char *admission_door_name(admission_door d) {
+  switch (d) {
+  case DOOR_HTTP:
+    return "http";
+  case DOOR_SOCKET:
+    return "socket";
+  case DOOR_LAMBDA:
+    return "lambda";
+  case DOOR_CLI:
+    return "cli";
+  }
+  return "unknown";
+}
+
+/* ---- the request's fields ------------------------------------------------ */
+
+static bool id_ok(const char *s, size_t n, bool required) {
+  if (!s || !n)
+    return !required;
+  if (n > 64)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+      return false;
+  return true;
+}
+
+static const char *const ID_FIELDS[] = {"team_id", "channel_id", "user_id", "enterprise_id",
+                                        "api_app_id"};
+static const char *const TEXT_FIELDS[] = {"text",    "user_name",    "channel_name",
+                                          "command", "response_url", "team_domain"};
+
+bool admission_field_ok(const char *name, const char *value, size_t len) {
+  for (size_t i = 0; i < ARRAY_LEN(ID_FIELDS); i++)
+    if (str_eq(name, ID_FIELDS[i]))
+      return id_ok(value, len, str_eq(name, "user_id"));
+  for (size_t i = 0; i < ARRAY_LEN(TEXT_FIELDS); i++)
+    if (str_eq(name, TEXT_FIELDS[i]))
+      return !value || utf8_is_clean(value, len);
+  return true; /* a field admission does not keep */
+}
+
+/* A field source: a form or a JSON object, read the same way. */
+typedef struct source {
+  const form *f;
+  const json_t *o;
+} source;
+
+/* The value of `name` and its length; NULL when absent (or not a string). */
+static const char *source_get(const source *s, const char *name, size_t *len) {
+  if (s->f) {
+    const form_field *ff = form_field_get(s->f, name);
+    *len = ff ? ff->value_len : 0;
+    return ff ? ff->value : NULL;
+  }
+  const json_t *v = json_object_get(s->o, name);
+  *len = json_is_string(v) ? json_string_length(v) : 0;
+  return json_string_value(v);
+}
+
+/* The first field that fails its check, in the order the HTTP door has
+ * always checked them (ids, then texts, then response_url present). */
+static const char *first_malformed(const source *s) {
+  size_t len;
+  for (size_t i = 0; i < ARRAY_LEN(ID_FIELDS); i++) {
+    const char *v = source_get(s, ID_FIELDS[i], &len);
+    if (!admission_field_ok(ID_FIELDS[i], v, len))
+      return ID_FIELDS[i];
+  }
+  for (size_t i = 0; i < ARRAY_LEN(TEXT_FIELDS); i++) {
+    const char *v = source_get(s, TEXT_FIELDS[i], &len);
+    if (!admission_field_ok(TEXT_FIELDS[i], v, len))
+      return TEXT_FIELDS[i];
+  }
+  const char *url = source_get(s, "response_url", &len);
+  return url && *url ? NULL : "response_url";
+}
+
+static const char *get_or_empty(const source *s, const char *name) {
+  size_t len;
+  const char *v = source_get(s, name, &len);
+  return v ? v : "";
+}
+
+static void from_source(const source *s, admission_door door, admission_request *out) {
+  *out = (admission_request){
+      .door = door,
+      .team_id = get_or_empty(s, "team_id"),
+      .user_id = get_or_empty(s, "user_id"),
+      .user_name = get_or_empty(s, "user_name"),
+      .channel_id = get_or_empty(s, "channel_id"),
+      .channel_name = get_or_empty(s, "channel_name"),
+      .command = get_or_empty(s, "command"),
+      .text = get_or_empty(s, "text"),
+      .response_url = get_or_empty(s, "response_url"),
+      .enterprise_id = get_or_empty(s, "enterprise_id"),
+      .api_app_id = get_or_empty(s, "api_app_id"),
+      .team_domain = get_or_empty(s, "team_domain"),
+      .trigger_id = get_or_empty(s, "trigger_id"),
+  };
+  /* Slack's certificate probe carries no command: it is not checked. */
+  out->ssl_check = str_eq(get_or_empty(s, "ssl_check"), "1");
+  if (!out->ssl_check)
+    out->malformed = first_malformed(s);
+}
+
+void admission_request_from_form(const form *f, admission_door door, admission_request *out) {
+  source s = {.f = f};
+  from_source(&s, door, out);
+}
+
+void admission_request_from_json(const json_t *obj, admission_door door, admission_request *out) {
+  source s = {.o = obj};
+  from_source(&s, door, out);
+}
+
+/* ---- the decision -------------------------------------------------------- */
+
+/* One decision in progress: what the steps share. */
+typedef struct admit {
+  const admission_env *env;
+  const admission_request *req;
+  admission_result *out;
+  char *shown;       /* `/aws ec2 stop i-1` for the acks */
+  const char *slash; /* the command the routing table is asked about */
+  int argc;
+  char **argv;
+  route_match m;
+} admit;
+
+static void answer_text(admission_result *out, int status, const char *body) {
+  out->status = status;
+  out->json = false;
+  out->body = xstrdup(body);
+}
+
+/* A Slack message for the user (ephemeral, formatted like every reply). */
+static void answer(admit *a, ack_kind kind, const char *text) {
+  char *formatted = message_text(0, text, NULL);
+  json_t *j = message_json(0, formatted);
+  char *body = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  free(formatted);
+  a->out->status = 200;
+  a->out->kind = kind;
+  a->out->json = true;
+  a->out->body = body ? body : xstrdup("{}");
+}
+
+/* answer() with a formatted text; the format's arguments are trusted. */
+static void answerf(admit *a, ack_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void answerf(admit *a, ack_kind kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sbuf b = {0};
+  sbuf_vaddf(&b, fmt, ap);
+  va_end(ap);
+  answer(a, kind, b.p ? b.p : "");
+  sbuf_free(&b);
+}
+
+/* `/aws ec2 stop i-1` for the ack: cut, and backticks made harmless. */
+static char *echo(const char *command, const char *text) {
+  char *e =
+      xasprintf("%s%s%.*s%s", command, *text ? " " : "", 200, text, strlen(text) > 200 ? "…" : "");
+  for (char *p = e; *p; p++)
+    if (*p == '`' || *p == '\n' || *p == '\r')
+      *p = *p == '`' ? '\'' : ' ';
+  return e;
+}
+
+/* The checks that need no routing table: right command, a reply can reach
+ * the user, not restarting, the text can be read. False: answered. */
+static bool check_request(admit *a) {
+  const config *c = a->env->cfg;
+  const admission_request *r = a->req;
+  if (c->command && *r->command && !str_ieq(r->command, c->command)) {
+    answerf(a, ACK_WRONG_COMMAND,
+            "This slashd serves `%s`, not `%s`. Check the slash command's Request URL.", c->command,
+            r->command);
+    return false;
+  }
+  char *why = NULL, *host = NULL;
+  bool allowed = url_allowed(a->env->policy, r->response_url, &why, &host);
+  if (!allowed) {
+    log_kv(SLOG_WARN, "response_url_refused", KV_S("user", r->user_id), KV_S("host", host),
+           KV_S("msg", why));
+    answer(a, ACK_URL_REFUSED,
+           "This command's response_url is not on this host's allow-list, so no reply could "
+           "reach you; nothing was run. An admin can check [slack] response_hosts.");
+  }
+  free(why);
+  free(host);
+  if (!allowed)
+    return false;
+  if (a->env->draining && atomic_load(a->env->draining)) {
+    answerf(a, ACK_DRAINING,
+            "slashd is restarting; `%s` was not started. Please try again in a minute.", a->shown);
+    return false;
+  }
+  if (!route_tokenize(r->text, &a->argc, &a->argv, &why)) {
+    answerf(a, ACK_USAGE, "Could not read `%s`: %s.", a->shown, why);
+    free(why);
+    return false;
+  }
+  return true;
+}
+
+/* Which plugin command it is, and whether this user may run it. */
+static bool check_route(admit *a) {
+  const admission_request *r = a->req;
+  char *msg = NULL;
+  route_status rs = a->env->routes
+                        ? route_resolve(a->env->routes, a->slash, a->argc, a->argv, &a->m, &msg)
+                        : ROUTE_UNKNOWN_PLUGIN;
+  if (rs != ROUTE_OK) {
+    answer(a, rs == ROUTE_UNKNOWN_PLUGIN ? ACK_UNKNOWN : ACK_USAGE,
+           msg ? msg : "No plugin is loaded yet; try again in a minute.");
+    free(msg);
+    return false;
+  }
+  access_subject who = {.team_id = r->team_id,
+                        .user_id = r->user_id,
+                        .user_name = r->user_name,
+                        .channel_id = r->channel_id};
+  if (access_check(a->env->cfg, &who, a->m.plugin->name, a->m.cmd->name, a->m.cmd->access, &msg) !=
+      ACCESS_OK) {
+    log_kv(SLOG_INFO, "access_denied", KV_S("user", r->user_id), KV_S("plugin", a->m.plugin->name),
+           KV_S("cmd", a->m.cmd->name));
+    answer(a, ACK_DENIED, msg ? msg : "");
+    free(msg);
+    return false;
+  }
+  return true;
+}
+
+/* Replies that cannot leave (response_url host slow or down, or a burst
+ * faster than they go out) must not pile up without end. */
+static bool check_backlog(admit *a) {
+  size_t backlog = a->env->backlog ? a->env->backlog(a->env->ud) : 0;
+  if (backlog < a->env->max_backlog || !a->env->max_backlog)
+    return true;
+  log_kv(SLOG_WARN, "busy", KV_S("user", a->req->user_id), KV_U("replies_pending", backlog));
+  answerf(a, ACK_BUSY,
+          "slashd is busy (%zu replies waiting to be sent); `%s` was not started. Please try "
+          "again in a minute.",
+          backlog, a->shown);
+  return false;
+}
+
+static char *dedupe_key(const char *team, const char *user, int argc, char **argv) {
+  sbuf b = {0};
+  sbuf_addf(&b, "%s|%s|", team, user);
+  for (int i = 0; i < argc; i++)
+    sbuf_addf(&b, "%s%s", i ? " " : "", argv[i]);
+  return sbuf_steal(&b);
+}
+
+static job *make_job(admit *a, char *key, int64_t now_ms) {
+  const admission_request *r = a->req;
+  job *j = xcalloc(1, sizeof *j);
+  a->env->new_id(a->env->ud, j->id);
+  j->id[sizeof j->id - 1] = '\0';
+  j->team_id = xstrdup(r->team_id);
+  j->user_id = xstrdup(r->user_id);
+  j->user_name = xstrdup(r->user_name);
+  j->channel_id = xstrdup(r->channel_id);
+  j->channel_name = xstrdup(r->channel_name);
+  j->command = xstrdup(r->command);
+  j->text = xstrdup(r->text);
+  j->response_url = xstrdup(r->response_url);
+  j->plugin = xstrdup(a->m.plugin->name);
+  j->cmd = xstrdup(a->m.cmd->name);
+  j->argc = a->m.argc;
+  j->argv = xcalloc((size_t)a->m.argc + 1, sizeof *j->argv);
+  for (int i = 0; i < a->m.argc; i++)
+    j->argv[i] = xstrdup(a->m.argv[i]);
+  j->access = a->m.cmd->access;
+  j->dedupe_key = key;
+  j->accepted_us = mono_us();
+  j->accepted_ms = now_ms;
+  j->accepted_wall = now_ms / 1000;
+  return j;
+}
+
+/* Not twice at once, recorded, queued. */
+static void accept_job(admit *a) {
+  const admission_request *r = a->req;
+  int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
+  char *key = dedupe_key(r->team_id, r->user_id, a->argc, a->argv);
+  int64_t age = 0;
+  if (!dedupe_begin(a->env->dd, key, now_ms / 1000, &age)) {
+    free(key);
+    answerf(a, ACK_DUPLICATE, "`%s` is already running (started %llds ago); not starting it twice.",
+            a->shown, (long long)age);
+    return;
+  }
+  job *j = make_job(a, key, now_ms);
+  char id[32];
+  memcpy(id, j->id, sizeof id);
+  size_t depth = 0;
+  enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
+  if (es != ENQUEUE_OK) {
+    dedupe_forget(a->env->dd, j->dedupe_key);
+    job_free(j);
+  }
+  if (es == ENQUEUE_UNRECORDED) {
+    answerf(a, ACK_BUSY,
+            "slashd could not record `%s` safely, so it was not started. An admin should look at "
+            "the host's log.",
+            a->shown);
+    return;
+  }
+  if (es == ENQUEUE_FULL) {
+    log_kv(SLOG_WARN, "busy", KV_S("user", r->user_id), KV_U("queued", depth));
+    answerf(a, ACK_BUSY,
+            "slashd is busy (%zu commands waiting); `%s` was not started. Please try again in a "
+            "minute.",
+            depth, a->shown);
+    return;
+  }
+  log_kv(SLOG_INFO, "accepted", KV_S("req", id), KV_S("user", r->user_id),
+         KV_S("plugin", a->m.plugin->name), KV_S("cmd", a->m.cmd->name));
+  answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is running… (request %s)", a->shown, id);
+  memcpy(a->out->request_id, id, sizeof a->out->request_id);
+}
+
+void admission_decide(const admission_env *env, const admission_request *req,
+                      admission_result *out) {
+  memset(out, 0, sizeof *out);
+  if (req->ssl_check) {
+    out->kind = ACK_SSL_CHECK;
+    answer_text(out, 200, "");
+    return;
+  }
+  if (req->malformed) {
+    log_kv(SLOG_WARN, "bad_field", KV_S("field", req->malformed),
+           KV_S("door", admission_door_name(req->door)));
+    char *msg = xasprintf("bad request: field %s is missing or malformed\n", req->malformed);
+    answer_text(out, 400, msg);
+    free(msg);
+    return;
+  }
+  const config *c = env->cfg;
+  admit a = {.env = env, .req = req, .out = out};
+  a.shown = echo(*req->command ? req->command : (c->command ? c->command : "/"), req->text);
+  a.slash = c->command ? c->command : (*req->command ? req->command : "/");
+  if (check_request(&a) && check_route(&a) && check_backlog(&a))
+    accept_job(&a);
+  route_argv_free(a.argc, a.argv);
+  free(a.shown);
+}
+
+void admission_result_free(admission_result *r) {
+  free(r->body);
+  r->body = NULL;
+}

@@ -1,0 +1,115 @@
+/* Admission: the one decision every front door makes about a verified
+ * request — answer it at once (wrong command, refused response_url,
+ * draining, usage, unknown command, access refusal, busy, duplicate) or
+ * accept it as a job and answer "… is running… (request ID)".
+ *
+ * Free of any transport: the HTTP door (daemon/frontdoor.c) calls it today,
+ * Socket Mode and the Lambda front call the same functions. A door
+ *   1. verifies the request (base/verify.h: verify_request),
+ *   2. builds an admission_request (admission_request_from_form / _json),
+ *   3. calls admission_decide with its admission_env,
+ *   4. sends out->body (JSON when out->json) with out->status.
+ *
+ *   admission_request req;
+ *   admission_request_from_form(&form, DOOR_HTTP, &req);
+ *   admission_result res;
+ *   admission_decide(&env, &req, &res);
+ *   answer(res.status, res.json, res.body);
+ *   admission_result_free(&res);
+ */
+#ifndef SLASHD_ADMISSION_H
+#define SLASHD_ADMISSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/config.h"
+#include "base/form.h"
+#include "base/jobs.h"
+#include "base/metrics.h"
+#include "base/route.h"
+#include "base/urlcheck.h"
+
+/* Which way a request came in (for logs; the decision is the same). */
+typedef enum { DOOR_HTTP, DOOR_SOCKET, DOOR_LAMBDA, DOOR_CLI } admission_door;
+
+const char *admission_door_name(admission_door d);
+
+/* The fields of one slash command, borrowed from the form or JSON object
+ * they were read from. Absent fields are "" (never NULL). */
+typedef struct admission_request {
+  admission_door door;
+  const char *team_id;
+  const char *user_id;
+  const char *user_name;
+  const char *channel_id;
+  const char *channel_name;
+  const char *command; /* "/aws" */
+  const char *text;
+  const char *response_url;
+  const char *enterprise_id;
+  const char *api_app_id;
+  const char *team_domain;
+  const char *trigger_id;
+  bool ssl_check;        /* Slack's ssl_check=1 probe: answered with an empty 200 */
+  const char *malformed; /* the first missing or malformed field (static), or NULL */
+} admission_request;
+
+/* Reads the fields from a parsed form and checks them: ids are short
+ * [A-Za-z0-9_.-] (user_id required), text fields clean UTF-8 without NUL or
+ * control characters, response_url present. A failed check sets
+ * out->malformed, which admission_decide answers with 400. The form must
+ * outlive *out. */
+void admission_request_from_form(const form *f, admission_door door, admission_request *out);
+/* The same from a JSON object of the same field names (Socket Mode's
+ * slash_commands payload). The object must outlive *out. */
+void admission_request_from_json(const json_t *obj, admission_door door, admission_request *out);
+/* The check of one field by name (value of `len` bytes); false when it is
+ * malformed. Every door's fields go through this. */
+bool admission_field_ok(const char *name, const char *value, size_t len);
+
+typedef enum {
+  ENQUEUE_OK,         /* the job is recorded and queued; the callee owns it now */
+  ENQUEUE_UNRECORDED, /* it could not be recorded safely (journal write) */
+  ENQUEUE_FULL        /* the queue is full; *depth says how many wait */
+} enqueue_status;
+
+/* What admission needs from the process it runs in, as narrow handles.
+ * Everything borrowed for the length of one admission_decide call. */
+typedef struct admission_env {
+  const config *cfg;
+  const url_policy *policy;    /* response_url allow-list */
+  const route_table *routes;   /* the current routing table (may be NULL: no plugin yet) */
+  dedupe *dd;                  /* duplicate suppression, shared by all doors */
+  const atomic_bool *draining; /* NULL: never draining */
+  /* Replies waiting to go out (NULL: none); admission refuses new jobs when
+   * `max_backlog` or more wait. */
+  size_t (*backlog)(void *ud);
+  size_t max_backlog;
+  /* A new unique request id into out (NUL-terminated). */
+  void (*new_id)(void *ud, char out[32]);
+  /* Hands the accepted job on (daemon: journal + queue; Lambda: a queue
+   * service). On ENQUEUE_OK it owns j; otherwise j stays the caller's and
+   * nothing of it may remain recorded. */
+  enqueue_status (*enqueue)(void *ud, job *j, size_t *depth);
+  void *ud;
+  int64_t now_ms; /* wall clock, ms since the epoch (0: read the clock) */
+} admission_env;
+
+typedef struct admission_result {
+  int status;          /* 200, or 400 for a malformed request */
+  ack_kind kind;       /* which answer (for metrics); meaningful when status is 200 */
+  bool json;           /* body is a Slack message (application/json), else plain text */
+  char *body;          /* owned */
+  char request_id[32]; /* the job's id when kind is ACK_QUEUED, else "" */
+} admission_result;
+
+/* Decides about one request. Never blocks on a plugin, AWS or Slack. */
+void admission_decide(const admission_env *env, const admission_request *req,
+                      admission_result *out);
+void admission_result_free(admission_result *r);
+
+#endif
