@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 struct audit {
@@ -24,9 +25,11 @@ audit *audit_open(const char *path, char **err) {
   pthread_mutex_init(&a->mu, NULL);
   a->fd = -1;
   if (path) {
-    a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    char *why = NULL;
+    a->fd = safefile_append(path, &why);
     if (a->fd < 0) {
-      *err = xasprintf("[audit] file %s: %s", path, strerror(errno));
+      *err = xasprintf("[audit] file %s", why);
+      free(why);
       audit_close(a);
       return NULL;
     }

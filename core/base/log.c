@@ -1,5 +1,6 @@
 #include "base/log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,12 @@
 
 #include "base/util.h"
 
-/* Written once at start-up (before threads) and read-only afterwards. */
-static int g_level = SLOG_INFO;
-static bool g_json = false;
+/* The level and the format change at run time (a reload calls
+ * log_configure while HTTP, pool and responder threads log), so they are
+ * atomics; a line reads each once, so it never mixes two formats. The role
+ * is written once when a process starts, before it makes any thread. */
+static atomic_int g_level = SLOG_INFO;
+static atomic_bool g_json = false;
 static char g_role[32] = "main";
 /* Fields added to every line of the current unit of work (the Lambda
  * runtime's invocation: its request id). Set between units by the one
@@ -35,9 +39,9 @@ int log_level_from_name(const char *name) {
 bool log_configure(const char *format, const char *level) {
   if (format) {
     if (str_ieq(format, "json"))
-      g_json = true;
+      atomic_store_explicit(&g_json, true, memory_order_relaxed);
     else if (str_ieq(format, "logfmt"))
-      g_json = false;
+      atomic_store_explicit(&g_json, false, memory_order_relaxed);
     else
       return false;
   }
@@ -45,7 +49,7 @@ bool log_configure(const char *format, const char *level) {
     int l = log_level_from_name(level);
     if (l < 0)
       return false;
-    g_level = l;
+    atomic_store_explicit(&g_level, l, memory_order_relaxed);
   }
   return true;
 }
@@ -71,7 +75,7 @@ void log_context_clear(void) {
 }
 
 bool log_enabled(int level) {
-  return level >= g_level;
+  return level >= atomic_load_explicit(&g_level, memory_order_relaxed);
 }
 
 static bool needs_quotes(const char *s) {
@@ -119,11 +123,11 @@ static void add_quoted(sbuf *b, const char *s) {
   free(clean);
 }
 
-static void add_value(sbuf *b, const log_field *f) {
+static void add_value(sbuf *b, const log_field *f, bool json) {
   switch (f->type) {
   case KV_STR: {
     const char *s = f->s ? f->s : "";
-    if (g_json || needs_quotes(s))
+    if (json || needs_quotes(s))
       add_quoted(b, s);
     else
       sbuf_adds(b, s);
@@ -155,12 +159,13 @@ static void add_timestamp(sbuf *b) {
 }
 
 void log_fields(int level, const char *event, const log_field *fields, unsigned n) {
-  if (level < g_level)
+  if (!log_enabled(level))
     return;
   if (level < 0 || level > SLOG_ERROR)
     level = SLOG_ERROR;
+  bool json = atomic_load_explicit(&g_json, memory_order_relaxed);
   sbuf b = {0};
-  if (g_json) {
+  if (json) {
     sbuf_adds(&b, "{\"ts\":\"");
     add_timestamp(&b);
     sbuf_addf(&b, "\",\"level\":\"%s\",\"proc\":", level_names[level]);
@@ -177,7 +182,7 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
       sbuf_addc(&b, ',');
       add_quoted(&b, fields[i].key);
       sbuf_addc(&b, ':');
-      add_value(&b, &fields[i]);
+      add_value(&b, &fields[i], json);
     }
     sbuf_adds(&b, "}\n");
   } else {
@@ -190,7 +195,7 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addf(&b, " %s=", fields[i].key);
-      add_value(&b, &fields[i]);
+      add_value(&b, &fields[i], json);
     }
     sbuf_addc(&b, '\n');
   }

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "daemon/frontdoor.h"
+#include "daemon/httpframe.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -41,9 +42,14 @@ typedef struct http_track {
   struct http_track *prev, *next;
   int fd;
   uint64_t deadline_ms; /* 0 while a complete request is being answered */
+  /* The current request's target as it arrived (only this connection's
+   * thread touches these; requests on one connection come one at a time). */
+  char *target;
+  const char *target_end; /* in libmicrohttpd's buffer: where its C string ended */
 } http_track;
 
 typedef struct http_guard {
+  int quiesced_fd;    /* the listen socket after http_quiesce (main thread only) */
   pthread_mutex_t mu; /* guards everything below */
   pthread_cond_t cv;
   http_track *head;
@@ -80,17 +86,22 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (t->next)
       t->next->prev = t->prev;
     pthread_mutex_unlock(&g->mu);
+    free(t->target);
     free(t);
     *socket_context = NULL;
   }
 }
 
+static http_track *track_of(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
 /* A request fully received (arm = false) or answered (arm = true: the next
  * one on this keep-alive connection has its own deadline). */
 static void guard_arm(server *s, struct MHD_Connection *conn, bool arm) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  http_track *t = ci ? ci->socket_context : NULL;
+  http_track *t = track_of(conn);
   if (!t)
     return;
   http_guard *g = s->http_guard;
@@ -134,6 +145,7 @@ static void *guard_run(void *arg) {
 
 static http_guard *guard_start(int limit_s) {
   http_guard *g = xcalloc(1, sizeof *g);
+  g->quiesced_fd = -1;
   pthread_mutex_init(&g->mu, NULL);
   pthread_cond_init(&g->cv, NULL);
   g->limit_ms = (uint64_t)limit_s * 1000u;
@@ -245,25 +257,92 @@ static enum MHD_Result finish_request(server *s, struct MHD_Connection *conn, co
   return send_response(s, conn, &out);
 }
 
+/* libmicrohttpd calls this with the request target exactly as it arrived,
+ * before it unescapes anything, as soon as the request line is parsed. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)cls;
+  http_track *t = track_of(conn);
+  if (t) {
+    free(t->target);
+    t->target = xstrdup(uri);
+    t->target_end = uri + strlen(uri);
+  }
+  return NULL;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+  (void)kind;
+  httpframe_add(cls, key, value);
+  return MHD_YES;
+}
+
+/* A request that must not be answered as if it were what it seems: the
+ * answer says why and the connection is closed, so no byte after this
+ * request's headers is ever read as another request. */
+static enum MHD_Result refuse_framing(server *s, struct MHD_Connection *conn, int status,
+                                      const char *why) {
+  log_kv(SLOG_WARN, "bad_request_framing", KV_I("status", status), KV_S("msg", why));
+  const char *what = status == 404   ? "not found"
+                     : status == 501 ? "not implemented"
+                                     : "bad request";
+  char *body = xasprintf("%s: %s\n", what, why);
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  metrics_http(&s->m, status);
+  return ret;
+}
+
+/* The first call for a request: every header is in, no body byte read. */
+static enum MHD_Result begin_request(server *s, struct MHD_Connection *conn, const char *method,
+                                     const char *version, void **con_cls) {
+  httpframe f = {0};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &f);
+  const char *why = NULL;
+  int status = httpframe_verdict(&f, &why);
+  if (status)
+    return refuse_framing(s, conn, status, why);
+  /* The version follows the target's end in libmicrohttpd's buffer; when
+   * it does not, a NUL byte inside the target cut its C string short. */
+  http_track *t = track_of(conn);
+  bool whole = t && t->target && version == t->target_end + 1;
+  size_t len = 0;
+  status = httpframe_path(t ? t->target : NULL, whole, &len, &why);
+  if (status)
+    return refuse_framing(s, conn, status, why);
+  char *path = xstrndup(t->target, len);
+  const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+  long long length = cl ? atoll(cl) : -1;
+  frontdoor_route route;
+  frontdoor_response out = {0};
+  enum MHD_Result ret = MHD_YES;
+  if (frontdoor_precheck(s, method, path, ct, length, &route, &out) != 0) {
+    ret = send_response(s, conn, &out);
+  } else {
+    http_conn *hc = xcalloc(1, sizeof *hc);
+    hc->route = route;
+    *con_cls = hc;
+  }
+  free(path);
+  return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-  (void)version;
   server *s = cls;
   http_conn *hc = *con_cls;
-  if (!hc) {
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    long long length = cl ? atoll(cl) : -1;
-    frontdoor_route route;
-    frontdoor_response out = {0};
-    if (frontdoor_precheck(s, method, url, ct, length, &route, &out) != 0)
-      return send_response(s, conn, &out);
-    hc = xcalloc(1, sizeof *hc);
-    hc->route = route;
-    *con_cls = hc;
-    return MHD_YES;
-  }
+  if (!hc)
+    return begin_request(s, conn, method, version, con_cls);
   if (*upload_data_size) {
     hc->seen += *upload_data_size;
     runtime *rt = server_runtime(s);
@@ -385,7 +464,8 @@ bool http_start(server *s, const config *c, char **err) {
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)c->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_ARRAY,
+      tls_opts, MHD_OPTION_END);
   /* MHD copies the key material it needs. */
   if (key) {
     memset(key, 0, strlen(key));
@@ -406,15 +486,19 @@ bool http_start(server *s, const config *c, char **err) {
 void http_quiesce(server *s) {
   if (!s->mhd)
     return;
+  /* The socket is ours again, but libmicrohttpd's threads may still poll
+   * it until they stop: it is closed only after MHD_stop_daemon. */
   MHD_socket fd = MHD_quiesce_daemon(s->mhd);
   if (fd != MHD_INVALID_SOCKET)
-    close(fd);
+    s->http_guard->quiesced_fd = fd;
 }
 
 void http_stop(server *s) {
   if (s->mhd)
     MHD_stop_daemon(s->mhd);
   s->mhd = NULL;
+  if (s->http_guard && s->http_guard->quiesced_fd >= 0)
+    close(s->http_guard->quiesced_fd);
   guard_stop(s->http_guard);
   s->http_guard = NULL;
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 #define JOURNAL_BUCKETS 1024
@@ -93,7 +94,7 @@ static bool append(journal *jn, const char *line) {
 /* Rewrites the file with only the open jobs (under the lock). */
 static bool compact(journal *jn) {
   char *tmp = xasprintf("%s.tmp", jn->path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = safefile_create(tmp, true);
   bool ok = fd >= 0;
   uint64_t bytes = 0;
   for (size_t b = 0; ok && b < JOURNAL_BUCKETS; b++) {
@@ -115,7 +116,7 @@ static bool compact(journal *jn) {
     return false;
   }
   free(tmp);
-  int nfd = open(jn->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  int nfd = open(jn->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (nfd < 0)
     return false;
   close(jn->fd);
@@ -201,9 +202,11 @@ journal *journal_open(const char *path, bool always_sync, char **err) {
   jn->fd = -1;
   load(jn);
   /* Start from a compact file: only what is still open. */
-  jn->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  char *why = NULL;
+  jn->fd = safefile_append(path, &why);
   if (jn->fd < 0 || !compact(jn)) {
-    *err = xasprintf("journal %s: %s", path, strerror(errno));
+    *err = why ? xasprintf("journal %s", why) : xasprintf("journal %s: %s", path, strerror(errno));
+    free(why);
     journal_close(jn);
     return NULL;
   }

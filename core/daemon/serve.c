@@ -23,6 +23,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "daemon/pool.h"
+#include "base/safefile.h"
 #include "base/secret.h"
 #include "base/util.h"
 
@@ -116,7 +117,7 @@ static bool make_dev_secret(runtime *rt, char **err) {
   char *path = serve_dev_secret_path(rt->cfg);
   char *tmp = xasprintf("%s.tmp", path);
   FILE *f = NULL;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = safefile_create(tmp, true);
   if (fd >= 0)
     f = fdopen(fd, "w");
   bool ok = f && fputs(hex, f) >= 0;
@@ -144,8 +145,11 @@ static bool make_dev_secret(runtime *rt, char **err) {
   return true;
 }
 
-/* Resolves everything a configuration needs in the main process. */
-static runtime *runtime_build(config *c, kms_decrypt_fn kms, void *kms_ud, char **err) {
+/* Resolves everything a configuration needs in the main process. On a
+ * reload `prev` is the runtime serving now: a development host keeps its
+ * secret (the one `slashd send` already read) instead of making a new one. */
+static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms, void *kms_ud,
+                              char **err) {
   runtime *rt = xcalloc(1, sizeof *rt);
   atomic_init(&rt->refs, 1);
   rt->cfg = c;
@@ -167,8 +171,14 @@ static runtime *runtime_build(config *c, kms_decrypt_fn kms, void *kms_ud, char 
                        c->listen_host);
       goto fail;
     }
-    if (!make_dev_secret(rt, err))
+    if (prev && prev->dev_secret) {
+      rt->signing_secret =
+          (unsigned char *)xstrndup((const char *)prev->signing_secret, prev->signing_secret_len);
+      rt->signing_secret_len = prev->signing_secret_len;
+      rt->dev_secret = true;
+    } else if (!make_dev_secret(rt, err)) {
       goto fail;
+    }
   }
   if (rt->signing_secret)
     rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
@@ -205,6 +215,44 @@ static config *load_snapshot(const char *path, int *fd, char **err) {
   return c;
 }
 
+static bool same_str(const char *a, const char *b) {
+  return (!a && !b) || str_eq(a, b);
+}
+
+/* What a new configuration changes that a running host cannot apply (the
+ * listening socket, TLS, the process layout, files opened at start), or
+ * whether it would enter or leave development mode: a reload never does
+ * these, since the host would then serve something other than what it says.
+ * Returns the names (owned), or NULL when the reload can go ahead. */
+static char *reload_blocker(const runtime *old, const config *c) {
+  const config *o = old->cfg;
+  sbuf b = {0};
+  struct {
+    const char *name;
+    bool changed;
+  } keys[] = {
+      {"[server] listen",
+       !same_str(o->listen_host, c->listen_host) || o->listen_port != c->listen_port},
+      {"[server] tls_cert", !same_str(o->tls_cert, c->tls_cert)},
+      {"[server] tls_key", !same_str(o->tls_key, c->tls_key)},
+      {"[server] workers", o->workers != c->workers},
+      {"[server] queue", o->queue != c->queue},
+      {"[server] http_threads", o->http_threads != c->http_threads},
+      {"[server] connection_limit", o->connection_limit != c->connection_limit},
+      {"[server] connection_timeout", o->connection_timeout != c->connection_timeout},
+      {"[server] state_dir", !same_str(o->state_dir, c->state_dir)},
+      {"[server] journal", !same_str(o->journal, c->journal)},
+      {"[server] pid_file", !same_str(o->pid_file, c->pid_file)},
+      {"[audit] file", !same_str(o->audit_file, c->audit_file)},
+      {"development mode (no [slack] signing_secret or verification_token)",
+       old->dev_secret != (!c->signing_secret_ref && !c->verification_token_ref)},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+    if (keys[i].changed)
+      sbuf_addf(&b, "%s%s", b.len ? ", " : "", keys[i].name);
+  return b.len ? sbuf_steal(&b) : NULL;
+}
+
 static void reload(server *s) {
   log_kv(SLOG_INFO, "reload", KV_S("file", s->config_path));
   char *err = NULL;
@@ -224,18 +272,21 @@ static void reload(server *s) {
     return;
   }
   runtime *old = server_runtime(s);
-  const config *o = old->cfg;
-  if (!str_eq(o->listen_host, c->listen_host) || o->listen_port != c->listen_port ||
-      o->workers != c->workers || o->queue != c->queue || !str_eq(o->state_dir, c->state_dir) ||
-      (o->audit_file != NULL) != (c->audit_file != NULL) ||
-      (o->audit_file && !str_eq(o->audit_file, c->audit_file)))
-    log_kv(SLOG_WARN, "reload_partial",
-           KV_S("msg", "listen, workers, queue, state_dir and [audit] file change only on "
-                       "restart"));
-  runtime_unref(old);
+  char *fixed = reload_blocker(old, c);
+  if (fixed) {
+    log_kv(SLOG_ERROR, "reload_refused", KV_S("changed", fixed),
+           KV_S("msg", "a reload cannot apply this change (it needs a restart); the old "
+                       "configuration keeps serving"));
+    free(fixed);
+    runtime_unref(old);
+    config_free(c);
+    close(cfd);
+    return;
+  }
   aws_glue *kms = awsglue_new(c, NULL, NULL);
-  runtime *rt = runtime_build(c, awsglue_kms_decrypt, kms, &err);
+  runtime *rt = runtime_build(c, old, awsglue_kms_decrypt, kms, &err);
   awsglue_free(kms);
+  runtime_unref(old);
   if (!rt) {
     log_kv(SLOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
@@ -305,7 +356,10 @@ static void recover_one(void *ud, const journal_entry *e) {
 
 static void write_pid_file(const char *path) {
   char *tmp = xasprintf("%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
+  int fd = safefile_create(tmp, true);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f && fd >= 0)
+    close(fd);
   if (f && fprintf(f, "%d\n", (int)getpid()) > 0 && fclose(f) == 0 && rename(tmp, path) == 0) {
     free(tmp);
     return;
@@ -319,10 +373,12 @@ static void drain_and_stop(server *s, int drain_s) {
   log_kv(SLOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
   http_quiesce(s);
   pool_drain(s->pool, mono_ms() + (uint64_t)drain_s * 1000u);
+  /* libmicrohttpd's threads read s->resp (/metrics, the busy check): they
+   * must all be gone before the responder is freed. */
+  http_stop(s);
   /* Every job is accounted for; give the last replies a moment to leave. */
   responder_stop(s->resp, 10000);
   s->resp = NULL;
-  http_stop(s);
   pool_stop(s->pool);
   s->pool = NULL;
 }
@@ -357,9 +413,19 @@ int serve_main(int argc, char **argv) {
     cli_opts_free(&o);
     return 73;
   }
+  /* The journal, the development secret and the pid file live there: no
+   * one else may be able to read, replace or plant them. */
+  if (!safefile_state_dir_ok(c->state_dir, &err)) {
+    log_kv(SLOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", err));
+    free(err);
+    config_free(c);
+    close(cfd);
+    cli_opts_free(&o);
+    return 73;
+  }
   /* kms: references are decrypted once, here, with the host's credentials. */
   aws_glue *kms = awsglue_new(c, NULL, NULL);
-  runtime *rt = runtime_build(c, awsglue_kms_decrypt, kms, &err);
+  runtime *rt = runtime_build(c, NULL, awsglue_kms_decrypt, kms, &err);
   awsglue_free(kms);
   if (!rt) {
     log_kv(SLOG_ERROR, "secrets", KV_S("msg", err));

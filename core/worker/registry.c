@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/safefile.h"
 #include "base/util.h"
 
 /* The smallest descriptor the host understands: ABI 1.0. */
@@ -50,14 +51,10 @@ bool registry_file_ok(const char *path, char **why) {
                      (unsigned)st.st_uid);
     return false;
   }
+  /* Every directory above it, not only the last: whoever can write any of
+   * them can put another file in this one's place. */
   char *copy = xstrdup(path);
-  const char *dir = dirname(copy);
-  struct stat dst;
-  bool ok = true;
-  if (stat(dir, &dst) == 0 && (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) {
-    *why = xasprintf("%s is in %s, which anyone can write to", path, dir);
-    ok = false;
-  }
+  bool ok = safefile_dirs_ok(dirname(copy), path, why);
   free(copy);
   return ok;
 }

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SLASHD_BIN = os.environ.get("SLASHD_BIN", "build/slashd")
 PLUGIN_DIR = os.environ.get("SLASHD_PLUGIN_DIR", "build/plugins")
 FIXTURE_DIR = os.environ.get("SLASHD_FIXTURE_DIR", "build/tests/plugins/fixtures")
-SOURCE_DIR = os.environ.get("SLASHD_SOURCE_DIR", ".")
+SOURCE_DIR = os.path.abspath(os.environ.get("SLASHD_SOURCE_DIR", "."))
 SHARED_DIR = os.environ.get("SLASHD_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5-test-secret"
@@ -159,6 +159,28 @@ def _kill_leftovers():
             p.wait()
 
 
+# What ASan, LeakSanitizer, UBSan and TSan print when they find something.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "ThreadSanitizer: reported")
+
+
+def check_sanitizer_reports(text, where):
+    """Fails the test when a sanitizer reported anything in `text`."""
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            i = text.index(marker)
+            raise AssertionError("sanitizer report in %s:\n%s" % (where, text[max(0, i - 2000):i + 6000]))
+
+
+def tsan_options(env):
+    """TSAN_OPTIONS for every process a test starts (ignored outside the TSan
+    build): keep going after a report, a distinct exit status, the
+    project's suppressions for third-party false positives."""
+    supp = os.path.join(SOURCE_DIR, "tests", "tsan.supp")
+    return ("handle_segv=0:halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=%s:" % supp
+            + env.get("TSAN_OPTIONS", ""))
+
+
 class Daemon:
     """One `slashd serve` with its own ini, state dir and log."""
 
@@ -175,6 +197,11 @@ class Daemon:
         # process, workers included, into the log that stop() checks.
         self.env["ASAN_OPTIONS"] = "handle_segv=0:detect_leaks=1:" + self.env.get("ASAN_OPTIONS", "")
         self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:" + self.env.get("UBSAN_OPTIONS", "")
+        # Under the TSan build: keep running after a report (so one race
+        # does not hide the next), and name both stacks of a deadlock. The
+        # workers inherit this environment and the daemon's stderr, so their
+        # reports land in the same log that stop() checks.
+        self.env["TSAN_OPTIONS"] = tsan_options(self.env)
         if env:
             self.env.update(env)
         srv = {"listen": "127.0.0.1:0", "workers": "2", "queue": "16", "job_timeout": "10",
@@ -241,10 +268,7 @@ class Daemon:
                 raise AssertionError("slashd did not stop within %ss" % timeout)
         if getattr(self, "log", None):
             self.log.close()
-        log = self.read_log()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if marker in log:
-                raise AssertionError("sanitizer report in the daemon log:\n" + log[-6000:])
+        check_sanitizer_reports(self.read_log(), "the daemon log")
         return self.proc.returncode if self.proc else None
 
     # -- HTTP -------------------------------------------------------------
@@ -304,7 +328,9 @@ def run_cli(*args, config=None, env=None, timeout=60):
     e = dict(os.environ)
     e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     e["ASAN_OPTIONS"] = "handle_segv=0:" + e.get("ASAN_OPTIONS", "")
+    e["TSAN_OPTIONS"] = tsan_options(e)
     if env:
         e.update(env)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e)
+    check_sanitizer_reports(p.stderr, "the stderr of " + " ".join(cmd))
     return p.returncode, p.stdout, p.stderr

@@ -1,12 +1,14 @@
 """Integration tests of the core host through the real binary: front door,
 verification, routing in the ack, workers, isolation, replies, drain, CLI."""
 
+import http.client
 import os
 import re
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -321,6 +323,43 @@ class Drain(unittest.TestCase):
         self.assertTrue(running[-1]["final"] and running[-1]["error"])
         self.assertIn("did not run", queued[-1]["text"])
         self.assertIn("Nothing was done", queued[-1]["text"])
+        sink.close()
+
+
+    def test_metrics_answered_until_the_end_of_a_drain(self):
+        """/metrics reads the responder: a client that keeps asking on an
+        open connection while the host drains, and while the last reply is
+        still leaving, must never reach a freed responder (ASan and TSan
+        builds check it)."""
+        sink = Sink()
+        sink.delay = 0.5  # the final reply keeps the responder busy at stop
+        d = Daemon(sink, server={"workers": "1", "drain_seconds": "10"}).start()
+        answered, stop = [], threading.Event()
+
+        def scrape():
+            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+            try:
+                while not stop.is_set():
+                    conn.request("GET", "/metrics")
+                    r = conn.getresponse()
+                    r.read()
+                    answered.append(r.status)
+            except (OSError, http.client.HTTPException):
+                pass  # the host closed the connection when it stopped
+            finally:
+                conn.close()
+
+        _, hdrs, _ = d.slash("good sleep 1")
+        t = threading.Thread(target=scrape)
+        t.start()
+        time.sleep(0.2)
+        try:
+            self.assertEqual(d.stop(), 0)
+        finally:
+            stop.set()
+            t.join(10)
+        self.assertTrue(answered and set(answered) == {200}, answered[-5:])
+        self.assertEqual(sink.for_request(hdrs["x-slashd-request-id"])[-1]["text"], "woke up")
         sink.close()
 
 

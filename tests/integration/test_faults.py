@@ -70,9 +70,11 @@ def rss_kb(pid, key="VmRSS"):
 
 
 def sanitized(pid):
-    """True when the process runs with AddressSanitizer (its RSS is not ours)."""
+    """True when the process runs with AddressSanitizer or ThreadSanitizer
+    (its RSS is not ours: quarantine, shadow memory)."""
     with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
+        maps = f.read()
+    return "libasan" in maps or "libtsan" in maps
 
 
 def children(pid):
@@ -246,7 +248,8 @@ class Burst(unittest.TestCase):
             if asan:
                 # ASan keeps up to 256 MiB of freed memory in quarantine by
                 # design; LeakSanitizer checks leaks when the host stops.
-                print("RSS bound not checked: AddressSanitizer build", flush=True)
+                # TSan's shadow memory is several times the program's own.
+                print("RSS bound not checked: sanitizer build", flush=True)
             else:
                 self.assertLess(hwm, self.RSS_LIMIT_KB, "main process peak RSS (KiB)")
         finally:

@@ -1,0 +1,355 @@
+"""Hardening, round two (issue 11): what an attacker and a careless plugin
+found. Each class is one item of the issue and fails on the code before it."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import tempfile
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import FIXTURE_DIR, SECRET, Daemon, Sink, run_cli, sign  # noqa: E402
+
+
+def exchange(port, data, timeout=5):
+    """Sends raw bytes and reads until the server closes the connection.
+    Returns (everything read, closed by the server)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    buf = b""
+    closed = False
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed = True
+    finally:
+        s.close()
+    return buf, closed
+
+
+def statuses(raw):
+    """The status of every response in a raw stream of them."""
+    return [int(m) for m in re.findall(rb"HTTP/1\.[01] (\d{3}) ", raw)]
+
+
+class Smuggling(unittest.TestCase):
+    """Item 1: ambiguous framing is refused with 400 (501 for an unknown
+    Transfer-Encoding) at once, and the connection closed, so the bytes after
+    it are never answered as a second request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = Sink()
+        cls.d = Daemon(cls.sink).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+        cls.sink.close()
+
+    def head(self, body, text="help"):
+        ts = int(time.time())
+        return (b"POST /slack/commands HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"X-Slack-Request-Timestamp: %d\r\nX-Slack-Signature: %s\r\n"
+                % (ts, sign(SECRET, ts, body).encode()))
+
+    SMUGGLED = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    def refused(self, req, status=400):
+        t0 = time.monotonic()
+        raw, closed = exchange(self.d.port, req)
+        # (libmicrohttpd itself refuses a few of these, with its own 400.)
+        self.assertTrue(statuses(raw) and set(statuses(raw)) == {status}, raw[:400])
+        self.assertTrue(closed, "connection kept open after a refused framing")
+        self.assertNotIn(b"slashd_build_info", raw)
+        self.assertLess(time.monotonic() - t0, 2.0, "answered only after a timeout")
+
+    def test_content_length_and_chunked(self):
+        body = self.d.form("help", user_id="U0SMUG1")
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        self.refused(self.head(body) + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     % len(chunked) + chunked + self.SMUGGLED)
+
+    def test_two_content_lengths(self):
+        body = self.d.form("help", user_id="U0SMUG2")
+        self.refused(self.head(body) + b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n"
+                     % (len(body), len(body) + len(self.SMUGGLED)) + body + self.SMUGGLED)
+
+    def test_two_equal_content_lengths(self):
+        body = self.d.form("help", user_id="U0SMUG3")
+        self.refused(self.head(body) + b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n"
+                     % (len(body), len(body)) + body)
+
+    def test_space_before_colon(self):
+        body = self.d.form("help", user_id="U0SMUG4")
+        self.refused(self.head(body) + b"Content-Length : %d\r\n\r\n" % len(body) + body)
+
+    def test_transfer_encoding_space_before_colon(self):
+        body = self.d.form("help", user_id="U0SMUG5")
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        self.refused(self.head(body) + b"Transfer-Encoding : chunked\r\n\r\n" + chunked)
+
+    def test_malformed_content_length(self):
+        body = self.d.form("help", user_id="U0SMUG6")
+        self.refused(self.head(body) + b"Content-Length: +%d\r\n\r\n" % len(body) + body)
+
+    def test_unknown_transfer_encoding_is_501_at_once(self):
+        body = self.d.form("help", user_id="U0SMUG7")
+        self.refused(self.head(body) + b"Transfer-Encoding: gzip\r\n\r\n" + body, 501)
+        self.refused(self.head(body) + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + body, 501)
+
+    def test_clean_requests_keep_alive(self):
+        """The checks refuse only ambiguity: two clean requests on one
+        connection are both answered."""
+        body = self.d.form("help", user_id="U0SMUG8")
+        one = self.head(body) + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        two = (b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n" + self.head(body)
+               + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
+        raw, _ = exchange(self.d.port, one + two)
+        self.assertEqual(statuses(raw), [200, 200, 200], raw[:600])
+
+
+class PathAliases(unittest.TestCase):
+    """Item 2: paths are matched as they arrived; a percent-encoded path is
+    404 and a NUL or control byte in the target is 400."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = Sink()
+        cls.d = Daemon(cls.sink).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+        cls.sink.close()
+
+    def get(self, target):
+        raw, _ = exchange(self.d.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return statuses(raw), raw
+
+    def test_percent_encoded_metrics(self):
+        for target in (b"/%6detrics", b"/%6Detrics", b"/metric%73", b"/%2fmetrics", b"/healthz%00"):
+            st, raw = self.get(target)
+            self.assertEqual(st, [404], (target, raw[:300]))
+            self.assertNotIn(b"slashd_build_info", raw)
+
+    def test_nul_in_target(self):
+        st, raw = self.get(b"/metrics\x00junk")
+        self.assertEqual(st, [400], raw[:300])
+        self.assertNotIn(b"slashd_build_info", raw)
+
+    def test_command_path_with_encoded_nul(self):
+        body = self.d.form("help", user_id="U0PATH1")
+        ts = int(time.time())
+        h = {"Content-Type": "application/x-www-form-urlencoded",
+             "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, ts, body)}
+        for path in ("/slack/commands%00junk", "/slack/command%73", "/slack%2Fcommands"):
+            status, _, _ = self.d.request("POST", path, body, h)
+            self.assertEqual(status, 404, path)
+        self.assertNotIn("U0PATH1", self.d.read_log())
+
+    def test_plain_paths_still_served(self):
+        self.assertEqual(self.get(b"/metrics")[0], [200])
+        self.assertEqual(self.get(b"/healthz?x=%41")[0], [200])
+        self.assertEqual(self.get(b"/nothing")[0], [404])
+
+
+class ReloadLimits(unittest.TestCase):
+    """Item 5: a reload never enters or leaves development mode, nor changes
+    what it cannot apply (listen, TLS, ...): it is refused with a clear log
+    line and the old configuration keeps serving."""
+
+    def setUp(self):
+        self.sink = Sink()
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+        self.sink.close()
+
+    def reload_with(self, edit):
+        with open(self.d.config) as f:
+            text = f.read()
+        tmp = self.d.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(edit(text))
+        os.rename(tmp, self.d.config)
+        before = self.d.read_log().count("event=reload")
+        self.d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            log = self.d.read_log()
+            if re.search(r"event=(reloaded|reload_refused)", log.split("event=reload ", before)[-1]):
+                return log
+            time.sleep(0.05)
+        self.fail("no reload outcome logged:\n" + self.d.read_log()[-3000:])
+
+    def works(self, secret, user):
+        status, hdrs, ack = self.d.slash("good echo still-%s" % user, secret=secret, user_id=user)
+        self.assertEqual(status, 200, ack)
+        self.assertEqual(self.sink.wait_final(hdrs["x-slashd-request-id"])[-1]["text"], "still-" + user)
+
+    def test_removing_the_secret_does_not_enter_development_mode(self):
+        self.d = Daemon(self.sink).start()
+        log = self.reload_with(lambda t: t.replace("signing_secret = env:SLASHD_TEST_SECRET\n", ""))
+        self.assertRegex(log, r"event=reload_refused changed=\"[^\"]*development mode")
+        self.assertNotIn("DEVELOPMENT_MODE", log)
+        self.works(SECRET, "U0RLD1")
+
+    def test_adding_a_secret_does_not_leave_development_mode(self):
+        self.d = Daemon(self.sink, secret=None).start()
+        dev = open(os.path.join(self.d.dir, "state", "dev-signing-secret")).read().strip()
+        log = self.reload_with(lambda t: t.replace("[slack]\n", "[slack]\nsigning_secret = env:HOME\n"))
+        self.assertRegex(log, r"event=reload_refused changed=\"[^\"]*development mode")
+        self.works(dev, "U0RLD2")
+
+    def test_development_host_keeps_its_secret_across_a_reload(self):
+        self.d = Daemon(self.sink, secret=None).start()
+        path = os.path.join(self.d.dir, "state", "dev-signing-secret")
+        dev = open(path).read().strip()
+        log = self.reload_with(lambda t: t.replace("job_timeout = 10", "job_timeout = 11"))
+        self.assertIn("event=reloaded", log)
+        self.assertEqual(open(path).read().strip(), dev)
+        self.works(dev, "U0RLD3")
+
+    def test_listen_change_is_refused(self):
+        self.d = Daemon(self.sink, secret=None).start()
+        dev = open(os.path.join(self.d.dir, "state", "dev-signing-secret")).read().strip()
+        log = self.reload_with(lambda t: t.replace("listen = 127.0.0.1:0", "listen = 127.0.0.2:0"))
+        self.assertRegex(log, r"event=reload_refused changed=\"\[server\] listen")
+        self.works(dev, "U0RLD4")
+
+    def test_tls_change_is_refused(self):
+        self.d = Daemon(self.sink).start()
+        log = self.reload_with(lambda t: t.replace(
+            "[server]\n", "[server]\ntls_cert = /etc/hostname\ntls_key = /etc/hostname\n"))
+        self.assertRegex(log, r"event=reload_refused changed=\"\[server\] tls_cert, \[server\] tls_key")
+        self.works(SECRET, "U0RLD5")
+
+
+class StateFiles(unittest.TestCase):
+    """Item 6: a state_dir that others can write or that another user owns is
+    refused; every file slashd creates is new (O_EXCL, no symbolic link
+    followed) and mode 0600; a plugin path is checked in every directory
+    above it."""
+
+    def setUp(self):
+        self.sink = Sink()
+
+    def tearDown(self):
+        self.sink.close()
+
+    def refuses_to_start(self, d, words):
+        with self.assertRaises(AssertionError):
+            d.start()
+        d.stop()
+        self.assertEqual(d.proc.returncode, 73, d.read_log()[-2000:])
+        self.assertIn(words, d.read_log())
+
+    def test_world_writable_state_dir_refused(self):
+        d = Daemon(self.sink)
+        state = os.path.join(d.dir, "state")
+        os.mkdir(state)
+        os.chmod(state, 0o777)
+        self.refuses_to_start(d, "is writable by group or others (mode 777)")
+
+    def test_foreign_state_dir_refused(self):
+        d = Daemon(self.sink)
+        state = os.path.join(d.dir, "state")
+        os.mkdir(state, 0o700)
+        os.chown(state, 65534, 65534)
+        self.refuses_to_start(d, "is owned by uid 65534, not by the user slashd runs as")
+
+    def test_state_dir_under_a_writable_parent_refused(self):
+        d = Daemon(self.sink)
+        os.chmod(d.dir, 0o777)
+        self.refuses_to_start(d, "which anyone can write to")
+
+    def test_planted_link_is_not_followed(self):
+        d = Daemon(self.sink, secret=None)
+        state = os.path.join(d.dir, "state")
+        os.mkdir(state, 0o700)
+        victim = os.path.join(d.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("untouched")
+        for name in ("dev-signing-secret.tmp", "journal.tmp", "slashd.pid.tmp"):
+            os.symlink(victim, os.path.join(state, name))
+        d.start()
+        status, _, _ = d.slash("help", secret=open(os.path.join(state, "dev-signing-secret")).read())
+        self.assertEqual(status, 200)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(open(victim).read(), "untouched")
+
+    def test_files_are_0600(self):
+        d = Daemon(self.sink, secret=None, sections={"audit": {"file": "AUDIT"}})
+        audit = os.path.join(d.dir, "audit.log")
+        with open(d.config) as f:
+            text = f.read().replace("file = AUDIT", "file = " + audit)
+        with open(d.config, "w") as f:
+            f.write(text)
+        d.start()
+        state = os.path.join(d.dir, "state")
+        d.slash("help", secret=open(os.path.join(state, "dev-signing-secret")).read())
+        files = [audit] + [os.path.join(state, n) for n in os.listdir(state)]
+        self.assertGreaterEqual(len(files), 4, files)  # audit, journal, secret, pid file
+        for path in files:
+            self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o600, path)
+        self.assertEqual(d.stop(), 0)
+
+    def test_audit_file_link_refused(self):
+        d = Daemon(self.sink)
+        target = os.path.join(d.dir, "elsewhere.log")
+        open(target, "w").close()
+        link = os.path.join(d.dir, "audit.log")
+        os.symlink(target, link)
+        with open(d.config, "a") as f:
+            f.write("\n[audit]\nfile = %s\n" % link)
+        self.refuses_to_start(d, "is a symbolic link")
+
+    def check_plugin_at(self, so):
+        ini = os.path.join(os.path.dirname(so), "t.ini")
+        with open(ini, "w") as f:
+            f.write("[slack]\nsigning_secret = env:SLASHD_TEST_SECRET\n[plugin.good]\npath = %s\n" % so)
+        return run_cli("check-config", config=ini, env={"SLASHD_TEST_SECRET": "x"})
+
+    def plugin_tree(self):
+        top = tempfile.mkdtemp(prefix="slashd-plug-")
+        self.addCleanup(shutil.rmtree, top)
+        deep = os.path.join(top, "a", "b")
+        os.makedirs(deep)
+        so = os.path.join(deep, "good.so")
+        shutil.copy(os.path.join(FIXTURE_DIR, "good.so"), so)
+        os.chmod(so, 0o755)
+        return top, so
+
+    def test_plugin_under_a_writable_grandparent_refused(self):
+        top, so = self.plugin_tree()
+        self.assertEqual(self.check_plugin_at(so)[0], 0)
+        os.chmod(os.path.join(top, "a"), 0o777)
+        rc, _, err = self.check_plugin_at(so)
+        self.assertEqual(rc, 1)
+        self.assertIn("/a, which anyone can write to", err)
+
+    def test_plugin_under_a_foreign_directory_refused(self):
+        top, so = self.plugin_tree()
+        os.chown(top, 65534, 65534)
+        rc, _, err = self.check_plugin_at(so)
+        self.assertEqual(rc, 1)
+        self.assertIn("which is owned by uid 65534", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
