@@ -18,8 +18,9 @@ static atomic_int g_level = SLOG_INFO;
 static atomic_bool g_json = false;
 static char g_role[32] = "main";
 /* Fields added to every line of the current unit of work (the Lambda
- * runtime's invocation: its request id). Set between units by the one
- * thread that runs them. */
+ * runtime's invocation: its request id). Only a single-threaded process
+ * sets them (the Lambda runtime, between invocations); a threaded one
+ * never does, so it reads an empty, unchanging list. */
 #define LOG_CTX_MAX 4
 static struct {
   char key[24];
@@ -191,7 +192,7 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_addf(&b, " level=%s proc=%s event=%s", level_names[level], g_role, event);
     for (unsigned i = 0; i < g_nctx; i++) {
       sbuf_addf(&b, " %s=", g_ctx[i].key);
-      add_value(&b, &KV_S(g_ctx[i].key, g_ctx[i].value));
+      add_value(&b, &KV_S(g_ctx[i].key, g_ctx[i].value), json);
     }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addf(&b, " %s=", fields[i].key);
