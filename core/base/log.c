@@ -57,6 +57,21 @@ bool log_configure(const char *format, const char *level) {
 
 void log_set_role(const char *role) {
   snprintf(g_role, sizeof g_role, "%s", role);
+  /* A child started for one unit of work (the Lambda worker's job process)
+   * inherits its parent's context fields: "key=value key=value". */
+  const char *ctx = getenv(LOG_CONTEXT_ENV);
+  while (ctx && *ctx) {
+    const char *eq = strchr(ctx, '=');
+    if (!eq)
+      break;
+    const char *end = strchr(eq, ' ');
+    size_t kl = (size_t)(eq - ctx), vl = end ? (size_t)(end - eq - 1) : strlen(eq + 1);
+    char key[24], value[128];
+    snprintf(key, sizeof key, "%.*s", (int)kl, ctx);
+    snprintf(value, sizeof value, "%.*s", (int)vl, eq + 1);
+    log_context_set(key, value);
+    ctx = end ? end + 1 : NULL;
+  }
 }
 
 void log_context_set(const char *key, const char *value) {

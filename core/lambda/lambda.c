@@ -53,15 +53,27 @@ static char *diag_text(const config *c) {
   return text;
 }
 
-/* Where the front sends jobs is known only once the stack is deployed, so
- * the function's environment may supply it when the ini does not. */
-static void env_lambda_keys(config *c) {
+/* Where the front sends jobs, and the secret's KMS ciphertext, are known
+ * only once the stack is deployed, so the function's environment may supply
+ * them when the ini does not. The secret stays a reference (env:, file: or
+ * kms:), as in the ini. False with *err when it is not one. */
+static bool env_lambda_keys(config *c, char **err) {
   const char *q = getenv("SLASHD_LAMBDA_QUEUE_URL");
   const char *t = getenv("SLASHD_LAMBDA_TOPIC_ARN");
+  const char *s = getenv("SLASHD_LAMBDA_SIGNING_SECRET");
   if (!c->lambda_queue_url && q && *q)
     c->lambda_queue_url = xstrdup(q);
   if (!c->lambda_topic_arn && t && *t)
     c->lambda_topic_arn = xstrdup(t);
+  if (!c->signing_secret_ref && s && *s) {
+    if (!(str_starts(s, "env:") || str_starts(s, "file:") || str_starts(s, "kms:")) || !strchr(s, ':')[1]) {
+      *err = xstrdup("SLASHD_LAMBDA_SIGNING_SECRET must be a reference (kms:BASE64, env:NAME or "
+                     "file:/path), never the secret itself");
+      return false;
+    }
+    c->signing_secret_ref = xstrdup(s);
+  }
+  return true;
 }
 
 static const lambda_handler *handler_find(const char *name) {
@@ -86,6 +98,10 @@ static int init_failed(rapi *api, const char *type, const char *msg) {
 static void invocation_begin(const rapi_invocation *inv) {
   log_context_clear();
   log_context_set("aws_req", inv->request_id);
+  /* The job's child process logs under the same Lambda request id. */
+  char *ctx = xasprintf("aws_req=%s", inv->request_id);
+  setenv(LOG_CONTEXT_ENV, ctx, 1);
+  free(ctx);
   if (inv->trace_id[0])
     setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
   else
@@ -187,7 +203,11 @@ int lambda_main(int argc, char **argv) {
   }
   log_configure(c->log_format, c->log_level);
   config_log_diags(c);
-  env_lambda_keys(c);
+  if (!env_lambda_keys(c, &err)) {
+    rc = init_failed(api, "Runtime.InvalidConfig", err);
+    free(err);
+    goto out;
+  }
   ctx = h->init(c, &err);
   if (!ctx) {
     rc = init_failed(api, "Runtime.InitError", err);
