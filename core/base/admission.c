@@ -8,7 +8,9 @@
 #include "base/access.h"
 #include "base/log.h"
 #include "base/message.h"
+#include "base/place.h"
 #include "base/util.h"
+#include "slashd/plugin.h"
 
 const char *admission_door_name(admission_door d) {
   switch (d) {
@@ -137,6 +139,7 @@ typedef struct admit {
   const char *slash; /* the command the routing table is asked about */
   int argc;
   char **argv;
+  place pl; /* --region / --account, taken off argv */
   route_match m;
 } admit;
 
@@ -149,14 +152,11 @@ static void answer_text(admission_result *out, int status, const char *body) {
 /* A Slack message for the user (ephemeral, formatted like every reply). */
 static void answer(admit *a, ack_kind kind, const char *text) {
   char *formatted = message_text(0, text, NULL);
-  json_t *j = message_json(0, formatted);
-  char *body = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  free(formatted);
   a->out->status = 200;
   a->out->kind = kind;
   a->out->json = true;
-  a->out->body = body ? body : xstrdup("{}");
+  a->out->body = message_body(0, formatted);
+  free(formatted);
 }
 
 /* answer() with a formatted text; the format's arguments are trusted. */
@@ -172,14 +172,9 @@ static void answerf(admit *a, ack_kind kind, const char *fmt, ...) {
   sbuf_free(&b);
 }
 
-/* `/aws ec2 stop i-1` for the ack: cut, and backticks made harmless. */
+/* `/aws ec2 stop i-1` for the ack. */
 static char *echo(const char *command, const char *text) {
-  char *e =
-      xasprintf("%s%s%.*s%s", command, *text ? " " : "", 200, text, strlen(text) > 200 ? "…" : "");
-  for (char *p = e; *p; p++)
-    if (*p == '`' || *p == '\n' || *p == '\r')
-      *p = *p == '`' ? '\'' : ' ';
-  return e;
+  return message_command_span(command, text, 200);
 }
 
 /* The checks that need no routing table: right command, a reply can reach
@@ -216,6 +211,13 @@ static bool check_request(admit *a) {
     free(why);
     return false;
   }
+  /* The place flags are the host's: checked here, before any region can
+   * reach a host name, and never seen by a plugin. */
+  if (!place_take(c, &a->argc, a->argv, &a->pl, &why)) {
+    answerf(a, ACK_USAGE, "%s.", why);
+    free(why);
+    return false;
+  }
   return true;
 }
 
@@ -244,6 +246,13 @@ static bool check_route(admit *a) {
     free(msg);
     return false;
   }
+  if (place_fan_out(&a->pl) && a->m.cmd->access == SLASHD_WRITE) {
+    answerf(a, ACK_USAGE,
+            "`--region all` is for read commands; `%s %s` changes things, so name the one region "
+            "it is for.",
+            a->m.plugin->name, a->m.cmd->name);
+    return false;
+  }
   return true;
 }
 
@@ -261,9 +270,11 @@ static bool check_backlog(admit *a) {
   return false;
 }
 
-static char *dedupe_key(const char *team, const char *user, int argc, char **argv) {
+static char *dedupe_key(const char *team, const char *user, const place *pl, int argc,
+                        char **argv) {
   sbuf b = {0};
-  sbuf_addf(&b, "%s|%s|", team, user);
+  sbuf_addf(&b, "%s|%s|%s|%s|", team, user, pl->region ? pl->region : "",
+            pl->account ? pl->account : "");
   for (int i = 0; i < argc; i++)
     sbuf_addf(&b, "%s%s", i ? " " : "", argv[i]);
   return sbuf_steal(&b);
@@ -289,6 +300,8 @@ static job *make_job(admit *a, char *key, int64_t now_ms) {
   for (int i = 0; i < a->m.argc; i++)
     j->argv[i] = xstrdup(a->m.argv[i]);
   j->access = a->m.cmd->access;
+  j->region = a->pl.region ? xstrdup(a->pl.region) : NULL;
+  j->account = a->pl.account ? xstrdup(a->pl.account) : NULL;
   j->dedupe_key = key;
   j->accepted_us = mono_us();
   j->accepted_ms = now_ms;
@@ -300,7 +313,7 @@ static job *make_job(admit *a, char *key, int64_t now_ms) {
 static void accept_job(admit *a) {
   const admission_request *r = a->req;
   int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
-  char *key = dedupe_key(r->team_id, r->user_id, a->argc, a->argv);
+  char *key = dedupe_key(r->team_id, r->user_id, &a->pl, a->argc, a->argv);
   int64_t age = 0;
   if (!dedupe_begin(a->env->dd, key, now_ms / 1000, &age)) {
     free(key);
@@ -357,10 +370,11 @@ void admission_decide(const admission_env *env, const admission_request *req,
   const config *c = env->cfg;
   admit a = {.env = env, .req = req, .out = out};
   a.shown = echo(*req->command ? req->command : (c->command ? c->command : "/"), req->text);
-  a.slash = c->command ? c->command : (*req->command ? req->command : "/");
+  a.slash = route_slash(c->command, req->command);
   if (check_request(&a) && check_route(&a) && check_backlog(&a))
     accept_job(&a);
   route_argv_free(a.argc, a.argv);
+  place_free(&a.pl);
   free(a.shown);
 }
 

@@ -17,6 +17,8 @@
 #include "base/access.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -185,6 +187,7 @@ typedef struct key_spec {
 static const key_spec schema[] = {
     {"server", "listen", T_LISTEN, 0, 0, 0},
     {"server", "path", T_STR, F(path), 0, 0},
+    {"server", "actions_path", T_STR, F(actions_path), 0, 0},
     {"server", "workers", T_INT, F(workers), 1, 256},
     {"server", "queue", T_INT, F(queue), 1, 1000000},
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
@@ -206,17 +209,24 @@ static const key_spec schema[] = {
     {"slack", "verification_token", T_SECRET, F(verification_token_ref), 0, 0},
     {"slack", "command", T_STR, F(command), 0, 0},
     {"slack", "response_hosts", T_LIST, 0, 0, 0},
+    {"slack", "mode", T_SPECIAL, 0, 0, 0},
+    {"slack", "app_token", T_SECRET, F(app_token_ref), 0, 0},
+    {"slack", "api_url", T_SPECIAL, F(api_url), 0, 0},
+    {"slack", "socket_connections", T_INT, F(socket_connections), 1, 10},
     {"aws", "region", T_STR, F(aws_region), 0, 0},
     {"aws", "endpoint_url", T_STR, F(aws_endpoint_url), 0, 0},
     {"aws", "connect_timeout", T_INT, F(aws_connect_timeout), 1, 300},
     {"aws", "timeout", T_INT, F(aws_timeout), 1, 3600},
     {"aws", "max_attempts", T_INT, F(aws_max_attempts), 1, 10},
+    {"aws", "regions", T_LIST, 0, 0, 0},
     {"identity", "mode", T_SPECIAL, 0, 0, 0},
     {"identity", "read", T_SPECIAL, 0, 0, 0},
     {"identity", "session_duration", T_INT, F(session_duration), 900, 43200},
     {"identity", "role_template", T_STR, F(role_template), 0, 0},
     {"identity", "role_name", T_STR, F(role_name), 0, 0},
     {"identity", "required_policy", T_STR, F(required_policy), 0, 0},
+    {"identity", "confirm", T_SPECIAL, 0, 0, 0},
+    {"identity", "confirm_seconds", T_INT, F(confirm_seconds), 30, 3600},
     {"audit", "file", T_PATH, F(audit_file), 0, 0},
     {"plugins", "dir", T_PATH, F(plugin_dir), 0, 0},
     {"lambda", "queue_url", T_STR, F(lambda_queue_url), 0, 0},
@@ -226,7 +236,8 @@ static const key_spec schema[] = {
 
 /* Sections whose keys are free-form (user ids, access rules). */
 static bool section_is_free(const char *name) {
-  return strcmp(name, "identity.users") == 0 || strcmp(name, "access") == 0;
+  return strcmp(name, "identity.users") == 0 || strcmp(name, "access") == 0 ||
+         strcmp(name, "accounts") == 0;
 }
 
 static bool section_is_known(const char *name) {
@@ -256,6 +267,7 @@ static void set_defaults(config *c) {
   c->listen_host = xstrdup("127.0.0.1");
   c->listen_port = 3000;
   c->path = xstrdup("/slack/commands");
+  c->actions_path = xstrdup("/slack/actions");
   c->workers = 4;
   c->queue = 256;
   c->job_timeout = 120;
@@ -270,6 +282,8 @@ static void set_defaults(config *c) {
   c->log_level = xstrdup("info");
   c->command = xstrdup("/aws");
   c->n_response_hosts = str_split_list("hooks.slack.com", &c->response_hosts);
+  c->api_url = xstrdup("https://slack.com/api/");
+  c->socket_connections = 2;
   c->aws_connect_timeout = 3;
   c->aws_timeout = 20;
   c->aws_max_attempts = 4;
@@ -277,6 +291,8 @@ static void set_defaults(config *c) {
   c->id_read = READ_AS_HOST;
   c->session_duration = 900;
   c->lambda_max_job_age = 1500;
+  c->confirm_writes = true;
+  c->confirm_seconds = 300;
 }
 
 static bool parse_listen(const char *v, char **host, int *port) {
@@ -310,8 +326,32 @@ static bool is_secret_ref(const char *v) {
          (str_starts(v, "kms:") && v[4]);
 }
 
+/* [slack] mode and api_url. */
+static void apply_slack_special(config *c, const cfg_kv *kv, const key_spec *k) {
+  if (strcmp(k->key, "mode") == 0) {
+    if (str_ieq(kv->value, "http") || str_ieq(kv->value, "socket"))
+      c->socket_mode = str_ieq(kv->value, "socket");
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "mode: expected http or socket, got \"%s\"", kv->value);
+    return;
+  }
+  /* api_url: https, or http to a loopback host (tests, a local fake). */
+  const char *v = kv->value;
+  const char *host = str_starts(v, "https://") ? v + 8 : str_starts(v, "http://") ? v + 7 : NULL;
+  char *h = host ? xstrndup(host, strcspn(host, "/?#")) : NULL;
+  if (!h || !*h || strchr(h, '@') || (str_starts(v, "http://") && !host_is_loopback(h)))
+    diag_add(c, kv->line, DIAG_ERROR,
+             "api_url: expected https://HOST/PATH/ (http:// only to a loopback host), got \"%s\"",
+             v);
+  else
+    set_str(c, k->offset, v);
+  free(h);
+}
+
 static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
-  if (strcmp(k->key, "log_format") == 0) {
+  if (strcmp(k->section, "slack") == 0) {
+    apply_slack_special(c, kv, k);
+  } else if (strcmp(k->key, "log_format") == 0) {
     if (!str_ieq(kv->value, "logfmt") && !str_ieq(kv->value, "json"))
       diag_add(c, kv->line, DIAG_ERROR, "log_format: expected logfmt or json, got \"%s\"",
                kv->value);
@@ -341,6 +381,11 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
     }
     diag_add(c, kv->line, DIAG_ERROR, "mode: expected none, map, template or iam-user, got \"%s\"",
              kv->value);
+  } else if (strcmp(k->key, "confirm") == 0) {
+    if (str_ieq(kv->value, "write") || str_ieq(kv->value, "none"))
+      c->confirm_writes = str_ieq(kv->value, "write");
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "confirm: expected write or none, got \"%s\"", kv->value);
   } else if (strcmp(k->key, "read") == 0) {
     if (str_ieq(kv->value, "host"))
       c->id_read = READ_AS_HOST;
@@ -349,6 +394,19 @@ static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
     else
       diag_add(c, kv->line, DIAG_ERROR, "read: expected host or assume, got \"%s\"", kv->value);
   }
+}
+
+/* [aws] regions: each must be a region name before any can reach a host
+ * name; "all" is the word for the whole list. */
+static void apply_regions(config *c, const cfg_kv *kv) {
+  strv_free(c->aws_regions, c->n_aws_regions);
+  c->n_aws_regions = str_split_list(kv->value, &c->aws_regions);
+  for (size_t i = 0; i < c->n_aws_regions; i++)
+    if (!place_region_shape(c->aws_regions[i]))
+      diag_add(c, kv->line, DIAG_ERROR,
+               "regions: \"%s\" is not an AWS region name (e.g. eu-west-1)", c->aws_regions[i]);
+  if (c->n_aws_regions > PLACE_REGIONS_MAX)
+    diag_add(c, kv->line, DIAG_ERROR, "regions: at most %d regions", PLACE_REGIONS_MAX);
 }
 
 static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
@@ -395,6 +453,10 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
                kv->value);
     break;
   case T_LIST:
+    if (strcmp(kv->key, "regions") == 0) {
+      apply_regions(c, kv);
+      break;
+    }
     strv_free(c->response_hosts, c->n_response_hosts);
     c->n_response_hosts = str_split_list(kv->value, &c->response_hosts);
     if (!c->n_response_hosts)
@@ -415,16 +477,6 @@ static int parse_bool(const char *v) {
   return -1;
 }
 
-static bool valid_plugin_name(const char *n) {
-  size_t len = strlen(n);
-  if (!len || len > 32)
-    return false;
-  for (; *n; n++)
-    if (!(islower((unsigned char)*n) || isdigit((unsigned char)*n) || *n == '_' || *n == '-'))
-      return false;
-  return true;
-}
-
 static bool path_has_dotdot(const char *p) {
   for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2) {
     bool start = (s == p || s[-1] == '/');
@@ -437,7 +489,7 @@ static bool path_has_dotdot(const char *p) {
 
 static void apply_plugin_section(config *c, const cfg_section *s) {
   const char *name = s->name + strlen("plugin.");
-  if (!valid_plugin_name(name)) {
+  if (!route_name_valid(name)) {
     diag_add(c, s->line, DIAG_ERROR,
              "[%s]: a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'", s->name);
     return;
@@ -492,6 +544,8 @@ static void check_server(config *c) {
   int line = s ? s->line : 0;
   if (c->path[0] != '/')
     diag_add(c, line, DIAG_ERROR, "path: must start with '/'");
+  if (c->actions_path[0] != '/' || strcmp(c->actions_path, c->path) == 0)
+    diag_add(c, line, DIAG_ERROR, "actions_path: must start with '/' and differ from path");
   if ((c->tls_cert == NULL) != (c->tls_key == NULL))
     diag_add(c, line, DIAG_ERROR, "tls_cert and tls_key go together: set both or neither");
   if (c->job_timeout < 1)
@@ -514,223 +568,243 @@ static void check_lambda(config *c) {
     diag_add(
         c, config_get_kv(s, "queue_url")->line, DIAG_ERROR,
         "queue_url: expected an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)");
-}
+  static void check_slack(config * c) {
+    const cfg_section *s = config_section(c, "slack");
+    int line = s ? s->line : 0;
+    if (c->socket_mode && !c->app_token_ref)
+      diag_add(c, line, DIAG_ERROR,
+               "[slack] mode = socket needs app_token (an app-level xapp- token with the "
+               "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
+  }
 
-static void interpret(config *c) {
-  /* [plugins] dir must be known before plugin paths are derived. */
-  set_defaults(c);
-  for (size_t i = 0; i < c->n_sections; i++) {
-    cfg_section *s = &c->sections[i];
-    if (!section_is_known(s->name)) {
-      diag_add(c, s->line, DIAG_WARNING, "unknown section [%s] (ignored)", s->name);
-      continue;
-    }
-    if (section_is_free(s->name) || str_starts(s->name, "plugin."))
-      continue;
-    for (size_t j = 0; j < s->n; j++)
-      apply_key(c, s, &s->kv[j]);
+  static void accounts_diag(void *ud, int line, const char *msg) {
+    diag_add(ud, line, DIAG_ERROR, "%s", msg);
   }
-  if (!c->plugin_dir)
-    c->plugin_dir = paths_default_plugin_dir();
-  if (!c->journal || !str_ieq(c->journal, "off")) {
-    if (!c->journal)
-      c->journal = xasprintf("%s/journal", c->state_dir);
-  } else {
-    free(c->journal);
-    c->journal = NULL;
-  }
-  if (!c->pid_file)
-    c->pid_file = xasprintf("%s/slashd.pid", c->state_dir);
-  c->id_users = config_section(c, "identity.users");
-  c->access = config_section(c, "access");
-  for (size_t i = 0; c->access && i < c->access->n; i++) {
-    char *why = NULL;
-    if (!access_rule_key_ok(c->access->kv[i].key, &why)) {
-      diag_add(c, c->access->kv[i].line, DIAG_ERROR, "%s", why);
-      free(why);
-    }
-  }
-  for (size_t i = 0; i < c->n_sections; i++)
-    if (str_starts(c->sections[i].name, "plugin."))
-      apply_plugin_section(c, &c->sections[i]);
-  for (size_t i = 0; i < c->n_plugins; i++) {
-    for (size_t j = 0; j < c->n_plugins; j++) {
-      if (i != j && c->plugins[i].enabled && c->plugins[j].enabled &&
-          strcmp(c->plugins[i].path, c->plugins[j].path) == 0 && i > j)
-        diag_add(c, c->plugins[i].line, DIAG_ERROR,
-                 "[plugin.%s] loads the same file as [plugin.%s] (%s)", c->plugins[i].name,
-                 c->plugins[j].name, c->plugins[i].path);
-    }
-  }
-  check_server(c);
-  check_identity(c);
-  check_lambda(c);
-}
 
-config *config_load(const char *path, char **err) {
-  return config_load_as(path, path, err);
-}
-
-config *config_load_as(const char *path, const char *name, char **err) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    if (err)
-      *err = xasprintf("%s: cannot open: %s", name, strerror(errno));
-    return NULL;
+  static void interpret(config * c) {
+    /* [plugins] dir must be known before plugin paths are derived. */
+    set_defaults(c);
+    for (size_t i = 0; i < c->n_sections; i++) {
+      cfg_section *s = &c->sections[i];
+      if (!section_is_known(s->name)) {
+        diag_add(c, s->line, DIAG_WARNING, "unknown section [%s] (ignored)", s->name);
+        continue;
+      }
+      if (section_is_free(s->name) || str_starts(s->name, "plugin."))
+        continue;
+      for (size_t j = 0; j < s->n; j++)
+        apply_key(c, s, &s->kv[j]);
+    }
+    if (!c->plugin_dir)
+      c->plugin_dir = paths_default_plugin_dir();
+    if (!c->journal || !str_ieq(c->journal, "off")) {
+      if (!c->journal)
+        c->journal = xasprintf("%s/journal", c->state_dir);
+    } else {
+      free(c->journal);
+      c->journal = NULL;
+    }
+    if (!c->pid_file)
+      c->pid_file = xasprintf("%s/slashd.pid", c->state_dir);
+    c->id_users = config_section(c, "identity.users");
+    c->access = config_section(c, "access");
+    c->accounts = config_section(c, "accounts");
+    place_accounts_check(c, accounts_diag, c);
+    if (c->aws_region && !place_region_shape(c->aws_region))
+      diag_add(c, 0, DIAG_ERROR, "[aws] region: \"%s\" is not an AWS region name", c->aws_region);
+    for (size_t i = 0; c->access && i < c->access->n; i++) {
+      char *why = NULL;
+      if (!access_rule_key_ok(c->access->kv[i].key, &why)) {
+        diag_add(c, c->access->kv[i].line, DIAG_ERROR, "%s", why);
+        free(why);
+      }
+    }
+    for (size_t i = 0; i < c->n_sections; i++)
+      if (str_starts(c->sections[i].name, "plugin."))
+        apply_plugin_section(c, &c->sections[i]);
+    for (size_t i = 0; i < c->n_plugins; i++) {
+      for (size_t j = 0; j < c->n_plugins; j++) {
+        if (i != j && c->plugins[i].enabled && c->plugins[j].enabled &&
+            strcmp(c->plugins[i].path, c->plugins[j].path) == 0 && i > j)
+          diag_add(c, c->plugins[i].line, DIAG_ERROR,
+                   "[plugin.%s] loads the same file as [plugin.%s] (%s)", c->plugins[i].name,
+                   c->plugins[j].name, c->plugins[i].path);
+      }
+    }
+    check_server(c);
+    check_slack(c);
+    check_identity(c);
+    check_lambda(c);
   }
-  config *c = xcalloc(1, sizeof *c);
-  c->file = xstrdup(name);
-  scan_section_headers(c, path);
-  parse_ctx p = {.c = c, .f = f};
-  int rc = ini_parse_stream(reader, &p, handler, &p);
-  fclose(f);
-  if (rc < 0)
-    diag_add(c, 0, DIAG_ERROR, "cannot read the file");
-  else if (rc > 0 && c->n_errors == 0)
-    diag_add(c, rc, DIAG_ERROR, "syntax error");
-  interpret(c);
-  return c;
-}
+
+  config *config_load(const char *path, char **err) {
+    return config_load_as(path, path, err);
+  }
+
+  config *config_load_as(const char *path, const char *name, char **err) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+      if (err)
+        *err = xasprintf("%s: cannot open: %s", name, strerror(errno));
+      return NULL;
+    }
+    config *c = xcalloc(1, sizeof *c);
+    c->file = xstrdup(name);
+    scan_section_headers(c, path);
+    parse_ctx p = {.c = c, .f = f};
+    int rc = ini_parse_stream(reader, &p, handler, &p);
+    fclose(f);
+    if (rc < 0)
+      diag_add(c, 0, DIAG_ERROR, "cannot read the file");
+    else if (rc > 0 && c->n_errors == 0)
+      diag_add(c, rc, DIAG_ERROR, "syntax error");
+    interpret(c);
+    return c;
+  }
 
 #define CONFIG_MAX_BYTES (1u << 20)
 
-int config_snapshot(const char *path, char **err) {
-  size_t len = 0;
-  char *data = read_file(path, CONFIG_MAX_BYTES, &len);
-  if (!data) {
-    *err = errno == EFBIG ? xasprintf("%s: larger than %u bytes", path, CONFIG_MAX_BYTES)
-                          : xasprintf("%s: cannot open: %s", path, strerror(errno));
-    return -1;
-  }
-  int fd = memfd_create("slashd.ini", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  bool ok = fd >= 0 && write_all(fd, data, len) &&
-            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
-  free(data);
-  if (!ok) {
-    *err = xasprintf("%s: cannot keep a copy in memory: %s", path, strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void config_free(config *c) {
-  if (!c)
-    return;
-  for (size_t i = 0; i < c->n_sections; i++) {
-    cfg_section *s = &c->sections[i];
-    for (size_t j = 0; j < s->n; j++) {
-      free(s->kv[j].key);
-      free(s->kv[j].value);
+  int config_snapshot(const char *path, char **err) {
+    size_t len = 0;
+    char *data = read_file(path, CONFIG_MAX_BYTES, &len);
+    if (!data) {
+      *err = errno == EFBIG ? xasprintf("%s: larger than %u bytes", path, CONFIG_MAX_BYTES)
+                            : xasprintf("%s: cannot open: %s", path, strerror(errno));
+      return -1;
     }
-    free(s->kv);
-    free(s->name);
+    int fd = memfd_create("slashd.ini", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    bool ok = fd >= 0 && write_all(fd, data, len) &&
+              fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+    free(data);
+    if (!ok) {
+      *err = xasprintf("%s: cannot keep a copy in memory: %s", path, strerror(errno));
+      if (fd >= 0)
+        close(fd);
+      return -1;
+    }
+    return fd;
   }
-  free(c->sections);
-  for (size_t i = 0; i < c->n_plugins; i++) {
-    free(c->plugins[i].name);
-    free(c->plugins[i].path);
+
+  void config_free(config * c) {
+    if (!c)
+      return;
+    for (size_t i = 0; i < c->n_sections; i++) {
+      cfg_section *s = &c->sections[i];
+      for (size_t j = 0; j < s->n; j++) {
+        free(s->kv[j].key);
+        free(s->kv[j].value);
+      }
+      free(s->kv);
+      free(s->name);
+    }
+    free(c->sections);
+    for (size_t i = 0; i < c->n_plugins; i++) {
+      free(c->plugins[i].name);
+      free(c->plugins[i].path);
+    }
+    free(c->plugins);
+    for (size_t i = 0; i < c->n_diags; i++)
+      free(c->diags[i].msg);
+    free(c->diags);
+    strv_free(c->response_hosts, c->n_response_hosts);
+    strv_free(c->aws_regions, c->n_aws_regions);
+    char **strs[] = {&c->file,
+                     &c->listen_host,
+                     &c->path,
+                     &c->actions_path,
+                     &c->state_dir,
+                     &c->journal,
+                     &c->pid_file,
+                     &c->tls_cert,
+                     &c->tls_key,
+                     &c->log_format,
+                     &c->log_level,
+                     &c->signing_secret_ref,
+                     &c->verification_token_ref,
+                     &c->command,
+                     &c->app_token_ref,
+                     &c->api_url,
+                     &c->aws_region,
+                     &c->aws_endpoint_url,
+                     &c->role_template,
+                     &c->role_name,
+                     &c->required_policy,
+                     &c->audit_file,
+                     &c->plugin_dir,
+                     &c->lambda_queue_url,
+                     &c->lambda_topic_arn};
+    for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+      free(*strs[i]);
+    free(c);
   }
-  free(c->plugins);
-  for (size_t i = 0; i < c->n_diags; i++)
-    free(c->diags[i].msg);
-  free(c->diags);
-  strv_free(c->response_hosts, c->n_response_hosts);
-  char **strs[] = {&c->file,
-                   &c->listen_host,
-                   &c->path,
-                   &c->state_dir,
-                   &c->journal,
-                   &c->pid_file,
-                   &c->tls_cert,
-                   &c->tls_key,
-                   &c->log_format,
-                   &c->log_level,
-                   &c->signing_secret_ref,
-                   &c->verification_token_ref,
-                   &c->command,
-                   &c->aws_region,
-                   &c->aws_endpoint_url,
-                   &c->role_template,
-                   &c->role_name,
-                   &c->required_policy,
-                   &c->audit_file,
-                   &c->plugin_dir,
-                   &c->lambda_queue_url,
-                   &c->lambda_topic_arn};
-  for (size_t i = 0; i < ARRAY_LEN(strs); i++)
-    free(*strs[i]);
-  free(c);
-}
 
-void config_print_diags(const config *c, void *stream) {
-  FILE *out = stream;
-  for (size_t i = 0; i < c->n_diags; i++) {
-    const cfg_diag *d = &c->diags[i];
-    const char *lvl = d->level == DIAG_ERROR ? "error" : "warning";
-    if (d->line)
-      fprintf(out, "%s:%d: %s: %s\n", c->file, d->line, lvl, d->msg);
-    else
-      fprintf(out, "%s: %s: %s\n", c->file, lvl, d->msg);
+  void config_print_diags(const config *c, void *stream) {
+    FILE *out = stream;
+    for (size_t i = 0; i < c->n_diags; i++) {
+      const cfg_diag *d = &c->diags[i];
+      const char *lvl = d->level == DIAG_ERROR ? "error" : "warning";
+      if (d->line)
+        fprintf(out, "%s:%d: %s: %s\n", c->file, d->line, lvl, d->msg);
+      else
+        fprintf(out, "%s: %s: %s\n", c->file, lvl, d->msg);
+    }
   }
-}
 
-void config_log_diags(const config *c) {
-  for (size_t i = 0; i < c->n_diags; i++) {
-    const cfg_diag *d = &c->diags[i];
-    log_kv(d->level == DIAG_ERROR ? SLOG_ERROR : SLOG_WARN, "config", KV_S("file", c->file),
-           KV_I("line", d->line), KV_S("msg", d->msg));
+  void config_log_diags(const config *c) {
+    for (size_t i = 0; i < c->n_diags; i++) {
+      const cfg_diag *d = &c->diags[i];
+      log_kv(d->level == DIAG_ERROR ? SLOG_ERROR : SLOG_WARN, "config", KV_S("file", c->file),
+             KV_I("line", d->line), KV_S("msg", d->msg));
+    }
   }
-}
 
-const cfg_section *config_section(const config *c, const char *name) {
-  for (size_t i = 0; i < c->n_sections; i++)
-    if (strcmp(c->sections[i].name, name) == 0)
-      return &c->sections[i];
-  return NULL;
-}
-
-const cfg_kv *config_get_kv(const cfg_section *s, const char *key) {
-  if (!s)
+  const cfg_section *config_section(const config *c, const char *name) {
+    for (size_t i = 0; i < c->n_sections; i++)
+      if (strcmp(c->sections[i].name, name) == 0)
+        return &c->sections[i];
     return NULL;
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->kv[i].key, key) == 0)
-      return &s->kv[i];
-  return NULL;
-}
-
-const char *config_get(const cfg_section *s, const char *key) {
-  const cfg_kv *kv = config_get_kv(s, key);
-  return kv ? kv->value : NULL;
-}
-
-const cfg_plugin *config_plugin(const config *c, const char *name) {
-  for (size_t i = 0; i < c->n_plugins; i++)
-    if (strcmp(c->plugins[i].name, name) == 0)
-      return &c->plugins[i];
-  return NULL;
-}
-
-bool host_is_loopback(const char *host) {
-  char h[256];
-  snprintf(h, sizeof h, "%s", host);
-  /* strip :port, and [] around IPv6 */
-  if (h[0] == '[') {
-    char *close = strchr(h, ']');
-    if (!close)
-      return false;
-    *close = '\0';
-    memmove(h, h + 1, strlen(h + 1) + 1);
-  } else {
-    char *colon = strchr(h, ':');
-    if (colon && !strchr(colon + 1, ':'))
-      *colon = '\0';
   }
-  /* Only an address literal in 127/8: a name such as "127.evil.example"
-   * resolves anywhere. */
-  struct in_addr a4;
-  if (inet_pton(AF_INET, h, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
-}
+
+  const cfg_kv *config_get_kv(const cfg_section *s, const char *key) {
+    if (!s)
+      return NULL;
+    for (size_t i = 0; i < s->n; i++)
+      if (strcmp(s->kv[i].key, key) == 0)
+        return &s->kv[i];
+    return NULL;
+  }
+
+  const char *config_get(const cfg_section *s, const char *key) {
+    const cfg_kv *kv = config_get_kv(s, key);
+    return kv ? kv->value : NULL;
+  }
+
+  const cfg_plugin *config_plugin(const config *c, const char *name) {
+    for (size_t i = 0; i < c->n_plugins; i++)
+      if (strcmp(c->plugins[i].name, name) == 0)
+        return &c->plugins[i];
+    return NULL;
+  }
+
+  bool host_is_loopback(const char *host) {
+    char h[256];
+    snprintf(h, sizeof h, "%s", host);
+    /* strip :port, and [] around IPv6 */
+    if (h[0] == '[') {
+      char *close = strchr(h, ']');
+      if (!close)
+        return false;
+      *close = '\0';
+      memmove(h, h + 1, strlen(h + 1) + 1);
+    } else {
+      char *colon = strchr(h, ':');
+      if (colon && !strchr(colon + 1, ':'))
+        *colon = '\0';
+    }
+    /* Only an address literal in 127/8: a name such as "127.evil.example"
+     * resolves anywhere. */
+    struct in_addr a4;
+    if (inet_pton(AF_INET, h, &a4) == 1)
+      return (ntohl(a4.s_addr) >> 24) == 127;
+    return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
+  }

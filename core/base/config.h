@@ -46,6 +46,7 @@ typedef struct config {
   char *listen_host;
   int listen_port;
   char *path;
+  char *actions_path; /* interactivity (button clicks) */
   int workers;
   int queue;
   int job_timeout;
@@ -70,6 +71,10 @@ typedef struct config {
   char *command;                /* e.g. "/aws"; NULL accepts any */
   char **response_hosts;
   size_t n_response_hosts;
+  bool socket_mode;       /* [slack] mode = socket */
+  char *app_token_ref;    /* Socket Mode app-level token; NULL when not configured */
+  char *api_url;          /* Slack Web API base, ends with '/' */
+  int socket_connections; /* Socket Mode connections kept open */
 
   /* [aws] */
   char *aws_region;
@@ -77,6 +82,9 @@ typedef struct config {
   int aws_connect_timeout;
   int aws_timeout;
   int aws_max_attempts;
+  char **aws_regions; /* [aws] regions: the regions served, for --region checks and "all" */
+  size_t n_aws_regions;
+  const cfg_section *accounts; /* [accounts] alias = id[, region = R][, role_template = ARN] */
 
   /* [identity] */
   identity_mode id_mode;
@@ -86,6 +94,8 @@ typedef struct config {
   char *role_name;
   char *required_policy;
   const cfg_section *id_users; /* [identity.users] or NULL */
+  bool confirm_writes;         /* [identity] confirm = write (default) | none */
+  int confirm_seconds;         /* how long a confirmation prompt stays valid */
 
   /* [access] */
   const cfg_section *access; /* or NULL */

@@ -2,9 +2,11 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/place.h"
 #include "base/util.h"
 
 static bool iam_char(char c) {
@@ -86,4 +88,70 @@ char *identity_role_static(const config *c, const identity_who *who, char **err)
     return NULL;
   }
   return NULL;
+}
+
+/* The account id inside "arn:PARTITION:iam::ACCOUNT:role/NAME", or "". */
+static void arn_account(const char *arn, char out[16]) {
+  out[0] = '\0';
+  const char *p = arn;
+  for (int colons = 0; *p && colons < 4; p++)
+    if (*p == ':')
+      colons++;
+  size_t n = strspn(p, "0123456789");
+  if (n == 12 && p[n] == ':')
+    snprintf(out, 16, "%.12s", p);
+}
+
+static char *replace_account(const char *tpl, const char *id) {
+  sbuf b = {0};
+  sbuf_add(&b, "", 0);
+  for (const char *p = tpl; *p;) {
+    if (str_starts(p, "{account}")) {
+      sbuf_adds(&b, id);
+      p += strlen("{account}");
+    } else {
+      sbuf_addc(&b, *p++);
+    }
+  }
+  return sbuf_steal(&b);
+}
+
+/* With an account, the role must be in it: the account's own template, or
+ * the user's mapping with {account} filled in. A fixed role elsewhere is
+ * refused rather than silently used in the wrong account. */
+char *identity_role_in(const config *c, const identity_who *who, const char *account,
+                       const char *base_role, char **err) {
+  *err = NULL;
+  if (!account || !*account) {
+    if (base_role && strstr(base_role, "{account}")) {
+      *err = xstrdup("your role depends on the account: add `--account ALIAS`");
+      return NULL;
+    }
+    return base_role ? xstrdup(base_role) : NULL;
+  }
+  place_account a;
+  if (!place_account_get(c, account, &a, err))
+    return NULL;
+  char *role = NULL;
+  if (a.role_template) {
+    identity_who w = *who;
+    char *expanded = expand_template(a.role_template, &w);
+    role = replace_account(expanded, a.id);
+    free(expanded);
+  } else if (base_role) {
+    role = replace_account(base_role, a.id);
+  }
+  char in[16];
+  arn_account(role ? role : "", in);
+  if (role && strcmp(in, a.id) != 0) {
+    *err = xasprintf("your role %s is not in account %s (%s); an admin can give %s its own "
+                     "role_template in [accounts]",
+                     role, a.alias, a.id, a.alias);
+    free(role);
+    role = NULL;
+  } else if (!role) {
+    *err = xasprintf("no IAM role is known for you in account %s", a.alias);
+  }
+  place_account_free(&a);
+  return role;
 }

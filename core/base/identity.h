@@ -33,4 +33,12 @@ char *identity_session_name(const char *user_id);
  * the user: no mapping, mode none, or iam-user (resolved elsewhere). */
 char *identity_role_static(const config *c, const identity_who *who, char **err);
 
+/* The role for account alias `account` ([accounts]; NULL/"": none given),
+ * from `base_role` (the user's mapped or templated role, may be NULL when
+ * the account has its own role_template). {account} in a template becomes
+ * the account id; the result must be a role in that account. New string, or
+ * NULL with *err. */
+char *identity_role_in(const config *c, const identity_who *who, const char *account,
+                       const char *base_role, char **err);
+
 #endif

@@ -76,3 +76,42 @@ json_t *ipc_recv(int fd, bool *eof) {
   free(buf);
   return msg;
 }
+
+json_t *ipc_read(ipc_reader *r, int fd, bool wait, ipc_status *st) {
+  if (!r->buf)
+    r->buf = xmalloc(IPC_MAX + 1);
+  /* One byte more than the largest message: a longer datagram is cut
+   * (MSG_TRUNC reports its real length) and refused. */
+  ssize_t n;
+  do {
+    n = recv(fd, r->buf, IPC_MAX + 1, MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    *st = IPC_AGAIN;
+    return NULL;
+  }
+  if (n <= 0) {
+    *st = IPC_EOF;
+    return NULL;
+  }
+  if (n > IPC_MAX) {
+    log_kv(SLOG_ERROR, "ipc_too_large", KV_I("bytes", n));
+    *st = IPC_BAD;
+    return NULL;
+  }
+  json_error_t jerr;
+  json_t *msg = json_loadb(r->buf, (size_t)n, 0, &jerr);
+  if (!json_is_object(msg)) {
+    log_kv(SLOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
+    json_decref(msg);
+    *st = IPC_BAD;
+    return NULL;
+  }
+  *st = IPC_MSG;
+  return msg;
+}
+
+void ipc_reader_free(ipc_reader *r) {
+  free(r->buf);
+  r->buf = NULL;
+}

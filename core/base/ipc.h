@@ -17,4 +17,24 @@ bool ipc_send(int fd, const json_t *msg);
  * malformed message (*eof = false). */
 json_t *ipc_recv(int fd, bool *eof);
 
+/* A receive buffer for one thread's loop: one recv(2) per message instead of
+ * a peek at its size and then the read. The IPC_MAX + 1 bytes are allocated
+ * on first use; only the pages a message touches become resident. */
+typedef struct ipc_reader {
+  char *buf;
+} ipc_reader;
+
+typedef enum {
+  IPC_MSG,   /* a message */
+  IPC_AGAIN, /* nothing queued (wait = false only) */
+  IPC_BAD,   /* an oversized or malformed message, dropped */
+  IPC_EOF,   /* the peer is gone, or the socket broke */
+} ipc_status;
+
+/* Receives one message through r. With wait = false it does not block and
+ * says IPC_AGAIN when nothing is queued. Returns the message (a new
+ * reference) only with IPC_MSG. */
+json_t *ipc_read(ipc_reader *r, int fd, bool wait, ipc_status *st);
+void ipc_reader_free(ipc_reader *r);
+
 #endif

@@ -106,37 +106,90 @@ static bool needs_quotes(const char *s) {
 }
 
 /* Escapes for both logfmt and JSON: quotes, backslashes and control
- * characters; invalid UTF-8 is replaced so that JSON lines stay valid. */
-static void add_quoted(sbuf *b, const char *s) {
-  char *clean = utf8_sanitize(s, strlen(s));
-  sbuf_addc(b, '"');
-  for (const char *p = clean; *p; p++) {
+ * characters; invalid UTF-8 is replaced so that JSON lines stay valid.
+ * Runs of plain bytes are copied at once: a line is written for every
+ * accepted job and every reply, so this is on the hot path. */
+static void add_escaped(sbuf *b, const char *s, size_t n) {
+  const char *run = s;
+  for (const char *p = s; p < s + n; p++) {
     unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+      continue;
+    sbuf_add(b, run, (size_t)(p - run));
+    run = p + 1;
     switch (c) {
     case '"':
-      sbuf_adds(b, "\\\"");
+      sbuf_add(b, "\\\"", 2);
       break;
     case '\\':
-      sbuf_adds(b, "\\\\");
+      sbuf_add(b, "\\\\", 2);
       break;
     case '\n':
-      sbuf_adds(b, "\\n");
+      sbuf_add(b, "\\n", 2);
       break;
     case '\r':
-      sbuf_adds(b, "\\r");
+      sbuf_add(b, "\\r", 2);
       break;
     case '\t':
-      sbuf_adds(b, "\\t");
+      sbuf_add(b, "\\t", 2);
       break;
-    default:
-      if (c < 0x20 || c == 0x7f)
-        sbuf_addf(b, "\\u%04x", c);
-      else
-        sbuf_addc(b, (char)c);
+    default: {
+      static const char hex[] = "0123456789abcdef";
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      sbuf_add(b, u, sizeof u);
+    }
     }
   }
+  sbuf_add(b, run, (size_t)(s + n - run));
+}
+
+static void add_quoted(sbuf *b, const char *s) {
+  size_t n = strlen(s);
   sbuf_addc(b, '"');
-  free(clean);
+  if (utf8_is_clean(s, n)) {
+    add_escaped(b, s, n);
+  } else {
+    char *clean = utf8_sanitize(s, n);
+    add_escaped(b, clean, strlen(clean));
+    free(clean);
+  }
+  sbuf_addc(b, '"');
+}
+
+/* Decimal digits of v, without printf (a few per line, every line). */
+static void add_ull(sbuf *b, unsigned long long v) {
+  char d[24];
+  size_t i = sizeof d;
+  do {
+    d[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  sbuf_add(b, d + i, sizeof d - i);
+}
+
+static void add_ll(sbuf *b, long long v) {
+  if (v < 0) {
+    sbuf_addc(b, '-');
+    add_ull(b, 0ull - (unsigned long long)v);
+  } else {
+    add_ull(b, (unsigned long long)v);
+  }
+}
+
+/* "%.3f" for the durations the hot lines carry; printf for the rest. */
+static void add_dbl(sbuf *b, double d) {
+  if (!(d > -1e12 && d < 1e12)) {
+    sbuf_addf(b, "%.3f", d);
+    return;
+  }
+  bool neg = d < 0;
+  unsigned long long milli = (unsigned long long)((neg ? -d : d) * 1000.0 + 0.5);
+  if (neg && milli)
+    sbuf_addc(b, '-');
+  add_ull(b, milli / 1000);
+  char frac[4] = {'.', (char)('0' + milli / 100 % 10), (char)('0' + milli / 10 % 10),
+                  (char)('0' + milli % 10)};
+  sbuf_add(b, frac, sizeof frac);
 }
 
 static void add_value(sbuf *b, const log_field *f, bool json) {
@@ -150,13 +203,13 @@ static void add_value(sbuf *b, const log_field *f, bool json) {
     break;
   }
   case KV_INT:
-    sbuf_addf(b, "%lld", f->i);
+    add_ll(b, f->i);
     break;
   case KV_UINT:
-    sbuf_addf(b, "%llu", f->u);
+    add_ull(b, f->u);
     break;
   case KV_DBL:
-    sbuf_addf(b, "%.3f", f->d);
+    add_dbl(b, f->d);
     break;
   case KV_BOOL:
     sbuf_adds(b, f->i ? "true" : "false");
@@ -164,14 +217,47 @@ static void add_value(sbuf *b, const log_field *f, bool json) {
   }
 }
 
+static void add_2(char *p, unsigned v) {
+  p[0] = (char)('0' + v / 10 % 10);
+  p[1] = (char)('0' + v % 10);
+}
+
+/* 2026-12-01T09:24:58.123Z. The civil date from the day count (Howard
+ * Hinnant's algorithm) rather than gmtime_r, which takes the time-zone
+ * lock on every call. */
 static void add_timestamp(sbuf *b) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  sbuf_addf(b, "%s.%03ldZ", buf, ts.tv_nsec / 1000000L);
+  long long days = (long long)ts.tv_sec / 86400, sod = (long long)ts.tv_sec % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days--;
+  }
+  long long z = days + 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  long long year = (long long)yoe + era * 400 + (month <= 2);
+  if (year < 0 || year > 9999) {
+    sbuf_adds(b, "0000-00-00T00:00:00.000Z");
+    return;
+  }
+  char t[24] = "0000-00-00T00:00:00.000Z";
+  add_2(t, (unsigned)(year / 100));
+  add_2(t + 2, (unsigned)(year % 100));
+  add_2(t + 5, month);
+  add_2(t + 8, day);
+  add_2(t + 11, (unsigned)(sod / 3600));
+  add_2(t + 14, (unsigned)(sod / 60 % 60));
+  add_2(t + 17, (unsigned)(sod % 60));
+  unsigned ms = (unsigned)(ts.tv_nsec / 1000000L);
+  t[20] = (char)('0' + ms / 100);
+  add_2(t + 21, ms % 100);
+  sbuf_add(b, t, sizeof t);
 }
 
 void log_fields(int level, const char *event, const log_field *fields, unsigned n) {
@@ -184,7 +270,9 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
   if (json) {
     sbuf_adds(&b, "{\"ts\":\"");
     add_timestamp(&b);
-    sbuf_addf(&b, "\",\"level\":\"%s\",\"proc\":", level_names[level]);
+    sbuf_adds(&b, "\",\"level\":\"");
+    sbuf_adds(&b, level_names[level]);
+    sbuf_adds(&b, "\",\"proc\":");
     add_quoted(&b, g_role);
     sbuf_adds(&b, ",\"event\":");
     add_quoted(&b, event);
@@ -204,13 +292,22 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
   } else {
     sbuf_adds(&b, "ts=");
     add_timestamp(&b);
-    sbuf_addf(&b, " level=%s proc=%s event=%s", level_names[level], g_role, event);
+    sbuf_adds(&b, " level=");
+    sbuf_adds(&b, level_names[level]);
+    sbuf_adds(&b, " proc=");
+    sbuf_adds(&b, g_role);
+    sbuf_adds(&b, " event=");
+    sbuf_adds(&b, event);
     for (unsigned i = 0; i < g_nctx; i++) {
-      sbuf_addf(&b, " %s=", g_ctx[i].key);
+      sbuf_addc(&b, ' ');
+      sbuf_adds(&b, g_ctx[i].key);
+      sbuf_addc(&b, '=');
       add_value(&b, &KV_S(g_ctx[i].key, g_ctx[i].value), json);
     }
     for (unsigned i = 0; i < n; i++) {
-      sbuf_addf(&b, " %s=", fields[i].key);
+      sbuf_addc(&b, ' ');
+      sbuf_adds(&b, fields[i].key);
+      sbuf_addc(&b, '=');
       add_value(&b, &fields[i], json);
     }
     sbuf_addc(&b, '\n');

@@ -10,10 +10,12 @@
 
 #include "base/access.h"
 #include "worker/awsglue.h"
+#include "worker/fanout.h"
 #include "cli/cli.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
 #include "base/log.h"
+#include "base/place.h"
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
@@ -22,7 +24,8 @@ static void print_reply(void *ud, unsigned flags, bool interim, const char *text
   (void)ud;
   (void)flags;
   (void)interim;
-  fputs(text, stdout);
+  /* Plugin and AWS text (console output, tags) cannot drive the terminal. */
+  cli_put_clean(text, stdout);
   fputc('\n', stdout);
   fflush(stdout);
 }
@@ -71,13 +74,27 @@ int run_main(int argc, char **argv) {
   char *msg = NULL;
   aws_glue *glue = NULL;
   route_match m;
+  place pl = {0};
+  call_place cp = {0};
   if (!route_tokenize(o.text, &wc, &words, &err)) {
     printf("Could not read the command: %s.\n", err);
     rc = 2;
     goto out;
   }
+  if (!place_take(c, &wc, words, &pl, &msg)) {
+    printf("%s.\n", msg);
+    rc = 2;
+    goto out;
+  }
   if (route_resolve(routes, slash, wc, words, &m, &msg) != ROUTE_OK) {
     printf("%s\n", msg);
+    rc = 2;
+    goto out;
+  }
+  if (place_fan_out(&pl) && m.cmd->access == SLASHD_WRITE) {
+    printf("`--region all` is for read commands; `%s %s` changes things, so name the one region "
+           "it is for.\n",
+           m.plugin->name, m.cmd->name);
     rc = 2;
     goto out;
   }
@@ -105,6 +122,7 @@ int run_main(int argc, char **argv) {
                       .reg = reg,
                       .sink = {.emit = print_reply},
                       .deadline_ms = mono_ms() + (uint64_t)c->job_timeout * 1000u - 500u};
+  call_set_place(c, &call, pl.region, pl.account, &cp);
   awsglue_attach(glue, &call);
   call.plugin = registry_find(reg, m.plugin->name);
   call.cmd = call.plugin ? plugin_find_cmd(call.plugin, m.cmd->name) : NULL;
@@ -114,7 +132,10 @@ int run_main(int argc, char **argv) {
   }
   signal(SIGALRM, on_alarm);
   alarm((unsigned)c->job_timeout);
-  slashd_status st = call_run(&call, m.argc, (const char *const *)m.argv);
+  slashd_status st = call_fans_out(&call)
+                         ? fanout_run(glue, &call, c->aws_regions, c->n_aws_regions, m.argc,
+                                      (const char *const *)m.argv)
+                         : call_run(&call, m.argc, (const char *const *)m.argv);
   alarm(0);
   if (st != SLASHD_OK && !call.error_reported)
     printf("%s %s failed: %s.\n", m.plugin->name, m.cmd->name, status_text(st));
@@ -125,6 +146,8 @@ int run_main(int argc, char **argv) {
     fprintf(stderr, "slashd run: ran as %s%s%s\n", awsglue_identity(glue),
             *awsglue_session(glue) ? ", session " : "", awsglue_session(glue));
 out:
+  call_place_free(&cp);
+  place_free(&pl);
   awsglue_free(glue);
   free(msg);
   free(err);

@@ -13,6 +13,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "base/util.h"
+#include "base/wire.h"
 
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final) {
   if (j->posts >= JOB_MAX_POSTS) {
@@ -24,12 +25,9 @@ void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool fin
     return;
   }
   j->posts++;
-  json_t *body = message_json(flags, text);
-  char *s_body = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
-  if (s_body)
-    responder_post(s->resp, j->id, j->response_url, s_body, final,
-                   (flags & SLASHD_REPLY_ERROR) != 0, j->accepted_wall);
+  char *s_body = message_body(flags, text);
+  responder_post(s->resp, j->id, j->response_url, s_body, final, (flags & SLASHD_REPLY_ERROR) != 0,
+                 j->accepted_wall);
   free(s_body);
 }
 
@@ -46,22 +44,13 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   runtime *rt = server_runtime(s);
   *timeout_s = rt->cfg->job_timeout;
   runtime_unref(rt);
-  json_t *argv = json_array();
-  for (int i = 0; i < j->argc; i++)
-    json_array_append_new(argv, json_string(j->argv[i]));
-  json_t *caller =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "team_id", j->team_id, "user_id", j->user_id,
-                "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
-                j->channel_name, "command", j->command, "text", j->text);
-  json_t *msg =
-      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
-                "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
+  j->deadline_ms = wall_ms() + (int64_t)*timeout_s * 1000;
   /* The user's assumed role, if another worker already has it. */
-  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id);
-  json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
-  if (creds)
-    json_object_set_new(msg, "creds", creds);
+  char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
+  json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
   free(key);
+  json_t *msg = wire_job(j, creds);
+  json_decref(creds);
   bool ok = msg && ipc_send(fd, msg);
 
   json_decref(msg);
@@ -71,12 +60,10 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   return ok;
 }
 
-void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *text = json_string_value(json_object_get(msg, "text"));
-  unsigned flags = (unsigned)json_integer_value(json_object_get(msg, "flags"));
-  bool interim = json_is_true(json_object_get(msg, "interim"));
-  if (!text)
-    return;
+void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *text = msg->text;
+  unsigned flags = msg->flags;
+  bool interim = msg->interim;
   if (flags & SLASHD_REPLY_ERROR)
     dj->error_seen = true;
   /* Whatever was held is not the last message any more. */
@@ -102,25 +89,15 @@ static void finish(server *s, job *j, job_outcome o) {
   job_free(j);
 }
 
-/* "`/aws ec2 stop i-1`" for messages: backticks inside would end the code
- * span early. */
-static char *display(const job *j) {
-  char *d = job_display(j);
-  for (char *p = d; *p; p++)
-    if (*p == '`')
-      *p = '\'';
-  return d;
-}
-
 static void notify(server *s, job *j, const char *fmt_text) {
   char *formatted = message_text(SLASHD_REPLY_ERROR, fmt_text, NULL);
   dispatch_post(s, j, SLASHD_REPLY_ERROR, formatted, true);
   free(formatted);
 }
 
-void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *identity = json_string_value(json_object_get(msg, "identity"));
-  const char *session = json_string_value(json_object_get(msg, "session"));
+void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *identity = msg->identity;
+  const char *session = msg->session;
   if (identity) {
     free(j->identity);
     j->identity = xstrdup(identity);
@@ -129,13 +106,13 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
     free(j->session);
     j->session = xstrdup(session);
   }
-  slashd_status st = (slashd_status)json_integer_value(json_object_get(msg, "status"));
-  bool error = json_is_true(json_object_get(msg, "error")) || dj->error_seen;
+  slashd_status st = (slashd_status)msg->status;
+  bool error = msg->error || dj->error_seen;
   job_outcome o = (st == SLASHD_OK && !error) ? OUT_OK : OUT_ERROR;
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` failed: %s.", d, status_text(st));
     notify(s, j, text);
     free(text);
@@ -143,7 +120,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   } else if (dj->held_text) {
     flush_held(s, dj, j, true);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` finished.", d);
     char *formatted = message_text(0, text, NULL);
     dispatch_post(s, j, 0, formatted, true);
@@ -156,7 +133,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
 
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how) {
   flush_held(s, dj, j, false);
-  char *d = display(j);
+  char *d = job_display(j);
   char *text;
   const char *partly = j->access == SLASHD_WRITE
                            ? " It may have partly run: check the resource before retrying."
@@ -181,7 +158,7 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
 }
 
 void dispatch_job_dropped(server *s, job *j) {
-  char *d = display(j);
+  char *d = job_display(j);
   char *text = xasprintf("`%s` did not run: slashd is shutting down. Nothing was done; please "
                          "try again in a minute.",
                          d);

@@ -18,6 +18,7 @@
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/wire.h"
 #include "common/backoff.h"
 #include "worker/worker.h"
 
@@ -67,6 +68,9 @@ struct pool {
   pthread_cond_t ready_cv;
 
   atomic_size_t n_idle, n_busy, n_starting;
+  /* The dispatcher is in poll(): a new job must wake it (pool_wake). */
+  atomic_bool asleep;
+  ipc_reader rd; /* the dispatcher thread's */
 };
 
 static void set_state(pool *p, worker *w, wstate st) {
@@ -244,12 +248,12 @@ static void retire(pool *p, worker *w) {
   schedule_respawn(p, w);
 }
 
-static void on_hello(pool *p, worker *w, json_t *msg) {
+static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   pthread_mutex_lock(&p->mu);
   unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
   char *err = NULL;
-  route_table *t = route_table_from_json(json_object_get(msg, "manifest"), &err);
+  route_table *t = route_table_from_json(msg->manifest, &err);
   if (!t) {
     log_kv(SLOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
@@ -280,24 +284,24 @@ static void on_hello(pool *p, worker *w, json_t *msg) {
   log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
 }
 
-static void on_message(pool *p, worker *w, json_t *msg) {
-  const char *t = json_string_value(json_object_get(msg, "t"));
-  const char *id = json_string_value(json_object_get(msg, "id"));
-  if (str_eq(t, "hello") && w->state == W_STARTING) {
+static void on_message(pool *p, worker *w, const wire_msg *msg) {
+  if (msg->t == WIRE_HELLO && w->state == W_STARTING) {
     on_hello(p, w, msg);
     return;
   }
-  if (str_eq(t, "creds")) {
-    credcache_put(p->srv->creds, json_object_get(msg, "entry"));
+  if (msg->t == WIRE_CREDS) {
+    credcache_put(p->srv->creds, msg->creds);
     return;
   }
-  if (!w->job || !id || strcmp(id, w->job->id) != 0) {
-    log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index), KV_S("t", t ? t : ""));
+  if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||
+      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE)) {
+    log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index),
+           KV_S("t", wire_type_name(msg->t)));
     return;
   }
-  if (str_eq(t, "reply")) {
+  if (msg->t == WIRE_REPLY) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
-  } else if (str_eq(t, "done")) {
+  } else {
     dispatch_job_done(p->srv, &w->dj, w->job, msg);
     w->job = NULL;
     set_state(p, w, W_IDLE);
@@ -309,20 +313,41 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   }
 }
 
+/* A message this binary's workers cannot have sent: the worker is not
+ * speaking our protocol; one that never got ready is replaced. */
+static void on_bad_message(worker *w, const char *why) {
+  log_kv(SLOG_ERROR, "worker_bad_message", KV_I("worker", w->index), KV_S("msg", why));
+  if (w->state == W_STARTING)
+    kill(w->pid, SIGKILL);
+}
+
+static void on_raw_message(pool *p, worker *w, const json_t *msg) {
+  wire_msg wm;
+  char *why = NULL;
+  if (wire_decode(msg, &wm, &why))
+    on_message(p, w, &wm);
+  else
+    on_bad_message(w, why);
+  wire_msg_free(&wm);
+  free(why);
+}
+
+/* Reads every message the worker has queued, not one per poll round: a
+ * reply and its done usually arrive together, and one wake-up handles
+ * both. Stops when the worker is gone (died, or retired after its done). */
 static void drain_worker(pool *p, worker *w) {
-  for (;;) {
-    bool eof = false;
-    json_t *msg = ipc_recv(w->fd, &eof);
-    if (msg) {
-      on_message(p, w, msg);
+  while (w->fd >= 0 && w->state != W_EMPTY) {
+    ipc_status st;
+    json_t *msg = ipc_read(&p->rd, w->fd, false, &st);
+    if (st == IPC_MSG) {
+      on_raw_message(p, w, msg);
       json_decref(msg);
-      /* A message can change the worker's state; look at it again next
-       * round rather than read on. */
+    } else if (st == IPC_EOF) {
+      worker_died(p, w);
+      return;
+    } else if (st == IPC_AGAIN) {
       return;
     }
-    if (eof)
-      worker_died(p, w);
-    return;
   }
 }
 
@@ -472,7 +497,13 @@ static void *run(void *arg) {
         who[n++] = i;
       }
     }
+    /* Say we sleep, then look once more: a job queued before the flag
+     * was set found it clear and did not wake us (see pool_wake). */
+    atomic_store(&p->asleep, true);
+    if (queue_len(&p->srv->queue) && idle_worker(p))
+      timeout = 0;
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    atomic_store(&p->asleep, false);
     if (rc < 0 && errno != EINTR)
       log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
     for (int k = 0; rc > 0 && k < n; k++) {
@@ -547,8 +578,13 @@ bool pool_wait_ready(pool *p, int timeout_ms, char **err) {
   return ok;
 }
 
+/* A queued job needs the dispatcher only when it sleeps and a worker is
+ * free: awake, it looks at the queue before it sleeps again, and a busy
+ * worker wakes it with its done. Under load this saves a write and a
+ * wake-up of the dispatcher per job. */
 void pool_wake(pool *p) {
-  wake(p);
+  if (atomic_load(&p->n_idle) && atomic_exchange(&p->asleep, false))
+    wake(p);
 }
 
 void pool_reload(pool *p, int config_fd) {
@@ -582,6 +618,7 @@ void pool_stop(pool *p) {
   close(p->config_fd);
   free(p->config_name);
   free(p->ready_err);
+  ipc_reader_free(&p->rd);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->ready_cv);
   free(p->w);

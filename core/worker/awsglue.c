@@ -74,9 +74,26 @@ aws_client *awsglue_client(aws_glue *g) {
   return g->client;
 }
 
-char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id) {
-  return xasprintf("%s|%s|%s", team_id ? team_id : "", user_id ? user_id : "",
-                   channel_id ? channel_id : "");
+void awsglue_forked(aws_glue *g) {
+  /* The parent's client holds its TLS connections: a child that used or
+   * closed them would break the parent's. It is left alone (not freed) and
+   * the child makes its own. */
+  g->client = NULL;
+  g->on_creds = NULL;
+}
+
+char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id,
+                        const char *account) {
+  return xasprintf("%s|%s|%s|%s", team_id ? team_id : "", user_id ? user_id : "",
+                   channel_id ? channel_id : "", account ? account : "");
+}
+
+static const char *caller_account(const slashd_caller *who) {
+  return SLASHD_CALLER_HAS(who, account) && who->account ? who->account : "";
+}
+
+static const char *caller_region(const slashd_caller *who) {
+  return SLASHD_CALLER_HAS(who, region) && who->region && *who->region ? who->region : NULL;
 }
 
 static cached *cache_find(aws_glue *g, const char *key) {
@@ -233,14 +250,19 @@ static json_t *session_tags(const slashd_caller *who) {
 /* The caller's role credentials (borrowed from the cache) or NULL + *err. */
 static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
   const slashd_caller *who = &call->caller;
-  char *key = awsglue_cache_key(who->team_id, who->user_id, who->channel_id);
+  const char *account = caller_account(who);
+  char *key = awsglue_cache_key(who->team_id, who->user_id, who->channel_id, account);
   identity_who iw = {.team_id = who->team_id,
                      .user_id = who->user_id,
                      .user_name = who->user_name,
                      .channel_id = who->channel_id};
   char *role = NULL;
   if (g->cfg->id_mode != ID_IAM_USER) {
-    role = identity_role_static(g->cfg, &iw, err);
+    char *base = identity_role_static(g->cfg, &iw, err);
+    if (base) {
+      role = identity_role_in(g->cfg, &iw, account, base, err);
+      free(base);
+    }
     if (!role) {
       free(key);
       return NULL;
@@ -257,9 +279,14 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
     free(key);
     return &e->creds;
   }
-  if (!role && !(role = iam_user_role(g, who, err))) {
-    free(key);
-    return NULL;
+  if (!role) {
+    char *base = iam_user_role(g, who, err);
+    role = base ? identity_role_in(g->cfg, &iw, account, base, err) : NULL;
+    free(base);
+    if (!role) {
+      free(key);
+      return NULL;
+    }
   }
   char *session = identity_session_name(who->user_id);
   json_t *tags = session_tags(who);
@@ -294,8 +321,8 @@ static const aws_creds *user_creds(aws_glue *g, slashd_call *call, char **err) {
 }
 
 static void cache_forget(aws_glue *g, slashd_call *call) {
-  char *key =
-      awsglue_cache_key(call->caller.team_id, call->caller.user_id, call->caller.channel_id);
+  char *key = awsglue_cache_key(call->caller.team_id, call->caller.user_id, call->caller.channel_id,
+                                caller_account(&call->caller));
   for (cached **pp = &g->cache; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->key, key) == 0) {
       cached *e = *pp;
@@ -322,7 +349,9 @@ static slashd_status awsglue_call(void *ud, slashd_call *call, const char *servi
                                   const char *action, const json_t *params, json_t **out, char *err,
                                   size_t err_len) {
   aws_glue *g = ud;
-  bool assume = call->cmd->access == SLASHD_WRITE || g->cfg->id_read == READ_AS_ASSUME;
+  /* Another account is reached only through a role in it. */
+  bool assume = call->cmd->access == SLASHD_WRITE || g->cfg->id_read == READ_AS_ASSUME ||
+                *caller_account(&call->caller);
   const aws_creds *creds = NULL;
   char *e = NULL;
   if (assume) {
@@ -339,6 +368,10 @@ static slashd_status awsglue_call(void *ud, slashd_call *call, const char *servi
   /* "@region" runs one call in another region (CloudWatch in a bucket's). */
   const char *region = json_string_value(json_object_get(params, "@region"));
   json_t *p = NULL;
+  /* The caller's region (--region, the account's default); S3's bucket
+   * listing is global and a bucket's own calls name its region. */
+  if (!region && !str_eq(service, "s3"))
+    region = caller_region(&call->caller);
   if (region) {
     p = json_copy((json_t *)params);
     json_object_del(p, "@region");

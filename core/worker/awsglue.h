@@ -42,13 +42,20 @@ const char *awsglue_session(const aws_glue *g);
 /* Cache entry exchange with the main process: {"key","role","session",
  * "akid","secret","token","exp"}. */
 void awsglue_cache_put(aws_glue *g, const json_t *entry);
-/* The cache key of a caller: team, user and channel — the channel too,
- * because it is a session tag, and CloudTrail must show the right one. */
-char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id);
+/* The cache key of a caller: team, user, channel and account alias — the
+ * channel too, because it is a session tag, and CloudTrail must show the
+ * right one; the account because the role differs per account. */
+char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id,
+                        const char *account);
 
 /* The host's credentials for KMS decryption of secret references. */
 bool awsglue_kms_decrypt(void *ud, const char *ciphertext_b64, unsigned char **plain, size_t *len,
                          char **err);
+
+/* In a child just forked (fanout.c): forget the parent's AWS client
+ * without touching it, and share no credentials (only the parent speaks to
+ * the main process). */
+void awsglue_forked(aws_glue *g);
 
 /* The underlying client (created on first use). */
 aws_client *awsglue_client(aws_glue *g);

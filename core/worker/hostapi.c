@@ -8,7 +8,19 @@
 #include "base/access.h"
 #include "base/log.h"
 #include "base/message.h"
+#include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
+
+char *hostapi_add_label(const slashd_call *call, char *text) {
+  if (!call->label || !*call->label)
+    return text;
+  /* The label is a checked region name and account alias: nothing to
+   * escape. */
+  char *l = xasprintf("%s\n:round_pushpin: %s", text, call->label);
+  free(text);
+  return l;
+}
 
 static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const char *text,
                           const char *code) {
@@ -23,6 +35,7 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
     free(formatted);
     return SLASHD_ERR_ARGS;
   }
+  formatted = hostapi_add_label(call, formatted);
   call->sink.emit(call->sink.ud, flags, interim, formatted);
   free(formatted);
   call->posts++;
@@ -118,6 +131,23 @@ static long api_time_left_ms(slashd_call *call) {
   return now >= call->deadline_ms ? 0 : (long)(call->deadline_ms - now);
 }
 
+static size_t api_usage(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
+                        size_t len) {
+  if (len)
+    buf[0] = '\0';
+  if (!call || !plugin || !cmd || !cmd->name)
+    return 0;
+  const config *cfg = call->reg ? call->reg->cfg : NULL;
+  const char *slash = route_slash(cfg ? cfg->command : NULL, call->caller.command);
+  char *line = route_usage_line(slash, plugin, cmd->name, cmd->usage,
+                                (cmd->flags & SLASHD_CMD_DEFAULT) != 0);
+  size_t n = strlen(line);
+  if (len)
+    snprintf(buf, len, "%s", line);
+  free(line);
+  return n;
+}
+
 static const slashd_host_api api_table = {
     .size = sizeof(slashd_host_api),
     .abi_major = SLASHD_ABI_MAJOR,
@@ -130,10 +160,38 @@ static const slashd_host_api api_table = {
     .commands = api_commands,
     .aws = api_aws,
     .time_left_ms = api_time_left_ms,
+    .usage = api_usage,
 };
 
 const slashd_host_api *hostapi_table(void) {
   return &api_table;
+}
+
+void call_set_place(const config *c, slashd_call *call, const char *region, const char *account,
+                    call_place *cp) {
+  bool named = (region && *region) || (account && *account);
+  place pl = {.region = region && *region ? (char *)region : NULL};
+  place_account acct = {0};
+  bool have = account && *account && place_account_get(c, account, &acct, NULL);
+  const char *r = place_region(c, &pl, have ? &acct : NULL);
+  cp->region = xstrdup(r ? r : "");
+  cp->account = xstrdup(have ? acct.alias : "");
+  cp->label =
+      named || c->n_aws_regions || c->accounts ? place_label(cp->region, cp->account) : NULL;
+  place_account_free(&acct);
+  call->caller.region = cp->region;
+  call->caller.account = cp->account;
+  call->label = cp->label;
+}
+
+void call_place_free(call_place *cp) {
+  free(cp->region);
+  free(cp->account);
+  free(cp->label);
+}
+
+bool call_fans_out(const slashd_call *call) {
+  return str_eq(call->caller.region, PLACE_ALL);
 }
 
 slashd_status call_run(slashd_call *call, int argc, const char *const *argv) {

@@ -33,12 +33,32 @@ struct slashd_call {
   call_aws_fn aws; /* NULL: no AWS client here */
   void *aws_ud;
   uint64_t deadline_ms; /* monotonic; 0 = none */
+  const char *label;    /* where it ran, "eu-west-1 (prod)", added to every reply; or NULL */
   int posts;
   int interims;
   bool error_reported;
 };
 
 const slashd_host_api *hostapi_table(void);
+
+/* `text` (formatted, taken) with call->label as its last line. New string. */
+char *hostapi_add_label(const slashd_call *call, char *text);
+
+/* Where a call runs, from the job's --region (NULL/"": none) and --account
+ * (NULL/"": none): sets call->caller.region/account and call->label. The
+ * strings live in *cp until call_place_free. A label is shown when the user
+ * named a place or the host serves more than one ([aws] regions,
+ * [accounts]). */
+typedef struct call_place {
+  char *region;
+  char *account;
+  char *label;
+} call_place;
+void call_set_place(const config *c, slashd_call *call, const char *region, const char *account,
+                    call_place *cp);
+void call_place_free(call_place *cp);
+/* True when the call is a `--region all` fan-out. */
+bool call_fans_out(const slashd_call *call);
 
 /* Runs the handler of call->cmd. Replies already sent are counted in call. */
 slashd_status call_run(slashd_call *call, int argc, const char *const *argv);

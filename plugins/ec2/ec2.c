@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "../common/awsjson.h"
+#include "../common/buf.h"
 #include "slashd/plugin.h"
 
 typedef struct ec2_state {
@@ -30,37 +31,6 @@ typedef struct ec2_state {
 } ec2_state;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-typedef struct text {
-  char *p;
-  size_t len, cap;
-} text;
-
-static bool text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool text_add(text *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return false;
-  if (t->len + (size_t)n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 1024;
-    while (cap < t->len + (size_t)n + 1)
-      cap *= 2;
-    char *p = realloc(t->p, cap);
-    if (!p)
-      return false;
-    t->p = p;
-    t->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-  va_end(ap);
-  t->len += (size_t)n;
-  return true;
-}
 
 /* i-0123abcd or i-0123456789abcdef0: checked before any AWS call. */
 static bool valid_instance_id(const char *id) {
@@ -79,6 +49,38 @@ static slashd_status bad_id(ec2_state *st, slashd_call *call, const char *id) {
            "`%.40s` is not an instance id (they look like i-0123456789abcdef0). `/aws ec2 list` "
            "shows them.",
            id);
+  return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+}
+
+/* "eu-west-1 (prod)", "eu-west-1" or "this region": where the call looked
+ * (ABI 1.2 callers carry it). */
+static void where(ec2_state *st, slashd_call *call, char *out, size_t n) {
+  const slashd_caller *c = st->api->caller(call);
+  const char *r = SLASHD_CALLER_HAS(c, region) && c->region ? c->region : "";
+  const char *a = SLASHD_CALLER_HAS(c, account) && c->account ? c->account : "";
+  if (*r && *a)
+    snprintf(out, n, "%s (%s)", r, a);
+  else if (*r || *a)
+    snprintf(out, n, "%s", *r ? r : a);
+  else
+    snprintf(out, n, "this region");
+}
+
+/* A missing instance is usually one in another region or account: say
+ * where we looked. */
+static bool is_not_found(const char *err) {
+  return strstr(err, "InvalidInstanceID.NotFound") != NULL;
+}
+
+static slashd_status not_found(ec2_state *st, slashd_call *call, const char *id, const char *what,
+                               const char *err) {
+  char place[96], msg[1400];
+  where(st, call, place, sizeof place);
+  if (is_not_found(err))
+    snprintf(msg, sizeof msg, "Could not %s: %.1100s. %s was not found in %s; try --region.", what,
+             err, id, place);
+  else
+    snprintf(msg, sizeof msg, "%s was not found in %s; try --region.", id, place);
   return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
 }
 
@@ -134,15 +136,12 @@ static slashd_status collect(ec2_state *st, slashd_call *call, row **rows, size_
       json_t *insts = json_object_get(aj_item(res, "item", r), "instancesSet");
       for (size_t i = 0; i < aj_count(insts, "item"); i++) {
         json_t *inst = aj_item(insts, "item", i);
-        if (*n == cap) {
-          cap = cap ? cap * 2 : 64;
-          row *grown = realloc(*rows, cap * sizeof **rows);
-          if (!grown) {
-            json_decref(out);
-            return SLASHD_ERR_NOMEM;
-          }
-          *rows = grown;
+        row *grown = pbuf_grow(*rows, &cap, *n + 1, sizeof **rows);
+        if (!grown) {
+          json_decref(out);
+          return SLASHD_ERR_NOMEM;
         }
+        *rows = grown;
         (*rows)[(*n)++] = (row){
             .id = dup_or(aj_str(json_object_get(inst, "instanceId")), "?"),
             .name = dup_or(tag_value(inst, "Name"), "-"),
@@ -171,14 +170,18 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
   size_t n = 0;
   char err[1024] = "";
   slashd_status rc = collect(st, call, &rows, &n, err, sizeof err);
-  if (rc == SLASHD_ERR_AWS || rc == SLASHD_ERR_UNSUPPORTED) {
+  if (rc == SLASHD_ERR_AWS || rc == SLASHD_ERR_UNSUPPORTED || rc == SLASHD_ERR_DENIED) {
+    /* Denied: no role for this caller (another account); err says why. */
     rc = aj_reply_failed(st->api, call, "list the instances", err);
     goto out;
   }
   if (rc != SLASHD_OK)
     goto out;
   if (n == 0) {
-    rc = st->api->reply(call, 0, "No instances in this region.", NULL);
+    char place[96], msg[160];
+    where(st, call, place, sizeof place);
+    snprintf(msg, sizeof msg, "No instances in %s.", place);
+    rc = st->api->reply(call, 0, msg, NULL);
     goto out;
   }
   qsort(rows, n, sizeof *rows, row_cmp);
@@ -190,15 +193,15 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
       if (l[k] > w[k])
         w[k] = l[k] > 40 ? 40 : l[k];
   }
-  text t = {0};
-  text_add(&t, "%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "INSTANCE ID", w[1], "NAME", w[2], "TYPE",
-           w[3], "STATE", "PRIVATE IP");
+  pbuf t = {0};
+  pbuf_addf(&t, "%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "INSTANCE ID", w[1], "NAME", w[2], "TYPE",
+            w[3], "STATE", "PRIVATE IP");
   for (size_t i = 0; i < n; i++)
-    text_add(&t, "%-*s  %-*.40s  %-*s  %-*s  %s\n", w[0], rows[i].id, w[1], rows[i].name, w[2],
-             rows[i].type, w[3], rows[i].state, rows[i].ip);
+    pbuf_addf(&t, "%-*s  %-*.40s  %-*s  %-*s  %s\n", w[0], rows[i].id, w[1], rows[i].name, w[2],
+              rows[i].type, w[3], rows[i].state, rows[i].ip);
   char title[64];
   snprintf(title, sizeof title, "%zu instance%s:", n, n == 1 ? "" : "s");
-  rc = t.p ? st->api->reply(call, 0, title, t.p) : SLASHD_ERR_NOMEM;
+  rc = !t.failed ? st->api->reply(call, 0, title, t.p) : SLASHD_ERR_NOMEM;
   free(t.p);
 out:
   for (size_t i = 0; i < n; i++) {
@@ -289,6 +292,8 @@ static slashd_status cmd_console(slashd_call *call, void *state, int argc,
   if (rc != SLASHD_OK) {
     char what[64];
     snprintf(what, sizeof what, "get the console output of %s", id);
+    if (rc == SLASHD_ERR_AWS && is_not_found(err))
+      return not_found(st, call, id, what, err);
     return aj_reply_failed(st->api, call, what, err);
   }
   const char *b64 = aj_str(json_object_get(out, "output"));
@@ -339,6 +344,8 @@ static slashd_status change_state(slashd_call *call, ec2_state *st, const char *
   if (!valid_instance_id(id))
     return bad_id(st, call, id);
   char *cur = instance_state(st, call, id, err, sizeof err);
+  if (!cur && (is_not_found(err) || strstr(err, "EC2 does not know")))
+    return not_found(st, call, id, what, err);
   if (!cur)
     return aj_reply_failed(st->api, call, what, err);
   if (strcmp(cur, target) == 0) {

@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define SLASHD_ABI_MAJOR 1
-#define SLASHD_ABI_MINOR 1
+#define SLASHD_ABI_MINOR 2
 
 /* The name of the one symbol a plugin exports. */
 #define SLASHD_ENTRY_SYMBOL "slashd_plugin_entry"
@@ -91,7 +91,15 @@ typedef struct slashd_caller {
   const char *channel_name;
   const char *command; /* the slash command, e.g. "/aws" */
   const char *text;    /* the whole command text as typed */
+  /* ---- ABI 1.2 ---- */
+  const char *region;  /* where this call's AWS calls go (--region, the account's or the
+                          host's default); "" when the client's own default applies */
+  const char *account; /* the [accounts] alias given with --account, or "" */
 } slashd_caller;
+
+/* True when a caller struct has `field` (a plugin newer than the host). */
+#define SLASHD_CALLER_HAS(c, field)                                                                \
+  ((c) != NULL && (c)->size >= offsetof(slashd_caller, field) + sizeof((c)->field))
 
 /* A command handler. `argv` holds the words after the command name; the host
  * has already checked min_args <= argc <= max_args and the caller's access. */
@@ -189,6 +197,17 @@ typedef struct slashd_host_api {
   /* Milliseconds left before the host stops this job ([server] job_timeout),
    * so a handler that waits can give its final answer in time. */
   long (*time_left_ms)(slashd_call *call);
+
+  /* ---- ABI 1.2 ---- */
+
+  /* The usage line of one command exactly as the host words it in its own
+   * usage errors, with this call's slash command: "/aws ec2 stop
+   * <instance-id>" (a default command named after its plugin reads "/aws
+   * help"). For `help`, so that it never formats usage on its own. Writes at
+   * most len bytes into buf, NUL-terminated when len > 0, and returns the
+   * length of the whole line, like snprintf. */
+  size_t (*usage)(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
+                  size_t len);
 } slashd_host_api;
 
 /* True when the host's API table has `field` and it is set. */

@@ -66,10 +66,18 @@ static void test_replace_and_clear(void **state) {
 
 static void test_key_includes_channel(void **state) {
   (void)state;
-  char *k1 = awsglue_cache_key("T", "U1", "C1"), *k2 = awsglue_cache_key("T", "U1", "C2");
+  char *k1 = awsglue_cache_key("T", "U1", "C1", NULL),
+       *k2 = awsglue_cache_key("T", "U1", "C2", NULL);
   assert_string_not_equal(k1, k2);
+  /* A role in another account is another entry. */
+  char *k3 = awsglue_cache_key("T", "U1", "C1", "prod"),
+       *k4 = awsglue_cache_key("T", "U1", "C1", "staging");
+  assert_string_not_equal(k1, k3);
+  assert_string_not_equal(k3, k4);
   free(k1);
   free(k2);
+  free(k3);
+  free(k4);
 }
 
 int main(void) {
