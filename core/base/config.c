@@ -568,243 +568,245 @@ static void check_lambda(config *c) {
     diag_add(
         c, config_get_kv(s, "queue_url")->line, DIAG_ERROR,
         "queue_url: expected an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)");
-  static void check_slack(config * c) {
-    const cfg_section *s = config_section(c, "slack");
-    int line = s ? s->line : 0;
-    if (c->socket_mode && !c->app_token_ref)
-      diag_add(c, line, DIAG_ERROR,
-               "[slack] mode = socket needs app_token (an app-level xapp- token with the "
-               "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
-  }
+}
 
-  static void accounts_diag(void *ud, int line, const char *msg) {
-    diag_add(ud, line, DIAG_ERROR, "%s", msg);
-  }
+static void check_slack(config *c) {
+  const cfg_section *s = config_section(c, "slack");
+  int line = s ? s->line : 0;
+  if (c->socket_mode && !c->app_token_ref)
+    diag_add(c, line, DIAG_ERROR,
+             "[slack] mode = socket needs app_token (an app-level xapp- token with the "
+             "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
+}
 
-  static void interpret(config * c) {
-    /* [plugins] dir must be known before plugin paths are derived. */
-    set_defaults(c);
-    for (size_t i = 0; i < c->n_sections; i++) {
-      cfg_section *s = &c->sections[i];
-      if (!section_is_known(s->name)) {
-        diag_add(c, s->line, DIAG_WARNING, "unknown section [%s] (ignored)", s->name);
-        continue;
-      }
-      if (section_is_free(s->name) || str_starts(s->name, "plugin."))
-        continue;
-      for (size_t j = 0; j < s->n; j++)
-        apply_key(c, s, &s->kv[j]);
-    }
-    if (!c->plugin_dir)
-      c->plugin_dir = paths_default_plugin_dir();
-    if (!c->journal || !str_ieq(c->journal, "off")) {
-      if (!c->journal)
-        c->journal = xasprintf("%s/journal", c->state_dir);
-    } else {
-      free(c->journal);
-      c->journal = NULL;
-    }
-    if (!c->pid_file)
-      c->pid_file = xasprintf("%s/slashd.pid", c->state_dir);
-    c->id_users = config_section(c, "identity.users");
-    c->access = config_section(c, "access");
-    c->accounts = config_section(c, "accounts");
-    place_accounts_check(c, accounts_diag, c);
-    if (c->aws_region && !place_region_shape(c->aws_region))
-      diag_add(c, 0, DIAG_ERROR, "[aws] region: \"%s\" is not an AWS region name", c->aws_region);
-    for (size_t i = 0; c->access && i < c->access->n; i++) {
-      char *why = NULL;
-      if (!access_rule_key_ok(c->access->kv[i].key, &why)) {
-        diag_add(c, c->access->kv[i].line, DIAG_ERROR, "%s", why);
-        free(why);
-      }
-    }
-    for (size_t i = 0; i < c->n_sections; i++)
-      if (str_starts(c->sections[i].name, "plugin."))
-        apply_plugin_section(c, &c->sections[i]);
-    for (size_t i = 0; i < c->n_plugins; i++) {
-      for (size_t j = 0; j < c->n_plugins; j++) {
-        if (i != j && c->plugins[i].enabled && c->plugins[j].enabled &&
-            strcmp(c->plugins[i].path, c->plugins[j].path) == 0 && i > j)
-          diag_add(c, c->plugins[i].line, DIAG_ERROR,
-                   "[plugin.%s] loads the same file as [plugin.%s] (%s)", c->plugins[i].name,
-                   c->plugins[j].name, c->plugins[i].path);
-      }
-    }
-    check_server(c);
-    check_slack(c);
-    check_identity(c);
-    check_lambda(c);
-  }
+static void accounts_diag(void *ud, int line, const char *msg) {
+  diag_add(ud, line, DIAG_ERROR, "%s", msg);
+}
 
-  config *config_load(const char *path, char **err) {
-    return config_load_as(path, path, err);
-  }
-
-  config *config_load_as(const char *path, const char *name, char **err) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-      if (err)
-        *err = xasprintf("%s: cannot open: %s", name, strerror(errno));
-      return NULL;
+static void interpret(config *c) {
+  /* [plugins] dir must be known before plugin paths are derived. */
+  set_defaults(c);
+  for (size_t i = 0; i < c->n_sections; i++) {
+    cfg_section *s = &c->sections[i];
+    if (!section_is_known(s->name)) {
+      diag_add(c, s->line, DIAG_WARNING, "unknown section [%s] (ignored)", s->name);
+      continue;
     }
-    config *c = xcalloc(1, sizeof *c);
-    c->file = xstrdup(name);
-    scan_section_headers(c, path);
-    parse_ctx p = {.c = c, .f = f};
-    int rc = ini_parse_stream(reader, &p, handler, &p);
-    fclose(f);
-    if (rc < 0)
-      diag_add(c, 0, DIAG_ERROR, "cannot read the file");
-    else if (rc > 0 && c->n_errors == 0)
-      diag_add(c, rc, DIAG_ERROR, "syntax error");
-    interpret(c);
-    return c;
+    if (section_is_free(s->name) || str_starts(s->name, "plugin."))
+      continue;
+    for (size_t j = 0; j < s->n; j++)
+      apply_key(c, s, &s->kv[j]);
   }
+  if (!c->plugin_dir)
+    c->plugin_dir = paths_default_plugin_dir();
+  if (!c->journal || !str_ieq(c->journal, "off")) {
+    if (!c->journal)
+      c->journal = xasprintf("%s/journal", c->state_dir);
+  } else {
+    free(c->journal);
+    c->journal = NULL;
+  }
+  if (!c->pid_file)
+    c->pid_file = xasprintf("%s/slashd.pid", c->state_dir);
+  c->id_users = config_section(c, "identity.users");
+  c->access = config_section(c, "access");
+  c->accounts = config_section(c, "accounts");
+  place_accounts_check(c, accounts_diag, c);
+  if (c->aws_region && !place_region_shape(c->aws_region))
+    diag_add(c, 0, DIAG_ERROR, "[aws] region: \"%s\" is not an AWS region name", c->aws_region);
+  for (size_t i = 0; c->access && i < c->access->n; i++) {
+    char *why = NULL;
+    if (!access_rule_key_ok(c->access->kv[i].key, &why)) {
+      diag_add(c, c->access->kv[i].line, DIAG_ERROR, "%s", why);
+      free(why);
+    }
+  }
+  for (size_t i = 0; i < c->n_sections; i++)
+    if (str_starts(c->sections[i].name, "plugin."))
+      apply_plugin_section(c, &c->sections[i]);
+  for (size_t i = 0; i < c->n_plugins; i++) {
+    for (size_t j = 0; j < c->n_plugins; j++) {
+      if (i != j && c->plugins[i].enabled && c->plugins[j].enabled &&
+          strcmp(c->plugins[i].path, c->plugins[j].path) == 0 && i > j)
+        diag_add(c, c->plugins[i].line, DIAG_ERROR,
+                 "[plugin.%s] loads the same file as [plugin.%s] (%s)", c->plugins[i].name,
+                 c->plugins[j].name, c->plugins[i].path);
+    }
+  }
+  check_server(c);
+  check_slack(c);
+  check_identity(c);
+  check_lambda(c);
+}
+
+config *config_load(const char *path, char **err) {
+  return config_load_as(path, path, err);
+}
+
+config *config_load_as(const char *path, const char *name, char **err) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    if (err)
+      *err = xasprintf("%s: cannot open: %s", name, strerror(errno));
+    return NULL;
+  }
+  config *c = xcalloc(1, sizeof *c);
+  c->file = xstrdup(name);
+  scan_section_headers(c, path);
+  parse_ctx p = {.c = c, .f = f};
+  int rc = ini_parse_stream(reader, &p, handler, &p);
+  fclose(f);
+  if (rc < 0)
+    diag_add(c, 0, DIAG_ERROR, "cannot read the file");
+  else if (rc > 0 && c->n_errors == 0)
+    diag_add(c, rc, DIAG_ERROR, "syntax error");
+  interpret(c);
+  return c;
+}
 
 #define CONFIG_MAX_BYTES (1u << 20)
 
-  int config_snapshot(const char *path, char **err) {
-    size_t len = 0;
-    char *data = read_file(path, CONFIG_MAX_BYTES, &len);
-    if (!data) {
-      *err = errno == EFBIG ? xasprintf("%s: larger than %u bytes", path, CONFIG_MAX_BYTES)
-                            : xasprintf("%s: cannot open: %s", path, strerror(errno));
-      return -1;
-    }
-    int fd = memfd_create("slashd.ini", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    bool ok = fd >= 0 && write_all(fd, data, len) &&
-              fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
-    free(data);
-    if (!ok) {
-      *err = xasprintf("%s: cannot keep a copy in memory: %s", path, strerror(errno));
-      if (fd >= 0)
-        close(fd);
-      return -1;
-    }
-    return fd;
+int config_snapshot(const char *path, char **err) {
+  size_t len = 0;
+  char *data = read_file(path, CONFIG_MAX_BYTES, &len);
+  if (!data) {
+    *err = errno == EFBIG ? xasprintf("%s: larger than %u bytes", path, CONFIG_MAX_BYTES)
+                          : xasprintf("%s: cannot open: %s", path, strerror(errno));
+    return -1;
   }
-
-  void config_free(config * c) {
-    if (!c)
-      return;
-    for (size_t i = 0; i < c->n_sections; i++) {
-      cfg_section *s = &c->sections[i];
-      for (size_t j = 0; j < s->n; j++) {
-        free(s->kv[j].key);
-        free(s->kv[j].value);
-      }
-      free(s->kv);
-      free(s->name);
-    }
-    free(c->sections);
-    for (size_t i = 0; i < c->n_plugins; i++) {
-      free(c->plugins[i].name);
-      free(c->plugins[i].path);
-    }
-    free(c->plugins);
-    for (size_t i = 0; i < c->n_diags; i++)
-      free(c->diags[i].msg);
-    free(c->diags);
-    strv_free(c->response_hosts, c->n_response_hosts);
-    strv_free(c->aws_regions, c->n_aws_regions);
-    char **strs[] = {&c->file,
-                     &c->listen_host,
-                     &c->path,
-                     &c->actions_path,
-                     &c->state_dir,
-                     &c->journal,
-                     &c->pid_file,
-                     &c->tls_cert,
-                     &c->tls_key,
-                     &c->log_format,
-                     &c->log_level,
-                     &c->signing_secret_ref,
-                     &c->verification_token_ref,
-                     &c->command,
-                     &c->app_token_ref,
-                     &c->api_url,
-                     &c->aws_region,
-                     &c->aws_endpoint_url,
-                     &c->role_template,
-                     &c->role_name,
-                     &c->required_policy,
-                     &c->audit_file,
-                     &c->plugin_dir,
-                     &c->lambda_queue_url,
-                     &c->lambda_topic_arn};
-    for (size_t i = 0; i < ARRAY_LEN(strs); i++)
-      free(*strs[i]);
-    free(c);
+  int fd = memfd_create("slashd.ini", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  bool ok = fd >= 0 && write_all(fd, data, len) &&
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+  free(data);
+  if (!ok) {
+    *err = xasprintf("%s: cannot keep a copy in memory: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
   }
+  return fd;
+}
 
-  void config_print_diags(const config *c, void *stream) {
-    FILE *out = stream;
-    for (size_t i = 0; i < c->n_diags; i++) {
-      const cfg_diag *d = &c->diags[i];
-      const char *lvl = d->level == DIAG_ERROR ? "error" : "warning";
-      if (d->line)
-        fprintf(out, "%s:%d: %s: %s\n", c->file, d->line, lvl, d->msg);
-      else
-        fprintf(out, "%s: %s: %s\n", c->file, lvl, d->msg);
+void config_free(config *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n_sections; i++) {
+    cfg_section *s = &c->sections[i];
+    for (size_t j = 0; j < s->n; j++) {
+      free(s->kv[j].key);
+      free(s->kv[j].value);
     }
+    free(s->kv);
+    free(s->name);
   }
-
-  void config_log_diags(const config *c) {
-    for (size_t i = 0; i < c->n_diags; i++) {
-      const cfg_diag *d = &c->diags[i];
-      log_kv(d->level == DIAG_ERROR ? SLOG_ERROR : SLOG_WARN, "config", KV_S("file", c->file),
-             KV_I("line", d->line), KV_S("msg", d->msg));
-    }
+  free(c->sections);
+  for (size_t i = 0; i < c->n_plugins; i++) {
+    free(c->plugins[i].name);
+    free(c->plugins[i].path);
   }
+  free(c->plugins);
+  for (size_t i = 0; i < c->n_diags; i++)
+    free(c->diags[i].msg);
+  free(c->diags);
+  strv_free(c->response_hosts, c->n_response_hosts);
+  strv_free(c->aws_regions, c->n_aws_regions);
+  char **strs[] = {&c->file,
+                   &c->listen_host,
+                   &c->path,
+                   &c->actions_path,
+                   &c->state_dir,
+                   &c->journal,
+                   &c->pid_file,
+                   &c->tls_cert,
+                   &c->tls_key,
+                   &c->log_format,
+                   &c->log_level,
+                   &c->signing_secret_ref,
+                   &c->verification_token_ref,
+                   &c->command,
+                   &c->app_token_ref,
+                   &c->api_url,
+                   &c->aws_region,
+                   &c->aws_endpoint_url,
+                   &c->role_template,
+                   &c->role_name,
+                   &c->required_policy,
+                   &c->audit_file,
+                   &c->plugin_dir,
+                   &c->lambda_queue_url,
+                   &c->lambda_topic_arn};
+  for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+    free(*strs[i]);
+  free(c);
+}
 
-  const cfg_section *config_section(const config *c, const char *name) {
-    for (size_t i = 0; i < c->n_sections; i++)
-      if (strcmp(c->sections[i].name, name) == 0)
-        return &c->sections[i];
+void config_print_diags(const config *c, void *stream) {
+  FILE *out = stream;
+  for (size_t i = 0; i < c->n_diags; i++) {
+    const cfg_diag *d = &c->diags[i];
+    const char *lvl = d->level == DIAG_ERROR ? "error" : "warning";
+    if (d->line)
+      fprintf(out, "%s:%d: %s: %s\n", c->file, d->line, lvl, d->msg);
+    else
+      fprintf(out, "%s: %s: %s\n", c->file, lvl, d->msg);
+  }
+}
+
+void config_log_diags(const config *c) {
+  for (size_t i = 0; i < c->n_diags; i++) {
+    const cfg_diag *d = &c->diags[i];
+    log_kv(d->level == DIAG_ERROR ? SLOG_ERROR : SLOG_WARN, "config", KV_S("file", c->file),
+           KV_I("line", d->line), KV_S("msg", d->msg));
+  }
+}
+
+const cfg_section *config_section(const config *c, const char *name) {
+  for (size_t i = 0; i < c->n_sections; i++)
+    if (strcmp(c->sections[i].name, name) == 0)
+      return &c->sections[i];
+  return NULL;
+}
+
+const cfg_kv *config_get_kv(const cfg_section *s, const char *key) {
+  if (!s)
     return NULL;
-  }
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->kv[i].key, key) == 0)
+      return &s->kv[i];
+  return NULL;
+}
 
-  const cfg_kv *config_get_kv(const cfg_section *s, const char *key) {
-    if (!s)
-      return NULL;
-    for (size_t i = 0; i < s->n; i++)
-      if (strcmp(s->kv[i].key, key) == 0)
-        return &s->kv[i];
-    return NULL;
-  }
+const char *config_get(const cfg_section *s, const char *key) {
+  const cfg_kv *kv = config_get_kv(s, key);
+  return kv ? kv->value : NULL;
+}
 
-  const char *config_get(const cfg_section *s, const char *key) {
-    const cfg_kv *kv = config_get_kv(s, key);
-    return kv ? kv->value : NULL;
-  }
+const cfg_plugin *config_plugin(const config *c, const char *name) {
+  for (size_t i = 0; i < c->n_plugins; i++)
+    if (strcmp(c->plugins[i].name, name) == 0)
+      return &c->plugins[i];
+  return NULL;
+}
 
-  const cfg_plugin *config_plugin(const config *c, const char *name) {
-    for (size_t i = 0; i < c->n_plugins; i++)
-      if (strcmp(c->plugins[i].name, name) == 0)
-        return &c->plugins[i];
-    return NULL;
+bool host_is_loopback(const char *host) {
+  char h[256];
+  snprintf(h, sizeof h, "%s", host);
+  /* strip :port, and [] around IPv6 */
+  if (h[0] == '[') {
+    char *close = strchr(h, ']');
+    if (!close)
+      return false;
+    *close = '\0';
+    memmove(h, h + 1, strlen(h + 1) + 1);
+  } else {
+    char *colon = strchr(h, ':');
+    if (colon && !strchr(colon + 1, ':'))
+      *colon = '\0';
   }
-
-  bool host_is_loopback(const char *host) {
-    char h[256];
-    snprintf(h, sizeof h, "%s", host);
-    /* strip :port, and [] around IPv6 */
-    if (h[0] == '[') {
-      char *close = strchr(h, ']');
-      if (!close)
-        return false;
-      *close = '\0';
-      memmove(h, h + 1, strlen(h + 1) + 1);
-    } else {
-      char *colon = strchr(h, ':');
-      if (colon && !strchr(colon + 1, ':'))
-        *colon = '\0';
-    }
-    /* Only an address literal in 127/8: a name such as "127.evil.example"
-     * resolves anywhere. */
-    struct in_addr a4;
-    if (inet_pton(AF_INET, h, &a4) == 1)
-      return (ntohl(a4.s_addr) >> 24) == 127;
-    return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
-  }
+  /* Only an address literal in 127/8: a name such as "127.evil.example"
+   * resolves anywhere. */
+  struct in_addr a4;
+  if (inet_pton(AF_INET, h, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
+}

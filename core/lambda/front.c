@@ -42,8 +42,7 @@ typedef struct front {
 
 /* ---- init ------------------------------------------------------------- */
 
-static bool kms_decrypt(void *ud, const char *b64, unsigned char **plain, size_t *len,
-                        char **err) {
+static bool kms_decrypt(void *ud, const char *b64, unsigned char **plain, size_t *len, char **err) {
   return aws_kms_decrypt(ud, b64, plain, len, err) == AWS_OK;
 }
 
@@ -56,9 +55,8 @@ static bool load_secrets(front *f, char **err) {
     free(e);
     return false;
   }
-  if (c->verification_token_ref &&
-      !secret_resolve(c->verification_token_ref, kms_decrypt, f->aws, &f->token, &f->token_len,
-                      &e)) {
+  if (c->verification_token_ref && !secret_resolve(c->verification_token_ref, kms_decrypt, f->aws,
+                                                   &f->token, &f->token_len, &e)) {
     *err = xasprintf("[slack] verification_token: %s", e);
     free(e);
     return false;

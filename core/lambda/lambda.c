@@ -66,7 +66,8 @@ static bool env_lambda_keys(config *c, char **err) {
   if (!c->lambda_topic_arn && t && *t)
     c->lambda_topic_arn = xstrdup(t);
   if (!c->signing_secret_ref && s && *s) {
-    if (!(str_starts(s, "env:") || str_starts(s, "file:") || str_starts(s, "kms:")) || !strchr(s, ':')[1]) {
+    if (!(str_starts(s, "env:") || str_starts(s, "file:") || str_starts(s, "kms:")) ||
+        !strchr(s, ':')[1]) {
       *err = xstrdup("SLASHD_LAMBDA_SIGNING_SECRET must be a reference (kms:BASE64, env:NAME or "
                      "file:/path), never the secret itself");
       return false;
