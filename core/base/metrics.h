@@ -41,7 +41,7 @@ typedef enum { OUT_OK, OUT_ERROR, OUT_CRASHED, OUT_TIMEOUT, OUT_INTERRUPTED, OUT
 
 typedef enum { POST_OK, POST_RETRIED, POST_FAILED, POST_REFUSED, POST__N } post_outcome;
 
-#define VERIFY__N (VERIFY_NOT_CONFIGURED + 1)
+#define VERIFY__N (VERIFY_REPLAYED + 1)
 #define HIST_BUCKETS 16
 
 typedef struct histogram {

@@ -475,6 +475,81 @@ class PluginGuide(unittest.TestCase):
         self.assertIn("standard output and standard error", g)
 
 
+class Replay(unittest.TestCase):
+    """Item 3: an identical signed request is refused (401) for the whole
+    300 s window, not only within dedupe_seconds, and after a restart too
+    (the journal keeps the signatures)."""
+
+    def signed(self, d, text, user):
+        body = d.form(text, user_id=user)
+        ts = int(time.time())
+        return body, {"Content-Type": "application/x-www-form-urlencoded",
+                      "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, ts, body)}
+
+    def test_replay_after_dedupe_window(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"dedupe_seconds": "1"}).start()
+        try:
+            body, h = self.signed(d, "good echo once", "U0REPLAY1")
+            status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 200)
+            sink.wait_final(hdrs["x-slashd-request-id"])
+            time.sleep(2.2)  # past dedupe_seconds, well within 300 s
+            status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401, data)
+            self.assertNotIn("x-slashd-request-id", hdrs)
+            # A new signature of the same command is a new request.
+            body2, h2 = self.signed(d, "good echo twice", "U0REPLAY1")
+            self.assertEqual(d.request("POST", "/slack/commands", body2, h2)[0], 200)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=verify_failed reason=replayed", d.read_log())
+        self.assertEqual(len([m for m in sink.messages if m.get("text") == "once"]), 1)
+
+    def test_replay_after_a_restart(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        body, h = self.signed(d, "good echo before-restart", "U0REPLAY2")
+        status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+        self.assertEqual(status, 200)
+        sink.wait_final(hdrs["x-slashd-request-id"])
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        try:
+            status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401, data)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(len([m for m in sink.messages if m.get("text") == "before-restart"]), 1)
+
+
+class SignatureDowngrade(unittest.TestCase):
+    """Item 4: with a signing secret configured, a request without a valid
+    signature is 401 whatever its token."""
+
+    def test_token_alone_is_refused_when_a_secret_is_set(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), slack={"verification_token": "env:SLASHD_TEST_TOKEN"},
+                   env={"SLASHD_TEST_TOKEN": "tok-123456"}).start()
+        try:
+            h = {"Content-Type": "application/x-www-form-urlencoded"}
+            body = d.form("good echo downgraded", extra={"token": "tok-123456"})
+            status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401)
+            self.assertNotIn("x-slashd-request-id", hdrs)
+            status, _, _ = d.request("POST", "/slack/commands", d.form("good echo mm", drop=("token",)),
+                                     dict(h, Authorization="Token tok-123456"))
+            self.assertEqual(status, 401)
+            status, _, _ = d.slash("good echo signed", user_id="U0DOWN1")
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=verify_failed reason=missing", d.read_log())
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 
