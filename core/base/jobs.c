@@ -20,6 +20,19 @@ void job_free(job *j) {
   free(j);
 }
 
+static size_t len0(const char *s) {
+  return s ? strlen(s) : 0;
+}
+
+size_t job_wire_bound(const job *j) {
+  size_t n = len0(j->team_id) + len0(j->user_id) + len0(j->user_name) + len0(j->channel_id) +
+             len0(j->channel_name) + len0(j->command) + len0(j->text) + len0(j->plugin) +
+             len0(j->cmd) + len0(j->region) + len0(j->account) + strlen(j->id);
+  for (int i = 0; i < j->argc; i++)
+    n += len0(j->argv[i]) + 3; /* quotes and comma */
+  return 2 * n + JOB_WIRE_RESERVE;
+}
+
 char *job_display(const job *j) {
   return message_command_span(j->command, j->text, 120);
 }

@@ -38,6 +38,13 @@ typedef struct job {
 } job;
 
 void job_free(job *j);
+/* An upper bound on the bytes of the job's message to a worker: every
+ * string it carries, twice (JSON escaping at most doubles clean text: a
+ * quote, backslash, tab or newline becomes two bytes, other control
+ * characters never get this far), plus JOB_WIRE_RESERVE for the keys,
+ * numbers and the credentials that may ride along. */
+#define JOB_WIRE_RESERVE (16 * 1024)
+size_t job_wire_bound(const job *j);
 /* `/aws ec2 stop i-1`, cut and scrubbed for a code span
  * (message_command_span; not escaped). */
 char *job_display(const job *j);
