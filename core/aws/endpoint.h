@@ -53,6 +53,11 @@ typedef struct aws_endpoint {
  * override URL. */
 bool aws_endpoint_resolve(const aws_service *svc, const char *region, const char *ini_url,
                           aws_endpoint *out, char **err);
+/* The same with endpoint variants (ignored when a URL overrides). */
+#define AWS_EP_FIPS 1u
+#define AWS_EP_DUALSTACK 2u
+bool aws_endpoint_resolve_variant(const aws_service *svc, const char *region, const char *ini_url,
+                                  unsigned variant, aws_endpoint *e, char **err);
 void aws_endpoint_free(aws_endpoint *e);
 
 /* Splits "http://host:port/path" (http and https only). */

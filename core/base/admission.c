@@ -153,14 +153,11 @@ static void answer_text(admission_result *out, int status, const char *body) {
 /* A Slack message for the user (ephemeral, formatted like every reply). */
 static void answer(admit *a, ack_kind kind, const char *text) {
   char *formatted = message_text(0, text, NULL);
-  json_t *j = message_json(0, formatted);
-  char *body = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  free(formatted);
   a->out->status = 200;
   a->out->kind = kind;
   a->out->json = true;
-  a->out->body = body ? body : xstrdup("{}");
+  a->out->body = message_body(0, formatted);
+  free(formatted);
 }
 
 /* answer() with a formatted text; the format's arguments are trusted. */

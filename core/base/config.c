@@ -210,6 +210,10 @@ static const key_spec schema[] = {
     {"slack", "verification_token", T_SECRET, F(verification_token_ref), 0, 0},
     {"slack", "command", T_STR, F(command), 0, 0},
     {"slack", "response_hosts", T_LIST, 0, 0, 0},
+    {"slack", "mode", T_SPECIAL, 0, 0, 0},
+    {"slack", "app_token", T_SECRET, F(app_token_ref), 0, 0},
+    {"slack", "api_url", T_SPECIAL, F(api_url), 0, 0},
+    {"slack", "socket_connections", T_INT, F(socket_connections), 1, 10},
     {"aws", "region", T_STR, F(aws_region), 0, 0},
     {"aws", "endpoint_url", T_STR, F(aws_endpoint_url), 0, 0},
     {"aws", "connect_timeout", T_INT, F(aws_connect_timeout), 1, 300},
@@ -276,6 +280,8 @@ static void set_defaults(config *c) {
   c->log_level = xstrdup("info");
   c->command = xstrdup("/aws");
   c->n_response_hosts = str_split_list("hooks.slack.com", &c->response_hosts);
+  c->api_url = xstrdup("https://slack.com/api/");
+  c->socket_connections = 2;
   c->aws_connect_timeout = 3;
   c->aws_timeout = 20;
   c->aws_max_attempts = 4;
@@ -317,8 +323,32 @@ static bool is_secret_ref(const char *v) {
          (str_starts(v, "kms:") && v[4]);
 }
 
+/* [slack] mode and api_url. */
+static void apply_slack_special(config *c, const cfg_kv *kv, const key_spec *k) {
+  if (strcmp(k->key, "mode") == 0) {
+    if (str_ieq(kv->value, "http") || str_ieq(kv->value, "socket"))
+      c->socket_mode = str_ieq(kv->value, "socket");
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "mode: expected http or socket, got \"%s\"", kv->value);
+    return;
+  }
+  /* api_url: https, or http to a loopback host (tests, a local fake). */
+  const char *v = kv->value;
+  const char *host = str_starts(v, "https://") ? v + 8 : str_starts(v, "http://") ? v + 7 : NULL;
+  char *h = host ? xstrndup(host, strcspn(host, "/?#")) : NULL;
+  if (!h || !*h || strchr(h, '@') || (str_starts(v, "http://") && !host_is_loopback(h)))
+    diag_add(c, kv->line, DIAG_ERROR,
+             "api_url: expected https://HOST/PATH/ (http:// only to a loopback host), got \"%s\"",
+             v);
+  else
+    set_str(c, k->offset, v);
+  free(h);
+}
+
 static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
-  if (strcmp(k->key, "log_format") == 0) {
+  if (strcmp(k->section, "slack") == 0) {
+    apply_slack_special(c, kv, k);
+  } else if (strcmp(k->key, "log_format") == 0) {
     if (!str_ieq(kv->value, "logfmt") && !str_ieq(kv->value, "json"))
       diag_add(c, kv->line, DIAG_ERROR, "log_format: expected logfmt or json, got \"%s\"",
                kv->value);
@@ -525,6 +555,15 @@ static void check_server(config *c) {
     diag_add(c, line, DIAG_ERROR, "job_timeout must be at least 1 second");
 }
 
+static void check_slack(config *c) {
+  const cfg_section *s = config_section(c, "slack");
+  int line = s ? s->line : 0;
+  if (c->socket_mode && !c->app_token_ref)
+    diag_add(c, line, DIAG_ERROR,
+             "[slack] mode = socket needs app_token (an app-level xapp- token with the "
+             "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
+}
+
 static void accounts_diag(void *ud, int line, const char *msg) {
   diag_add(ud, line, DIAG_ERROR, "%s", msg);
 }
@@ -580,6 +619,7 @@ static void interpret(config *c) {
     }
   }
   check_server(c);
+  check_slack(c);
   check_identity(c);
 }
 
@@ -668,6 +708,8 @@ void config_free(config *c) {
                    &c->signing_secret_ref,
                    &c->verification_token_ref,
                    &c->command,
+                   &c->app_token_ref,
+                   &c->api_url,
                    &c->aws_region,
                    &c->aws_endpoint_url,
                    &c->role_template,

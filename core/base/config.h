@@ -71,6 +71,10 @@ typedef struct config {
   char *command;                /* e.g. "/aws"; NULL accepts any */
   char **response_hosts;
   size_t n_response_hosts;
+  bool socket_mode;       /* [slack] mode = socket */
+  char *app_token_ref;    /* Socket Mode app-level token; NULL when not configured */
+  char *api_url;          /* Slack Web API base, ends with '/' */
+  int socket_connections; /* Socket Mode connections kept open */
 
   /* [aws] */
   char *aws_region;

@@ -23,6 +23,9 @@ char *message_text(unsigned flags, const char *text, const char *code);
 /* {"response_type": ..., "text": ...}; a new reference. `text` must already
  * be formatted (message_text). */
 json_t *message_json(unsigned flags, const char *text);
+/* The same message serialized (compact JSON), written directly: what an ack
+ * or a response_url POST sends. Caller frees. */
+char *message_body(unsigned flags, const char *text);
 
 /* "/aws ec2 stop i-1", to be shown inside a `code span` of a message: the
  * one scrubber for echoing what a user typed. A text longer than `max` bytes

@@ -53,6 +53,41 @@ static void render_hist(sbuf *o, const char *name, const char *help, const histo
             (unsigned long long)atomic_load(&h->count));
 }
 
+static const char *const reconnect_names[SRC__N] = {
+    "refresh_requested", "warning",        "too_many_websockets", "dropped", "ping_timeout",
+    "open_failed",       "connect_failed", "hello_timeout",       "other"};
+static const char *const envelope_names[SENV__N] = {"slash_commands", "interactive", "events_api",
+                                                    "other"};
+
+const char *metrics_reconnect_name(socket_reconnect r) {
+  return r < SRC__N ? reconnect_names[r] : "other";
+}
+
+/* Socket Mode ([slack] mode = socket); all zero in HTTP mode. */
+static void render_socket(sbuf *o, const socket_metrics *s) {
+  sbuf_addf(o,
+            "# HELP slashd_socket_connections Socket Mode connections open (hello received).\n"
+            "# TYPE slashd_socket_connections gauge\nslashd_socket_connections %lld\n",
+            (long long)atomic_load(&s->connections));
+  sbuf_adds(o, "# HELP slashd_socket_reconnects_total Socket Mode connections replaced or "
+               "reopened, by reason.\n# TYPE slashd_socket_reconnects_total counter\n");
+  for (int i = 0; i < SRC__N; i++)
+    sbuf_addf(o, "slashd_socket_reconnects_total{reason=\"%s\"} %llu\n", reconnect_names[i],
+              (unsigned long long)atomic_load(&s->reconnects[i]));
+  sbuf_adds(o, "# HELP slashd_socket_envelopes_total Socket Mode envelopes received, by type.\n"
+               "# TYPE slashd_socket_envelopes_total counter\n");
+  for (int i = 0; i < SENV__N; i++)
+    sbuf_addf(o, "slashd_socket_envelopes_total{type=\"%s\"} %llu\n", envelope_names[i],
+              (unsigned long long)atomic_load(&s->envelopes[i]));
+  sbuf_addf(o,
+            "# HELP slashd_socket_duplicate_envelopes_total Envelopes Slack sent again: acked, "
+            "not run twice.\n# TYPE slashd_socket_duplicate_envelopes_total counter\n"
+            "slashd_socket_duplicate_envelopes_total %llu\n",
+            (unsigned long long)atomic_load(&s->duplicates));
+  render_hist(o, "slashd_socket_ack_seconds",
+              "Socket Mode: time from an envelope read to its ack written.", &s->ack_seconds);
+}
+
 void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
   sbuf_adds(o, "# HELP slashd_build_info Build information.\n# TYPE slashd_build_info gauge\n");
   sbuf_addf(o, "slashd_build_info{version=\"%s\"} 1\n", SLASHD_VERSION);
@@ -116,4 +151,5 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
               &m->job_seconds);
   render_hist(o, "slashd_ack_duration_seconds", "Time to answer a slash command (front door).",
               &m->ack_seconds);
+  render_socket(o, &m->socket);
 }

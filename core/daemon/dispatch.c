@@ -24,12 +24,9 @@ void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool fin
     return;
   }
   j->posts++;
-  json_t *body = message_json(flags, text);
-  char *s_body = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
-  if (s_body)
-    responder_post(s->resp, j->id, j->response_url, s_body, final,
-                   (flags & SLASHD_REPLY_ERROR) != 0, j->accepted_wall);
+  char *s_body = message_body(flags, text);
+  responder_post(s->resp, j->id, j->response_url, s_body, final, (flags & SLASHD_REPLY_ERROR) != 0,
+                 j->accepted_wall);
   free(s_body);
 }
 

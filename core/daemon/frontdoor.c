@@ -43,7 +43,8 @@ int frontdoor_precheck(server *s, const char *method, const char *path, const ch
   const config *c = rt->cfg;
   int status = 0;
   bool get = str_eq(method, "GET") || str_eq(method, "HEAD");
-  if (str_eq(path, c->path)) {
+  /* In Socket Mode commands come over the WebSocket only. */
+  if (str_eq(path, c->path) && !c->socket_mode) {
     *route = ROUTE_COMMAND;
     if (!str_eq(method, "POST")) {
       status = 405;
@@ -212,7 +213,10 @@ void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route rou
                       frontdoor_response *out) {
   uint64_t t0 = mono_us();
   if (route == ROUTE_HEALTH) {
-    respond(out, 200, CT_TEXT, "ok\n");
+    if (atomic_load(&s->socket_disabled))
+      respond(out, 503, CT_TEXT, "Slack disabled Socket Mode for this app (link_disabled)\n");
+    else
+      respond(out, 200, CT_TEXT, "ok\n");
     return;
   }
   if (route == ROUTE_METRICS) {

@@ -271,6 +271,29 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
   return n;
 }
 
+static void add_field(sbuf *b, const char *key, const char *value) {
+  sbuf_addc(b, ',');
+  sbuf_add_json_string(b, key, strlen(key));
+  sbuf_addc(b, ':');
+  sbuf_add_json_string(b, value, strlen(value));
+}
+
+/* The accept record, written directly (it is built for every job, on the
+ * ack's path): {"t":"accept","id":...,"ts":...,"user":...,...}. */
+static char *accept_line(const job *j) {
+  sbuf b = {0};
+  sbuf_adds(&b, "{\"t\":\"accept\"");
+  add_field(&b, "id", j->id);
+  sbuf_addf(&b, ",\"ts\":%lld", (long long)j->accepted_wall);
+  add_field(&b, "user", j->user_id);
+  add_field(&b, "team", j->team_id);
+  add_field(&b, "command", j->command);
+  add_field(&b, "text", j->text);
+  add_field(&b, "response_url", j->response_url);
+  sbuf_adds(&b, j->access == 1 ? ",\"write\":true}" : ",\"write\":false}");
+  return sbuf_steal(&b);
+}
+
 bool journal_accept(journal *jn, const job *j) {
   if (!jn)
     return true;
@@ -278,14 +301,7 @@ bool journal_accept(journal *jn, const job *j) {
     log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
     return false;
   }
-  json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "t", "accept", "id", j->id,
-                        "ts", (json_int_t)j->accepted_wall, "user", j->user_id, "team", j->team_id,
-                        "command", j->command, "text", j->text, "response_url", j->response_url,
-                        "write", j->access == 1);
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
-  if (!line)
-    return false;
+  char *line = accept_line(j);
   pthread_mutex_lock(&jn->mu);
   bool ok = append(jn, line);
   if (ok)

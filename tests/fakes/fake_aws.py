@@ -618,8 +618,8 @@ class FakeState:
             c = self.issued.get(akid)
             return dict(c) if c else None
 
-    def issue(self, kind, role_arn, session_name, ttl, extra=None):
-        akid = "ASIA" + rand_upper(16)
+    def issue(self, kind, role_arn, session_name, ttl, extra=None, akid=None):
+        akid = akid or "ASIA" + rand_upper(16)
         secret = base64.b64encode(secrets.token_bytes(30)).decode()
         token = "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(180)).decode()
         m = ROLE_ARN_RE.match(role_arn or "")
@@ -776,6 +776,10 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        # The Date header follows the fake's clock (clock_offset_seconds).
+        return super().date_time_string(now() + clock_offset(self.st) if timestamp is None else timestamp)
+
     # quiet default logging; we write our own line per request
     def log_message(self, fmt, *args):
         pass
@@ -851,6 +855,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._imds(path)
             elif path in CONTAINER_PATHS:
                 self._container(path)
+            elif path in IDENTITY_CENTER_PATHS:
+                self._identity_center(path, query)
             else:
                 self._aws()
         except BrokenPipeError:
@@ -1261,7 +1267,7 @@ class Handler(BaseHTTPRequestHandler):
                 "The String-to-Sign should have been\n'%s'\n" % (creq, sts_text))
             raise auth_error(protocol, "bad_signature", msg)
         # clock skew (the signature itself is fine)
-        t_req, t_now = amz_to_ts(amz_date), now()
+        t_req, t_now = amz_to_ts(amz_date), now() + clock_offset(st)
         skew = float(st.scenario.get("max_skew_seconds", 300))
         if abs(t_now - t_req) > skew:
             if protocol == "s3":
@@ -1944,7 +1950,9 @@ class Handler(BaseHTTPRequestHandler):
                            "for roles assumed by role chaining.", 400)
         session = params["RoleSessionName"]
         issued = self.st.issue("assumed-role", arn, session, dur,
-                               {"source_identity": source, "tags": tags, "caller": cred["principal"]})
+                               {"source_identity": source, "tags": tags, "caller": cred["principal"]},
+                               akid=deterministic_akid(self.st, "assume", arn, cred.get("role_arn") or
+                                                       cred["principal"], params.get("ExternalId")))
         with self.st.lock:
             self.st.assume_role_records.append({
                 "time": iso(now()), "role_arn": arn, "role_session_name": session, "duration_seconds": dur,
@@ -1987,7 +1995,8 @@ class Handler(BaseHTTPRequestHandler):
         if info.get("roles") is not None and arn not in info["roles"]:
             raise AwsError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403)
         session = params["RoleSessionName"]
-        issued = self.st.issue("web-identity", arn, session, dur, {"caller": info.get("subject")})
+        issued = self.st.issue("web-identity", arn, session, dur, {"caller": info.get("subject")},
+                               akid=deterministic_akid(self.st, "web", arn, token))
         with self.st.lock:
             self.st.assume_role_records.append({
                 "time": iso(now()), "role_arn": arn, "role_session_name": session, "duration_seconds": dur,
@@ -2231,6 +2240,123 @@ class Handler(BaseHTTPRequestHandler):
         out = {k: values[k] for k in self.st.t.kms_decrypt if k in values}
         rid = self._request_id()
         self._finish(200, json.dumps(out).encode(), "application/x-amz-json-1.1", {"x-amzn-RequestId": rid})
+
+
+# --------------------------------------------------------------------------
+# Credentials extras (issue 15): IAM Identity Center (the SSO portal's
+# GetRoleCredentials and SSO OIDC CreateToken), a skewed clock, and
+# deterministic assumed-role keys so that two resolvers (slashd and
+# botocore) that reach the same role from the same source get the same key.
+#
+# Scenario keys (all optional):
+#   clock_offset_seconds  0     the fake's clock runs this far ahead of the
+#                                host's (signature skew checks, Date header)
+#   sts.deterministic_keys false AssumeRole answers the same access key id
+#                                for the same role, caller and ExternalId
+#   sso.access_tokens     {}    token -> {"accounts": {account_id: [role
+#                                names]}} tokens the portal accepts
+#   sso.clients           {}    client_id -> {"secret": S, "refresh_tokens":
+#                                {refresh_token: new_access_token}} for
+#                                CreateToken (the new token is then accepted
+#                                with the same accounts as "from_token")
+#   sso.expires_in        3600  CreateToken's expiresIn
+# GetRoleCredentials: GET /federation/credentials?role_name=&account_id=
+# with x-amz-sso_bearer_token (unsigned, like the real portal); unknown or
+# missing token -> 401 UnauthorizedException; a role the token may not use
+# -> 403 ForbiddenException. CreateToken: POST /token with a JSON body
+# (grantType refresh_token); a bad client or refresh token -> 400
+# invalid_grant / invalid_client.
+
+IDENTITY_CENTER_PATHS = ("/federation/credentials", "/token")
+
+
+def clock_offset(st):
+    try:
+        return float(st.scenario.get("clock_offset_seconds") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def deterministic_akid(st, *parts):
+    if not st.scenario.get("sts", {}).get("deterministic_keys"):
+        return None
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest().upper()
+    return "ASIA" + digest[:16]
+
+
+def _ic_reply(handler, status, obj, error_type=None):
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if error_type:
+        headers["x-amzn-ErrorType"] = error_type
+    handler._send(status, json.dumps(obj).encode(), "application/json", headers)
+    handler._log_line("identity-center", status, error_type)
+    handler.st.log_call({"time": iso(now()), "service": "sso", "action": handler.raw_path.strip("/"),
+                         "method": handler.command, "path": handler.raw_path, "status": status,
+                         "error": error_type, "headers": {k.lower(): v for k, v in handler.headers.items()}})
+
+
+def _ic_token_info(sc, token):
+    info = sc.get("access_tokens", {}).get(token)
+    if info and info.get("from_token"):
+        info = sc.get("access_tokens", {}).get(info["from_token"])
+    return info
+
+
+def _ic_role_credentials(handler, query):
+    sc = handler.st.scenario.setdefault("sso", {})
+    params = dict(parse_query(query))
+    if handler.command != "GET" or handler.headers.get("Authorization"):
+        return _ic_reply(handler, 400, {"message": "GetRoleCredentials is an unsigned GET"},
+                         "InvalidRequestException")
+    role, account = params.get("role_name"), params.get("account_id")
+    if not role or not account or not re.match(r"^\d{12}$", account):
+        return _ic_reply(handler, 400, {"message": "role_name and a 12-digit account_id are required"},
+                         "InvalidRequestException")
+    token = handler.headers.get("x-amz-sso_bearer_token")
+    info = _ic_token_info(sc, token) if token else None
+    if info is None:
+        return _ic_reply(handler, 401, {"message": "Session token not found or invalid"},
+                         "UnauthorizedException")
+    if role not in info.get("accounts", {}).get(account, []):
+        return _ic_reply(handler, 403, {"message": "No access"}, "ForbiddenException")
+    arn = "arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_%s" % (account, role)
+    issued = handler.st.issue("sso", arn, "sso-user", 3600, {"caller": "sso"},
+                              akid=deterministic_akid(handler.st, "sso", account, role))
+    _ic_reply(handler, 200, {"roleCredentials": {
+        "accessKeyId": issued["access_key_id"], "secretAccessKey": issued["secret"],
+        "sessionToken": issued["token"], "expiration": int(issued["expiration"] * 1000)}})
+
+
+def _ic_create_token(handler):
+    sc = handler.st.scenario.setdefault("sso", {})
+    ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        body = json.loads(handler.body or b"{}")
+    except ValueError:
+        body = None
+    if handler.command != "POST" or ctype != "application/json" or not isinstance(body, dict):
+        return _ic_reply(handler, 400, {"error": "invalid_request"}, "InvalidRequestException")
+    if body.get("grantType") != "refresh_token":
+        return _ic_reply(handler, 400, {"error": "unsupported_grant_type"}, "UnsupportedGrantTypeException")
+    client = sc.get("clients", {}).get(body.get("clientId"))
+    if client is None or client.get("secret") != body.get("clientSecret"):
+        return _ic_reply(handler, 401, {"error": "invalid_client"}, "InvalidClientException")
+    new_token = client.get("refresh_tokens", {}).get(body.get("refreshToken"))
+    if new_token is None:
+        return _ic_reply(handler, 400, {"error": "invalid_grant"}, "InvalidGrantException")
+    _ic_reply(handler, 200, {"accessToken": new_token, "tokenType": "Bearer",
+                             "expiresIn": int(sc.get("expires_in", 3600)),
+                             "refreshToken": body["refreshToken"] + "-next"})
+
+
+def _identity_center(self, path, query):
+    if path == "/federation/credentials":
+        _ic_role_credentials(self, query)
+    else:
+        _ic_create_token(self)
+
+
+Handler._identity_center = _identity_center
 
 
 # --------------------------------------------------------------------------
