@@ -116,6 +116,7 @@ class Smuggling(unittest.TestCase):
         connection are both answered."""
         body = self.d.form("help", user_id="U0SMUG8")
         one = self.head(body) + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        body = self.d.form("help", user_id="U0SMUG9")  # its own signature: not a replay
         chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
         two = (b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n" + self.head(body)
                + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
