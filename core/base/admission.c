@@ -328,7 +328,7 @@ static void accept_job(admit *a) {
   job *j = make_job(a, key, now_ms);
   /* The job must fit in one message to a worker; one that cannot is told so
    * now, not after a worker never got it. */
-  size_t bytes = job_wire_bound(j);
+  size_t bytes = job_wire_bytes(j);
   if (bytes > IPC_MAX) {
     dedupe_forget(a->env->dd, j->dedupe_key);
     job_free(j);

@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
+
 typedef struct job {
   char id[32];
   char *team_id;
@@ -38,13 +40,41 @@ typedef struct job {
 } job;
 
 void job_free(job *j);
-/* An upper bound on the bytes of the job's message to a worker: every
- * string it carries, twice (JSON escaping at most doubles clean text: a
- * quote, backslash, tab or newline becomes two bytes, other control
- * characters never get this far), plus JOB_WIRE_RESERVE for the keys,
- * numbers and the credentials that may ride along. */
+
+/* ---- the job message -----------------------------------------------------
+ * One job as JSON, the same wherever it travels (journal accept record,
+ * main → worker, and a queue service to another machine), so it holds
+ * nothing process-local: times are wall-clock ms since the epoch.
+ *
+ *   {"v": 1, "id": "…", "team": "T…", "user": "U…", "user_name": "…",
+ *    "channel": "C…", "channel_name": "…", "command": "/aws",
+ *    "text": "ec2 stop i-1", "plugin": "ec2", "cmd": "stop",
+ *    "args": ["i-1"], "access": "read" | "write",
+ *    "response_url": "https://…", "accepted_ms": 1700000000123,
+ *    "deadline_ms": 0 | 1700000060123,
+ *    "region": "eu-west-1" | "all" (optional: absent is the host's default),
+ *    "account": "<[accounts] alias>" (optional),
+ *    "identity": "none" | "host" | "<role ARN>" (optional),
+ *    "session": "<STS session name>" (optional)}
+ *
+ * A new field that an older reader may ignore keeps the version; a change
+ * of meaning bumps it, and a reader refuses a version it does not know. */
+#define JOB_VERSION 1
+
+/* Appends the job as compact JSON text (the one encoder). */
+void job_encode_text(sbuf *b, const job *j);
+/* The same as a new object (the caller owns it). */
+json_t *job_encode(const job *j);
+/* A new job from `o` (borrowed), or NULL with *err (new string) when a field
+ * is missing, of the wrong type or out of bounds, or the version unknown.
+ * The dedupe key and the monotonic times are left empty. */
+job *job_decode(const json_t *o, char **err);
+/* The exact bytes of the job as job_encode_text writes it, plus
+ * JOB_WIRE_RESERVE for what rides along to a worker (the message's own
+ * keys, assumed-role credentials): what a job needs of one message
+ * (base/ipc.h: IPC_MAX). */
 #define JOB_WIRE_RESERVE (16 * 1024)
-size_t job_wire_bound(const job *j);
+size_t job_wire_bytes(const job *j);
 /* `/aws ec2 stop i-1`, cut and scrubbed for a code span
  * (message_command_span; not escaped). */
 char *job_display(const job *j);

@@ -13,6 +13,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "base/util.h"
+#include "base/wire.h"
 
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final) {
   if (j->posts >= JOB_MAX_POSTS) {
@@ -43,23 +44,13 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   runtime *rt = server_runtime(s);
   *timeout_s = rt->cfg->job_timeout;
   runtime_unref(rt);
-  json_t *argv = json_array();
-  for (int i = 0; i < j->argc; i++)
-    json_array_append_new(argv, json_string(j->argv[i]));
-  json_t *caller =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "team_id", j->team_id, "user_id",
-                j->user_id, "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
-                j->channel_name, "command", j->command, "text", j->text, "region", j->region,
-                "account", j->account);
-  json_t *msg =
-      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i}", "t", "job", "id", j->id, "plugin", j->plugin,
-                "cmd", j->cmd, "argv", argv, "caller", caller, "timeout_s", *timeout_s);
+  j->deadline_ms = wall_ms() + (int64_t)*timeout_s * 1000;
   /* The user's assumed role, if another worker already has it. */
   char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
-  json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
-  if (creds)
-    json_object_set_new(msg, "creds", creds);
+  json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
   free(key);
+  json_t *msg = wire_job(j, creds);
+  json_decref(creds);
   bool ok = msg && ipc_send(fd, msg);
 
   json_decref(msg);
@@ -69,12 +60,10 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   return ok;
 }
 
-void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *text = json_string_value(json_object_get(msg, "text"));
-  unsigned flags = (unsigned)json_integer_value(json_object_get(msg, "flags"));
-  bool interim = json_is_true(json_object_get(msg, "interim"));
-  if (!text)
-    return;
+void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *text = msg->text;
+  unsigned flags = msg->flags;
+  bool interim = msg->interim;
   if (flags & SLASHD_REPLY_ERROR)
     dj->error_seen = true;
   /* Whatever was held is not the last message any more. */
@@ -106,9 +95,9 @@ static void notify(server *s, job *j, const char *fmt_text) {
   free(formatted);
 }
 
-void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *identity = json_string_value(json_object_get(msg, "identity"));
-  const char *session = json_string_value(json_object_get(msg, "session"));
+void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *identity = msg->identity;
+  const char *session = msg->session;
   if (identity) {
     free(j->identity);
     j->identity = xstrdup(identity);
@@ -117,8 +106,8 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
     free(j->session);
     j->session = xstrdup(session);
   }
-  slashd_status st = (slashd_status)json_integer_value(json_object_get(msg, "status"));
-  bool error = json_is_true(json_object_get(msg, "error")) || dj->error_seen;
+  slashd_status st = (slashd_status)msg->status;
+  bool error = msg->error || dj->error_seen;
   job_outcome o = (st == SLASHD_OK && !error) ? OUT_OK : OUT_ERROR;
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */

@@ -14,6 +14,8 @@
 #include "base/log.h"
 #include "base/safefile.h"
 #include "base/util.h"
+#include "base/wire.h"
+#include "slashd/plugin.h"
 
 #define JOURNAL_BUCKETS 1024
 #define COMPACT_BYTES (4u * 1024 * 1024)
@@ -190,14 +192,16 @@ static void load(journal *jn) {
       continue;
     }
     json_t *r = json_loadb(line, (size_t)n - 1, 0, NULL);
-    const char *t = json_string_value(json_object_get(r, "t"));
-    const char *id = json_string_value(json_object_get(r, "id"));
-    if (!r || !t || !id || !id_ok(id))
+    wire_msg rec;
+    char *why = NULL;
+    if (!r || !wire_decode_record(r, &rec, &why) || !id_ok(rec.id))
       bad++;
-    else if (strcmp(t, "accept") == 0)
-      json_object_set(open, id, r);
-    else if (strcmp(t, "done") == 0)
-      json_object_del(open, id);
+    else if (rec.t == WIRE_ACCEPT)
+      json_object_set(open, rec.id, r);
+    else
+      json_object_del(open, rec.id);
+    wire_msg_free(&rec);
+    free(why);
     json_decref(r);
   }
   free(line);
@@ -248,50 +252,29 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
   size_t i;
   json_t *r;
   json_array_foreach(jn->recovered, i, r) {
+    wire_msg rec;
+    char *why = NULL;
+    if (!wire_decode_record(r, &rec, &why) || rec.t != WIRE_ACCEPT) {
+      free(why);
+      continue; /* load() kept only accept records that decode */
+    }
+    const job *j = rec.job;
     journal_entry e = {
-        .id = json_string_value(json_object_get(r, "id")),
-        .accepted = json_integer_value(json_object_get(r, "ts")),
-        .user_id = json_string_value(json_object_get(r, "user")),
-        .command = json_string_value(json_object_get(r, "command")),
-        .text = json_string_value(json_object_get(r, "text")),
-        .response_url = json_string_value(json_object_get(r, "response_url")),
-        .write = json_is_true(json_object_get(r, "write")),
+        .id = j->id,
+        .accepted = j->accepted_wall,
+        .user_id = j->user_id ? j->user_id : "",
+        .command = j->command ? j->command : "",
+        .text = j->text ? j->text : "",
+        .response_url = j->response_url,
+        .write = j->access == SLASHD_WRITE,
     };
-    if (!e.user_id)
-      e.user_id = "";
-    if (!e.command)
-      e.command = "";
-    if (!e.text)
-      e.text = "";
     fn(ud, &e);
+    wire_msg_free(&rec);
   }
   size_t n = json_array_size(jn->recovered);
   json_decref(jn->recovered);
   jn->recovered = NULL;
   return n;
-}
-
-static void add_field(sbuf *b, const char *key, const char *value) {
-  sbuf_addc(b, ',');
-  sbuf_add_json_string(b, key, strlen(key));
-  sbuf_addc(b, ':');
-  sbuf_add_json_string(b, value, strlen(value));
-}
-
-/* The accept record, written directly (it is built for every job, on the
- * ack's path): {"t":"accept","id":...,"ts":...,"user":...,...}. */
-static char *accept_line(const job *j) {
-  sbuf b = {0};
-  sbuf_adds(&b, "{\"t\":\"accept\"");
-  add_field(&b, "id", j->id);
-  sbuf_addf(&b, ",\"ts\":%lld", (long long)j->accepted_wall);
-  add_field(&b, "user", j->user_id);
-  add_field(&b, "team", j->team_id);
-  add_field(&b, "command", j->command);
-  add_field(&b, "text", j->text);
-  add_field(&b, "response_url", j->response_url);
-  sbuf_adds(&b, j->access == 1 ? ",\"write\":true}" : ",\"write\":false}");
-  return sbuf_steal(&b);
 }
 
 bool journal_accept(journal *jn, const job *j) {
@@ -301,7 +284,9 @@ bool journal_accept(journal *jn, const job *j) {
     log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
     return false;
   }
-  char *line = accept_line(j);
+  char *line = wire_accept_line(j);
+  if (!line)
+    return false;
   pthread_mutex_lock(&jn->mu);
   bool ok = append(jn, line);
   if (ok)
@@ -317,9 +302,7 @@ bool journal_accept(journal *jn, const job *j) {
 void journal_finish(journal *jn, const char *job_id) {
   if (!jn)
     return;
-  json_t *r = json_pack("{s:s, s:s}", "t", "done", "id", job_id ? job_id : "");
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
+  char *line = wire_finished_line(job_id);
   if (!line)
     return;
   pthread_mutex_lock(&jn->mu);
