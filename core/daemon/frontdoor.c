@@ -100,16 +100,20 @@ static enqueue_status env_enqueue(void *ud, job *j, size_t *depth) {
 static void admit(server *s, const runtime *rt, const admission_request *req,
                   admission_result *out) {
   route_table *routes = server_routes(s);
-  admission_env env = {.cfg = rt->cfg,
-                       .policy = &rt->policy,
-                       .routes = routes,
-                       .dd = &s->dd,
-                       .draining = &s->draining,
-                       .backlog = env_backlog,
-                       .max_backlog = RESPONDER_MAX_PENDING,
-                       .new_id = env_new_id,
-                       .enqueue = env_enqueue,
-                       .ud = s};
+  admission_env env = {
+      .cfg = rt->cfg,
+      .policy = &rt->policy,
+      .routes = routes,
+      .dd = &s->dd,
+      .draining = &s->draining,
+      .backlog = env_backlog,
+      .max_backlog = RESPONDER_MAX_PENDING,
+      .new_id = env_new_id,
+      .enqueue = env_enqueue,
+      .ud = s,
+      .caps = &s->caps,
+      .max_per_user = caps_effective(rt->cfg->max_running_per_user, rt->cfg->workers),
+      .max_per_plugin = caps_effective(rt->cfg->max_running_per_plugin, rt->cfg->workers)};
   admission_decide(&env, req, out);
   if (out->status == 200)
     atomic_fetch_add(&s->m.acks[out->kind], 1);

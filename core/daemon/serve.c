@@ -512,6 +512,7 @@ int serve_main(int argc, char **argv) {
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
+  caps_init(&s->caps);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
@@ -596,6 +597,7 @@ out_early:
   runtime_unref(s->rt);
   queue_destroy(&s->queue);
   dedupe_destroy(&s->dd);
+  caps_destroy(&s->caps);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
   metrics_destroy(&s->m);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/caps.h"
 #include "base/config.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
@@ -44,6 +45,7 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  caps caps; /* running jobs per user and per plugin (base/caps.h) */
   responder *resp;
   pool *pool;
   journal *journal;
