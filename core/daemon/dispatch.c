@@ -147,6 +147,11 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
                      partly);
   else if (o == OUT_INTERRUPTED)
     text = xasprintf("`%s` was interrupted: slashd is shutting down.%s", d, partly);
+  else if (how && strncmp(how, "exit status", 11) == 0)
+    /* Not a crash: something in the worker (a plugin's exit()) ended it. */
+    text = xasprintf("`%s` failed: the worker exited during the command (%s). Nothing else was "
+                     "affected.%s",
+                     d, how, partly);
   else
     text = xasprintf("`%s` failed: the command crashed (%s). Nothing else was affected.%s", d, how,
                      partly);

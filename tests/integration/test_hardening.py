@@ -706,6 +706,37 @@ class Hogging(unittest.TestCase):
         self.assertEqual(d.read_log().count("event=capped"), 2)
 
 
+class PluginExit(unittest.TestCase):
+    """Item 18: a plugin calling exit(0) is reported as the worker exiting
+    during the command (not as a crash), the worker is replaced, and
+    `slashd run` exits non-zero (70)."""
+
+    def test_daemon_says_the_worker_exited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile exit", user_id="U0EXIT1")
+            final = sink.wait_final(h["x-slashd-request-id"])[-1]
+            self.assertTrue(final["error"])
+            self.assertIn("the worker exited during the command", final["text"])
+            self.assertNotIn("crashed", final["text"])
+            # The worker was replaced: the next commands run.
+            for i in range(3):
+                _, h, ack = d.slash("good echo after-%d" % i, user_id="U0EXIT2")
+                self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "after-%d" % i)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=plugin_exited", d.read_log())
+        self.assertRegex(d.read_log(), r"event=audit .*plugin=hostile cmd=exit .*outcome=error")
+
+    def test_run_exits_70(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "exit", config=d.config)
+        self.assertEqual(rc, 70, (out, err))
+        self.assertIn("the worker exited during the command", err)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 
