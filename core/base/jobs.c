@@ -8,9 +8,10 @@
 void job_free(job *j) {
   if (!j)
     return;
-  char **strs[] = {&j->team_id,    &j->user_id,  &j->user_name,    &j->channel_id, &j->channel_name,
-                   &j->command,    &j->text,     &j->response_url, &j->plugin,     &j->cmd,
-                   &j->dedupe_key, &j->identity, &j->session,      &j->region,     &j->account};
+  char **strs[] = {&j->team_id,      &j->user_id, &j->user_name,  &j->channel_id,
+                   &j->channel_name, &j->command, &j->text,       &j->response_url,
+                   &j->plugin,       &j->cmd,     &j->dedupe_key, &j->identity,
+                   &j->session,      &j->region,  &j->account,    &j->preface};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   for (int i = 0; i < j->argc; i++)

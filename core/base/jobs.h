@@ -16,10 +16,13 @@ typedef struct job {
   char *user_name;
   char *channel_id;
   char *channel_name;
-  char *command; /* "/aws" */
-  char *text;    /* as typed */
-  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
-  char *account; /* --account alias, or NULL */
+  char *command;         /* "/aws" */
+  char *text;            /* as typed */
+  char *region;          /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account;         /* --account alias, or NULL */
+  bool prepare;          /* run the describe step and post a confirmation prompt, not the command */
+  bool replace_original; /* every post replaces the message the job came from (a prompt) */
+  char *preface; /* mrkdwn posted before the job runs ("Stopping… (confirmed by <@U>)"), or NULL */
   char *response_url;
   char *plugin;
   char *cmd;

@@ -300,6 +300,8 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   }
   if (str_eq(t, "reply")) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
+  } else if (str_eq(t, "prompt")) {
+    dispatch_job_prompt(p->srv, &w->dj, w->job, msg);
   } else if (str_eq(t, "done")) {
     dispatch_job_done(p->srv, &w->dj, w->job, msg);
     w->job = NULL;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "base/config.h"
+#include "base/confirm.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
 #include "daemon/responder.h"
@@ -31,7 +32,8 @@ typedef struct runtime {
   verify_key *signing_key; /* the secret keyed for HMAC once; NULL: use the secret */
   unsigned char *token;    /* legacy verification token, or NULL */
   size_t token_len;
-  bool dev_secret; /* generated development secret */
+  bool dev_secret;                            /* generated development secret */
+  unsigned char confirm_key[CONFIRM_KEY_LEN]; /* signs confirmation tokens (base/confirm.h) */
   url_policy policy;
 } runtime;
 
@@ -40,6 +42,7 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;
   journal *journal;

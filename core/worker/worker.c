@@ -14,6 +14,7 @@
 #include "worker/hostapi.h"
 #include "base/ipc.h"
 #include "base/log.h"
+#include "base/place.h"
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
@@ -65,6 +66,29 @@ static void send_done(worker_ctx *w, const char *id, slashd_status st, const sla
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
   json_decref(m);
+}
+
+/* A command that needs confirmation: the describe step (the plugin's, or
+ * none), then what the prompt should say goes to the main process, which
+ * signs the token and posts the prompt. No prompt when the step reported
+ * an error (a target that does not exist) or answered by itself. */
+static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place *cp, int argc,
+                             const char *const *argv) {
+  slashd_status st = call_describe(call, argc, argv);
+  bool ask = st == SLASHD_OK && !call->error_reported && (call->prompt_what || call->posts == 0);
+  if (ask) {
+    /* The prompt always says where, even on a one-region host. */
+    char *where = place_label(cp->region, cp->account);
+    json_t *m = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "id",
+                          call->caller.request_id, "what", call->prompt_what, "verb",
+                          call->prompt_verb, "doing", call->prompt_doing, "where", where);
+    free(where);
+    if (!m || !ipc_send(w->fd, m))
+      _exit(1);
+    json_decref(m);
+  }
+  call_prompt_free(call);
+  return st;
 }
 
 static void run_job(worker_ctx *w, const json_t *msg) {
@@ -132,9 +156,13 @@ static void run_job(worker_ctx *w, const json_t *msg) {
   }
   argv[argc] = NULL;
   uint64_t t0 = mono_us();
-  slashd_status st = call_fans_out(&call) ? fanout_run(w->glue, &call, w->cfg->aws_regions,
-                                                       w->cfg->n_aws_regions, argc, argv)
-                                          : call_run(&call, argc, argv);
+  slashd_status st;
+  if (json_is_true(json_object_get(msg, "prepare")))
+    st = prepare(w, &call, &cp, argc, argv);
+  else if (call_fans_out(&call))
+    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, argc, argv);
+  else
+    st = call_run(&call, argc, argv);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", id), KV_S("plugin", pname), KV_S("cmd", cname),
          KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, id, st, &call);
