@@ -45,6 +45,7 @@
 #ifndef SLASHD_AWS_H
 #define SLASHD_AWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,14 @@ typedef enum {
   AWS_ERR_PARSE        /* AWS answered 2xx with a body we could not read */
 } aws_status;
 
+/* Client settings from the environment and the profile, botocore's names:
+ * AWS_MAX_ATTEMPTS / max_attempts (over [aws] max_attempts), AWS_RETRY_MODE
+ * / retry_mode (standard; adaptive is refused), AWS_USE_FIPS_ENDPOINT /
+ * use_fips_endpoint, AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint,
+ * AWS_CA_BUNDLE / ca_bundle. A value the client cannot honour is described
+ * here (the default is used instead); NULL when all is well. */
+const char *aws_client_setting_error(const aws_client *c);
+
 /* Seconds added to the local clock when signing: 0 until AWS refused a
  * signature as skewed (RequestTimeTooSkewed, SignatureDoesNotMatch,
  * InvalidSignatureException) with a Date header 4+ minutes from ours; then
@@ -109,6 +118,15 @@ const char *aws_status_name(aws_status s);
  * Borrowed pointer valid until the next call. On failure NULL and *err (new
  * string) lists everything tried. */
 const aws_creds *aws_host_creds(aws_client *c, char **err);
+
+/* The cached host credentials' source and expiry (0: long-term), without
+ * fetching anything; false when none are cached. For /metrics. */
+bool aws_host_creds_cached(const aws_client *c, const char **source, int64_t *expiration);
+
+/* After aws_host_creds failed: whether a source is configured but broken
+ * (a bad or unsupported setting, a failing credential_process, a refused
+ * role), rather than no source being configured at all. */
+bool aws_host_creds_broken(const aws_client *c);
 
 /* One API call. creds NULL = host credentials. On AWS_OK, *out is a new
  * jansson reference the caller owns. On failure *err is one readable

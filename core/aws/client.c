@@ -2,6 +2,7 @@
  * sign (sigv4.c) → send (http.c) → retry with backoff (retry.c) → JSON or
  * one readable error (error.c). Host credentials are cached here. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +55,72 @@ static int positive(int v, int def) {
   return v > 0 ? v : def;
 }
 
+static const char *env_value(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+/* An environment variable, else the profile's key: botocore's order. */
+typedef struct setting {
+  const char *value, *from;
+} setting;
+
+static setting pick(const char *env_name, const char *profile_value, const char *key) {
+  const char *e = env_value(env_name);
+  return e ? (setting){e, env_name} : (setting){profile_value, key};
+}
+
+static void refuse(aws_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(aws_client *c, const char *fmt, ...) {
+  if (c->config_error)
+    return;
+  sbuf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  sbuf_vaddf(&b, fmt, ap);
+  va_end(ap);
+  c->config_error = sbuf_steal(&b);
+}
+
+static bool flag(aws_client *c, setting s) {
+  if (!s.value || str_ieq(s.value, "false"))
+    return false;
+  if (str_ieq(s.value, "true"))
+    return true;
+  refuse(c, "%s \"%s\" is neither true nor false", s.from, s.value);
+  return false;
+}
+
+/* The client settings of the environment and the profile: attempts, retry
+ * mode, endpoint variants, CA bundle. A value slashd cannot honour is kept
+ * in config_error (logged here, an error for check-config) and the default
+ * is used. */
+static void client_settings(aws_client *c, const aws_profile *p) {
+  setting att = pick("AWS_MAX_ATTEMPTS", p->max_attempts, "max_attempts");
+  long n;
+  if (att.value && parse_int(att.value, 1, 20, &n))
+    c->max_attempts = (int)n;
+  else if (att.value)
+    refuse(c, "%s \"%s\" is not a number of attempts from 1 to 20", att.from, att.value);
+  setting mode = pick("AWS_RETRY_MODE", p->retry_mode, "retry_mode");
+  if (mode.value && str_eq(mode.value, "adaptive"))
+    refuse(c,
+           "%s \"%s\" is not supported (it rate-limits on the client side); slashd retries in "
+           "standard mode: set standard",
+           mode.from, mode.value);
+  else if (mode.value && !str_eq(mode.value, "standard") && !str_eq(mode.value, "legacy"))
+    refuse(c, "%s \"%s\" is not a retry mode (standard)", mode.from, mode.value);
+  if (flag(c, pick("AWS_USE_FIPS_ENDPOINT", p->use_fips_endpoint, "use_fips_endpoint")))
+    c->endpoint_variant |= AWS_EP_FIPS;
+  if (flag(c,
+           pick("AWS_USE_DUALSTACK_ENDPOINT", p->use_dualstack_endpoint, "use_dualstack_endpoint")))
+    c->endpoint_variant |= AWS_EP_DUALSTACK;
+  setting ca = pick("AWS_CA_BUNDLE", p->ca_bundle, "ca_bundle");
+  if (ca.value && access(ca.value, R_OK) != 0)
+    refuse(c, "%s \"%s\" cannot be read", ca.from, ca.value);
+  http_conn_set_ca_bundle(c->http, ca.value);
+}
+
 aws_client *aws_client_new(const aws_config *cfg) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   aws_client *c = xcalloc(1, sizeof *c);
@@ -67,7 +134,6 @@ aws_client *aws_client_new(const aws_config *cfg) {
   char *why = NULL;
   profile_load(profile_name(), &p, &why);
   c->region = aws_region_resolve(p.region, cfg ? cfg->region : NULL, &c->region_source);
-  profile_free(&p);
   free(why);
   if (aws_region_valid(c->region))
     AWS_LOG(c, SLOG_INFO, "aws_region", KV_S("region", c->region), KV_S("from", c->region_source));
@@ -79,6 +145,10 @@ aws_client *aws_client_new(const aws_config *cfg) {
     AWS_LOG_EVENT(c, SLOG_ERROR, "aws_curl_init_failed");
     abort();
   }
+  client_settings(c, &p);
+  profile_free(&p);
+  if (c->config_error)
+    AWS_LOG(c, SLOG_ERROR, "aws_setting_refused", KV_S("error", c->config_error));
   c->backoff_base_ms = AWS_BACKOFF_BASE_MS;
   c->backoff_cap_ms = AWS_BACKOFF_CAP_MS;
   c->container_host = xstrdup("http://169.254.170.2");
@@ -96,6 +166,7 @@ void aws_client_free(aws_client *c) {
   free(c->region);
   free(c->endpoint_url);
   free(c->container_host);
+  free(c->config_error);
   free(c);
   curl_global_cleanup();
 }
@@ -158,6 +229,14 @@ const aws_creds *aws_host_creds(aws_client *c, char **err) {
   c->have_host = false;
   *err = why;
   return NULL;
+}
+
+bool aws_host_creds_cached(const aws_client *c, const char **source, int64_t *expiration) {
+  if (!c->have_host)
+    return false;
+  *source = c->host.source ? c->host.source : "";
+  *expiration = c->host.expiration;
+  return true;
 }
 
 static void forget_host_creds(aws_client *c) {
@@ -227,7 +306,8 @@ static aws_status call_prepare(aws_client *c, call_state *k, const char *region,
   aws_status st = protocol_build(k->svc, action, params, &k->req, err);
   if (st != AWS_OK)
     return st;
-  if (!aws_endpoint_resolve(k->svc, region, c->endpoint_url, &k->ep, err))
+  if (!aws_endpoint_resolve_variant(k->svc, region, c->endpoint_url, c->endpoint_variant, &k->ep,
+                                    err))
     return AWS_ERR_NETWORK;
   k->have_ep = true;
   k->host_creds = !k->creds && !(k->flags & CALL_UNSIGNED);
@@ -451,6 +531,10 @@ void aws_client_set_container_host(aws_client *c, const char *base_url) {
 
 void aws_client_set_max_response(aws_client *c, size_t bytes) {
   c->max_response = bytes;
+}
+
+const char *aws_client_setting_error(const aws_client *c) {
+  return c->config_error;
 }
 
 int64_t aws_client_clock_skew(const aws_client *c) {

@@ -21,11 +21,14 @@ struct aws_client {
   const char *region_source;
   char *endpoint_url; /* [aws] endpoint_url */
   int connect_timeout, timeout, max_attempts;
+  unsigned endpoint_variant; /* AWS_EP_FIPS | AWS_EP_DUALSTACK */
+  char *config_error;        /* a setting refused (adaptive retries, …), or NULL */
   http_conn *http;
   sigv4_cache keys;
 
   aws_creds host; /* cached host credentials */
   bool have_host;
+  bool chain_broken; /* the last chain stopped at a broken source */
   int64_t host_refresh_at;
 
   /* test hooks */
@@ -61,6 +64,35 @@ aws_status client_call(aws_client *c, const aws_creds *creds, const char *region
 /* The credential chain (creds.c): fresh credentials or false with *err
  * listing every source tried. */
 bool creds_chain(aws_client *c, aws_creds *out, char **err);
+
+/* One source of the chain: found, not configured (try the next), or
+ * configured but broken (stop: never fall through to another identity).
+ * Each appends why it did not find anything to *why. */
+typedef enum { SRC_FOUND, SRC_NEXT, SRC_STOP } src_result;
+struct sbuf;
+src_result creds_from_env(aws_client *c, aws_creds *out, struct sbuf *why);
+src_result creds_from_container(aws_client *c, aws_creds *out, struct sbuf *why);
+src_result creds_from_imds(aws_client *c, aws_creds *out, struct sbuf *why);
+/* AssumeRoleWithWebIdentity with a token read from token_file. */
+src_result creds_web_identity(aws_client *c, const char *token_file, const char *role_arn,
+                              const char *session, aws_creds *out, struct sbuf *why);
+/* The profile part of the chain (profcreds.c): the profile in effect
+ * (AWS_PROFILE or default) with role chains, SSO, credential_process and
+ * keys, in botocore's order. */
+src_result creds_from_profile(aws_client *c, aws_creds *out, struct sbuf *why);
+/* credential_process (process.c): run without a shell, bounded in time and
+ * output; `where` is "file:line" of the setting, for messages. */
+src_result creds_process(aws_client *c, const char *profile, const char *cmdline, const char *where,
+                         aws_creds *out, struct sbuf *why);
+/* IAM Identity Center (sso.c) for a profile with sso_account_id /
+ * sso_role_name: the cached token of `aws sso login`, refreshed when it
+ * can be, then GetRoleCredentials. */
+struct aws_shared;
+src_result creds_sso(aws_client *c, const struct aws_shared *sh, const char *profile,
+                     aws_creds *out, struct sbuf *why);
+/* Fills *out (every string copied, keys trimmed). */
+void creds_fill(aws_creds *out, const char *akid, const char *secret, const char *token,
+                int64_t expiration, const char *source);
 
 /* Credentials from an STS result object ({"Credentials": {…}}): trims the
  * keys, removes white space from the token, parses the expiration. */

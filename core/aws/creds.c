@@ -8,6 +8,7 @@
  * endpoint that fails) stops the chain, as the AWS SDKs do: falling through
  * to, say, the instance role would run commands under an identity nobody
  * chose. Either way the error lists every source tried and why. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -65,10 +66,8 @@ static const char *env(const char *name) {
   return v && *v ? v : NULL;
 }
 
-typedef enum { SRC_FOUND, SRC_NEXT, SRC_STOP } src_result;
-
-static void fill(aws_creds *out, const char *akid, const char *secret, const char *token,
-                 int64_t expiration, const char *source) {
+void creds_fill(aws_creds *out, const char *akid, const char *secret, const char *token,
+                int64_t expiration, const char *source) {
   out->access_key_id = str_trim(xstrdup(akid));
   out->secret_access_key = str_trim(xstrdup(secret));
   out->session_token = token && *token ? str_trim(xstrdup(token)) : NULL;
@@ -78,7 +77,7 @@ static void fill(aws_creds *out, const char *akid, const char *secret, const cha
 
 /* ---- 1. environment ---- */
 
-static src_result from_env(aws_client *c, aws_creds *out, sbuf *why) {
+src_result creds_from_env(aws_client *c, aws_creds *out, sbuf *why) {
   (void)c;
   const char *akid = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
   if (!akid) {
@@ -95,47 +94,11 @@ static src_result from_env(aws_client *c, aws_creds *out, sbuf *why) {
     sbuf_addf(why, "AWS_CREDENTIAL_EXPIRATION \"%s\" is not an ISO 8601 time", e);
     return SRC_STOP;
   }
-  fill(out, akid, secret, env("AWS_SESSION_TOKEN"), exp, "environment");
+  creds_fill(out, akid, secret, env("AWS_SESSION_TOKEN"), exp, "environment");
   return SRC_FOUND;
 }
 
-/* ---- 2. shared files ---- */
-
-static src_result from_profile(aws_client *c, aws_creds *out, sbuf *why) {
-  (void)c;
-  const char *name = profile_name();
-  bool explicit_ = env("AWS_PROFILE") != NULL;
-  aws_profile p;
-  char *files = NULL;
-  bool any = profile_load(name, &p, &files);
-  src_result r = SRC_NEXT;
-  if (!any || !p.found) {
-    sbuf_adds(why, files);
-    if (explicit_) {
-      sbuf_addf(why, " (AWS_PROFILE=%s)", name);
-      r = SRC_STOP;
-    }
-  } else if (p.access_key_id && p.secret_access_key) {
-    char *src = xasprintf("profile %s", name);
-    fill(out, p.access_key_id, p.secret_access_key, p.session_token, 0, src);
-    free(src);
-    r = SRC_FOUND;
-  } else if (p.access_key_id) {
-    sbuf_addf(why, "profile \"%s\" has aws_access_key_id but no aws_secret_access_key", name);
-    r = SRC_STOP;
-  } else if (p.unsupported) {
-    sbuf_addf(why,
-              "profile \"%s\" uses %s, which slashd does not support; give it "
-              "aws_access_key_id/aws_secret_access_key, or map users to roles in [identity]",
-              name, p.unsupported);
-    r = explicit_ ? SRC_STOP : SRC_NEXT;
-  } else {
-    sbuf_addf(why, "profile \"%s\" has no aws_access_key_id", name);
-  }
-  free(files);
-  profile_free(&p);
-  return r;
-}
+/* ---- 2. shared files: profcreds.c ---- */
 
 /* ---- 3. web identity (EKS, GitHub Actions OIDC) ---- */
 
@@ -150,6 +113,11 @@ static src_result from_web_identity(aws_client *c, aws_creds *out, sbuf *why) {
                 file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
     return SRC_NEXT;
   }
+  return creds_web_identity(c, file, role, env("AWS_ROLE_SESSION_NAME"), out, why);
+}
+
+src_result creds_web_identity(aws_client *c, const char *file, const char *role,
+                              const char *session, aws_creds *out, sbuf *why) {
   size_t len;
   char *token = read_file(file, TOKEN_FILE_MAX, &len);
   if (!token) {
@@ -162,7 +130,6 @@ static src_result from_web_identity(aws_client *c, aws_creds *out, sbuf *why) {
     wipe_free(token);
     return SRC_STOP;
   }
-  const char *session = env("AWS_ROLE_SESSION_NAME");
   char *def_session = xasprintf("slashd-%lld", (long long)client_now(c));
   json_t *params = json_pack("{s:s, s:s, s:s}", "RoleArn", role, "RoleSessionName",
                              session ? session : def_session, "WebIdentityToken", token);
@@ -194,8 +161,11 @@ static src_result from_web_identity(aws_client *c, aws_creds *out, sbuf *why) {
 
 /* ---- 4. container (ECS, EKS Pod Identity) ---- */
 
-/* Plain http only to loopback and the documented ECS/EKS link-local hosts:
- * anything else could read the token. */
+/* Plain http only where the AWS SDKs allow it: loopback IP literals
+ * (127.0.0.0/8, [::1]; "localhost" as botocore), the ECS address
+ * 169.254.170.2 and the EKS Pod Identity addresses 169.254.170.23 and
+ * [fd00:ec2::23]. A name that merely starts with "127." is a DNS name
+ * anyone can point anywhere: the token would leak to it. */
 static bool container_host_ok(const char *scheme, const char *host) {
   if (strcmp(scheme, "https") == 0)
     return true;
@@ -204,7 +174,8 @@ static bool container_host_ok(const char *scheme, const char *host) {
   for (size_t i = 0; i < ARRAY_LEN(hosts); i++)
     if (strcmp(host, hosts[i]) == 0)
       return true;
-  return str_starts(host, "127.");
+  struct in_addr a;
+  return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 static bool json_creds(const char *body, size_t len, const char *source, aws_creds *out,
@@ -226,7 +197,7 @@ static bool json_creds(const char *body, size_t len, const char *source, aws_cre
   else if (exp && !aws_parse_iso8601(exp, &t))
     sbuf_addf(why, "the answer's Expiration \"%s\" is not an ISO 8601 time", exp);
   else {
-    fill(out, akid, secret, token, t, source);
+    creds_fill(out, akid, secret, token, t, source);
     ok = true;
   }
   if (secret)
@@ -254,7 +225,7 @@ static char *container_token(sbuf *why, bool *failed) {
   return t ? str_trim(xstrdup(t)) : NULL;
 }
 
-static src_result from_container(aws_client *c, aws_creds *out, sbuf *why) {
+src_result creds_from_container(aws_client *c, aws_creds *out, sbuf *why) {
   const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
   const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
   if (!rel && !full) {
@@ -350,7 +321,7 @@ static bool role_name_ok(const char *r) {
   return true;
 }
 
-static src_result from_imds(aws_client *c, aws_creds *out, sbuf *why) {
+src_result creds_from_imds(aws_client *c, aws_creds *out, sbuf *why) {
   const char *off = env("AWS_EC2_METADATA_DISABLED");
   if (off && str_ieq(off, "true")) {
     sbuf_adds(why, "disabled by AWS_EC2_METADATA_DISABLED");
@@ -422,12 +393,13 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
     const char *label;
     src_result (*fn)(aws_client *, aws_creds *, sbuf *);
   } chain[] = {
-      {"environment", from_env},           {"shared files", from_profile},
-      {"web identity", from_web_identity}, {"container", from_container},
-      {"instance metadata", from_imds},
+      {"environment", creds_from_env},        {"shared files", creds_from_profile},
+      {"web identity", from_web_identity},    {"container", creds_from_container},
+      {"instance metadata", creds_from_imds},
   };
   sbuf tried = {0};
   memset(out, 0, sizeof *out);
+  c->chain_broken = false;
   for (size_t i = 0; i < ARRAY_LEN(chain); i++) {
     sbuf why = {0};
     src_result r = chain[i].fn(c, out, &why);
@@ -439,6 +411,7 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
     aws_creds_clear(out);
     sbuf_addf(&tried, "%s%s (%s)", tried.len ? "; " : "", chain[i].label, why.p ? why.p : "");
     sbuf_free(&why);
+    c->chain_broken = r == SRC_STOP;
     if (r == SRC_STOP) {
       sbuf_addf(&tried,
                 "; later sources were not tried because %s is configured: fix it or "
@@ -450,4 +423,8 @@ bool creds_chain(aws_client *c, aws_creds *out, char **err) {
   *err = xasprintf("no AWS credentials found; tried: %s", tried.p);
   sbuf_free(&tried);
   return false;
+}
+
+bool aws_host_creds_broken(const aws_client *c) {
+  return c->chain_broken;
 }

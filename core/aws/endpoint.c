@@ -14,6 +14,8 @@ static const aws_service services[] = {
     {"sts", "sts", "AWS_ENDPOINT_URL_STS", "sts", AWS_PROTO_QUERY, "2011-06-15", NULL, false},
     {"iam", "iam", "AWS_ENDPOINT_URL_IAM", "iam", AWS_PROTO_QUERY, "2010-05-08", NULL, true},
     {"sns", "sns", "AWS_ENDPOINT_URL_SNS", "sns", AWS_PROTO_QUERY, "2010-03-31", NULL, false},
+    /* SQS still serves its Query API (QueueUrl as a parameter, POST /). */
+    {"sqs", "sqs", "AWS_ENDPOINT_URL_SQS", "sqs", AWS_PROTO_QUERY, "2012-11-05", NULL, false},
     {"kms", "kms", "AWS_ENDPOINT_URL_KMS", "kms", AWS_PROTO_JSON, NULL, "TrentService", false},
     {"s3", "s3", "AWS_ENDPOINT_URL_S3", "s3", AWS_PROTO_REST_XML, NULL, NULL, false},
 };
@@ -125,8 +127,38 @@ static const char *global_region(const char *region) {
   return "us-east-1";
 }
 
+/* FIPS and dual-stack hosts (AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT):
+ * "ec2-fips.eu-west-1.amazonaws.com", "ec2.eu-west-1.api.aws"; S3 spells
+ * dual-stack as a label: "s3-fips.dualstack.eu-west-1.amazonaws.com". */
+static void variant_endpoint(const aws_service *svc, const char *region, unsigned variant,
+                             aws_endpoint *e) {
+  const char *fips = variant & AWS_EP_FIPS ? "-fips" : "";
+  bool dual = variant & AWS_EP_DUALSTACK;
+  if (svc->global) {
+    global_endpoint(svc, region, e);
+    free(e->host);
+    e->host = xasprintf("%s%s.%s", svc->host_prefix, fips,
+                        str_starts(region, "cn-")       ? "cn-north-1.amazonaws.com.cn"
+                        : str_starts(region, "us-gov-") ? "us-gov.amazonaws.com"
+                                                        : "amazonaws.com");
+  } else if (svc->protocol == AWS_PROTO_REST_XML) {
+    e->host = xasprintf("%s%s%s.%s.%s", svc->host_prefix, fips, dual ? ".dualstack" : "", region,
+                        dns_suffix(region));
+    e->signing_region = xstrdup(region);
+  } else {
+    e->host = xasprintf("%s%s.%s.%s", svc->host_prefix, fips, region,
+                        dual ? "api.aws" : dns_suffix(region));
+    e->signing_region = xstrdup(region);
+  }
+}
+
 bool aws_endpoint_resolve(const aws_service *svc, const char *region, const char *ini_url,
                           aws_endpoint *e, char **err) {
+  return aws_endpoint_resolve_variant(svc, region, ini_url, 0, e, err);
+}
+
+bool aws_endpoint_resolve_variant(const aws_service *svc, const char *region, const char *ini_url,
+                                  unsigned variant, aws_endpoint *e, char **err) {
   memset(e, 0, sizeof *e);
   const char *url = NULL;
   if ((url = env(svc->env_var)))
@@ -151,7 +183,9 @@ bool aws_endpoint_resolve(const aws_service *svc, const char *region, const char
   } else {
     e->scheme = xstrdup("https");
     e->base_path = xstrdup("");
-    if (svc->global) {
+    if (variant) {
+      variant_endpoint(svc, region, variant, e);
+    } else if (svc->global) {
       global_endpoint(svc, region, e);
     } else if (svc->protocol == AWS_PROTO_REST_XML && strcmp(region, "us-east-1") == 0) {
       e->host = xstrdup("s3.amazonaws.com");

@@ -6,7 +6,7 @@
  * S3 is s3.amazonaws.com for us-east-1 (signed us-east-1) and
  * s3.{region}.amazonaws.com elsewhere.
  * Overrides, in the SDKs' order: AWS_ENDPOINT_URL_<SERVICE_ID> (EC2, S3,
- * CLOUDWATCH, STS, IAM, KMS, SNS), then AWS_ENDPOINT_URL, then the ini's
+ * CLOUDWATCH, STS, IAM, KMS, SNS, SQS), then AWS_ENDPOINT_URL, then the ini's
  * [aws] endpoint_url. With an override the signing region stays the
  * client's region (us-east-1 for global services) and S3 uses path style. */
 #ifndef SLASHD_AWS_ENDPOINT_H
@@ -32,7 +32,7 @@ typedef struct aws_service {
   bool global;             /* one endpoint per partition */
 } aws_service;
 
-/* "ec2", "monitoring" (or "cloudwatch"), "sts", "iam", "kms", "sns", "s3";
+/* "ec2", "monitoring" (or "cloudwatch"), "sts", "iam", "kms", "sns", "sqs", "s3";
  * NULL for anything else. */
 const aws_service *aws_service_find(const char *name);
 
@@ -53,6 +53,11 @@ typedef struct aws_endpoint {
  * override URL. */
 bool aws_endpoint_resolve(const aws_service *svc, const char *region, const char *ini_url,
                           aws_endpoint *out, char **err);
+/* The same with endpoint variants (ignored when a URL overrides). */
+#define AWS_EP_FIPS 1u
+#define AWS_EP_DUALSTACK 2u
+bool aws_endpoint_resolve_variant(const aws_service *svc, const char *region, const char *ini_url,
+                                  unsigned variant, aws_endpoint *e, char **err);
 void aws_endpoint_free(aws_endpoint *e);
 
 /* Splits "http://host:port/path" (http and https only). */

@@ -28,7 +28,7 @@ static void cut_inline_comment(char *v) {
   }
 }
 
-void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud) {
+void profile_ini_parse_lines(const char *text, profile_ini_line_fn fn, void *ud) {
   if (!text)
     return;
   if ((unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
@@ -37,7 +37,9 @@ void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud) {
   char *section = NULL;
   bool have_key = false; /* a key was seen in this section */
   const char *p = text;
+  int lineno = 0;
   while (*p) {
+    lineno++;
     const char *eol = strchr(p, '\n');
     size_t n = eol ? (size_t)(eol - p) : strlen(p);
     char *line = xstrndup(p, n);
@@ -65,7 +67,7 @@ void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud) {
         for (char *q = key; *q; q++)
           *q = (char)tolower((unsigned char)*q);
         if (*key) {
-          fn(ud, section, key, value);
+          fn(ud, section, key, value, lineno);
           have_key = true;
         }
       }
@@ -76,6 +78,23 @@ void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud) {
   free(section);
 }
 
+typedef struct plain_ud {
+  profile_ini_fn fn;
+  void *ud;
+} plain_ud;
+
+static void plain_line(void *ud, const char *section, const char *key, const char *value,
+                       int line) {
+  (void)line;
+  plain_ud *p = ud;
+  p->fn(p->ud, section, key, value);
+}
+
+void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud) {
+  plain_ud p = {fn, ud};
+  profile_ini_parse_lines(text, plain_line, &p);
+}
+
 typedef struct lookup {
   const char *want; /* section name to take */
   bool config;      /* config file: [profile name] / [default] */
@@ -83,17 +102,23 @@ typedef struct lookup {
   bool found;
 } lookup;
 
+const char *profile_section_name(const char *section, const char *prefix) {
+  size_t n = strlen(prefix);
+  if (strncmp(section, prefix, n) != 0 || !hws(section[n]))
+    return NULL;
+  const char *name = section + n;
+  while (hws(*name))
+    name++;
+  return *name ? name : NULL;
+}
+
 static bool section_matches(const lookup *l, const char *section) {
   if (!l->config)
     return strcmp(section, l->want) == 0;
   if (strcmp(l->want, "default") == 0 && strcmp(section, "default") == 0)
     return true;
-  if (strncmp(section, "profile", 7) != 0 || !hws(section[7]))
-    return false;
-  const char *name = section + 8;
-  while (hws(*name))
-    name++;
-  return strcmp(name, l->want) == 0;
+  const char *name = profile_section_name(section, "profile");
+  return name && strcmp(name, l->want) == 0;
 }
 
 static void set(char **dst, const char *v) {
@@ -120,6 +145,16 @@ static void take(void *ud, const char *section, const char *key, const char *val
     set(&p->session_token, value);
   else if (strcmp(key, "region") == 0)
     set(&p->region, value);
+  else if (strcmp(key, "ca_bundle") == 0)
+    set(&p->ca_bundle, value);
+  else if (strcmp(key, "max_attempts") == 0)
+    set(&p->max_attempts, value);
+  else if (strcmp(key, "retry_mode") == 0)
+    set(&p->retry_mode, value);
+  else if (strcmp(key, "use_fips_endpoint") == 0)
+    set(&p->use_fips_endpoint, value);
+  else if (strcmp(key, "use_dualstack_endpoint") == 0)
+    set(&p->use_dualstack_endpoint, value);
   else
     for (size_t i = 0; i < ARRAY_LEN(unsupported); i++)
       if (strcmp(key, unsupported[i]) == 0 && !p->unsupported)
@@ -177,7 +212,7 @@ char *profile_config_path(void) {
   return path_from("AWS_CONFIG_FILE", "config");
 }
 
-static char *read_or_why(const char *path, sbuf *why) {
+char *profile_read_or_why(const char *path, sbuf *why) {
   size_t len;
   char *s = read_file(path, MAX_FILE, &len);
   if (!s) {
@@ -191,7 +226,7 @@ static char *read_or_why(const char *path, sbuf *why) {
 bool profile_load(const char *name, aws_profile *out, char **why) {
   char *cpath = profile_credentials_path(), *fpath = profile_config_path();
   sbuf w = {0};
-  char *ctext = read_or_why(cpath, &w), *ftext = read_or_why(fpath, &w);
+  char *ctext = profile_read_or_why(cpath, &w), *ftext = profile_read_or_why(fpath, &w);
   profile_from_texts(name, ctext, ftext, out);
   bool any = ctext || ftext;
   if (any && !out->found) {
@@ -219,6 +254,11 @@ void profile_free(aws_profile *p) {
   set(&p->secret_access_key, "");
   set(&p->session_token, "");
   free(p->region);
+  free(p->ca_bundle);
+  free(p->max_attempts);
+  free(p->retry_mode);
+  free(p->use_fips_endpoint);
+  free(p->use_dualstack_endpoint);
   free(p->name);
   free(p->unsupported);
   memset(p, 0, sizeof *p);

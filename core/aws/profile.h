@@ -19,6 +19,8 @@ typedef struct aws_profile {
   char *secret_access_key;
   char *session_token;
   char *region;
+  /* client settings (botocore's profile keys of the same names) */
+  char *ca_bundle, *max_attempts, *retry_mode, *use_fips_endpoint, *use_dualstack_endpoint;
   char *unsupported; /* the first key naming a source we do not support
                         (role_arn, credential_process, sso_session, …), or NULL */
   bool found;        /* the section exists in at least one file */
@@ -27,6 +29,17 @@ typedef struct aws_profile {
 typedef void (*profile_ini_fn)(void *ud, const char *section, const char *key, const char *value);
 /* Calls fn for every key of every section of an ini text. */
 void profile_ini_parse(const char *text, profile_ini_fn fn, void *ud);
+/* The same with the line number (from 1) of each key. */
+typedef void (*profile_ini_line_fn)(void *ud, const char *section, const char *key,
+                                    const char *value, int line);
+void profile_ini_parse_lines(const char *text, profile_ini_line_fn fn, void *ud);
+/* "profile ops" with prefix "profile" → "ops" (white space between); NULL
+ * when the section is not of that kind. */
+const char *profile_section_name(const char *section, const char *prefix);
+/* Reads a shared file (at most 1 MiB); NULL and "path: why" appended to
+ * *why (after "; " when it is not empty) when it cannot. */
+struct sbuf;
+char *profile_read_or_why(const char *path, struct sbuf *why);
 
 /* Fills *out with profile `name` from the texts of the two files (either may
  * be NULL). The credentials file wins over the config file, key by key. */

@@ -11,7 +11,13 @@
 struct http_conn {
   CURL *curl;
   char errbuf[CURL_ERROR_SIZE];
+  char *ca_bundle; /* AWS_CA_BUNDLE / ca_bundle, or NULL: the system's */
 };
+
+void http_conn_set_ca_bundle(http_conn *h, const char *path) {
+  free(h->ca_bundle);
+  h->ca_bundle = path && *path ? xstrdup(path) : NULL;
+}
 
 http_conn *http_conn_new(void) {
   http_conn *h = xcalloc(1, sizeof *h);
@@ -27,6 +33,7 @@ void http_conn_free(http_conn *h) {
   if (!h)
     return;
   curl_easy_cleanup(h->curl);
+  free(h->ca_bundle);
   free(h);
 }
 
@@ -166,8 +173,13 @@ void http_perform(http_conn *h, const http_request *req, http_response *out) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-  if (req->no_proxy)
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  /* Options stick to the handle: say it both ways, or one metadata request
+   * would take every later call off the proxy. NULL: libcurl reads
+   * NO_PROXY/no_proxy. HTTPS_PROXY/https_proxy (and http_proxy) come from
+   * the environment too, as libcurl does by default. */
+  curl_easy_setopt(c, CURLOPT_NOPROXY, req->no_proxy ? "*" : NULL);
+  if (h->ca_bundle)
+    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
   set_method(c, req);
 
   CURLcode rc = curl_easy_perform(c);

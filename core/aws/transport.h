@@ -38,6 +38,8 @@ typedef struct http_response {
 } http_response;
 
 http_conn *http_conn_new(void);
+/* A PEM file of CA certificates to trust instead of the system's. */
+void http_conn_set_ca_bundle(http_conn *h, const char *path);
 void http_conn_free(http_conn *h);
 
 /* Performs one request; *out is always filled (free with

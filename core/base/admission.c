@@ -154,14 +154,11 @@ static void answer_text(admission_result *out, int status, const char *body) {
 /* A Slack message for the user (ephemeral, formatted like every reply). */
 static void answer(admit *a, ack_kind kind, const char *text) {
   char *formatted = message_text(0, text, NULL);
-  json_t *j = message_json(0, formatted);
-  char *body = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  free(formatted);
   a->out->status = 200;
   a->out->kind = kind;
   a->out->json = true;
-  a->out->body = body ? body : xstrdup("{}");
+  a->out->body = message_body(0, formatted);
+  free(formatted);
 }
 
 /* answer() with a formatted text; the format's arguments are trusted. */
@@ -177,14 +174,9 @@ static void answerf(admit *a, ack_kind kind, const char *fmt, ...) {
   sbuf_free(&b);
 }
 
-/* `/aws ec2 stop i-1` for the ack: cut, and backticks made harmless. */
+/* `/aws ec2 stop i-1` for the ack. */
 static char *echo(const char *command, const char *text) {
-  char *e =
-      xasprintf("%s%s%.*s%s", command, *text ? " " : "", 200, text, strlen(text) > 200 ? "…" : "");
-  for (char *p = e; *p; p++)
-    if (*p == '`' || *p == '\n' || *p == '\r')
-      *p = *p == '`' ? '\'' : ' ';
-  return e;
+  return message_command_span(command, text, 200);
 }
 
 /* The checks that need no routing table: right command, a reply can reach
@@ -488,7 +480,7 @@ void admission_decide(const admission_env *env, const admission_request *req,
   const config *c = env->cfg;
   admit a = {.env = env, .req = req, .out = out};
   a.shown = echo(*req->command ? req->command : (c->command ? c->command : "/"), req->text);
-  a.slash = c->command ? c->command : (*req->command ? req->command : "/");
+  a.slash = route_slash(c->command, req->command);
   if (check_request(&a) && check_route(&a) && check_backlog(&a))
     accept_job(&a);
   route_argv_free(a.argc, a.argv);

@@ -48,6 +48,27 @@ void audit_close(audit *a) {
   free(a);
 }
 
+bool audit_reopen(audit *a, char **err) {
+  if (!a || !a->path)
+    return true;
+  char *why = NULL;
+  int fd = safefile_append(a->path, &why);
+  if (fd < 0) {
+    *err = xasprintf("[audit] file %s", why);
+    free(why);
+    return false;
+  }
+  pthread_mutex_lock(&a->mu);
+  int old = a->fd;
+  a->fd = fd;
+  pthread_mutex_unlock(&a->mu);
+  if (old >= 0) {
+    fdatasync(old);
+    close(old);
+  }
+  return true;
+}
+
 static const char *nz(const char *s) {
   return s ? s : "";
 }

@@ -19,6 +19,12 @@ typedef struct audit audit;
  * be opened. */
 audit *audit_open(const char *path, char **err);
 void audit_close(audit *a);
+/* Opens the file again by its name (after a rename-style log rotation):
+ * lines written before go to the old file, lines after to the new one, and
+ * a line is never split, lost or written twice (one lock covers the write
+ * and the swap). When the file cannot be opened the old one stays in use.
+ * Returns false with *err then. */
+bool audit_reopen(audit *a, char **err);
 
 void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us);
 

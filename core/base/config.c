@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -208,6 +209,10 @@ static const key_spec schema[] = {
     {"slack", "verification_token", T_SECRET, F(verification_token_ref), 0, 0},
     {"slack", "command", T_STR, F(command), 0, 0},
     {"slack", "response_hosts", T_LIST, 0, 0, 0},
+    {"slack", "mode", T_SPECIAL, 0, 0, 0},
+    {"slack", "app_token", T_SECRET, F(app_token_ref), 0, 0},
+    {"slack", "api_url", T_SPECIAL, F(api_url), 0, 0},
+    {"slack", "socket_connections", T_INT, F(socket_connections), 1, 10},
     {"aws", "region", T_STR, F(aws_region), 0, 0},
     {"aws", "endpoint_url", T_STR, F(aws_endpoint_url), 0, 0},
     {"aws", "connect_timeout", T_INT, F(aws_connect_timeout), 1, 300},
@@ -224,6 +229,9 @@ static const key_spec schema[] = {
     {"identity", "confirm_seconds", T_INT, F(confirm_seconds), 30, 3600},
     {"audit", "file", T_PATH, F(audit_file), 0, 0},
     {"plugins", "dir", T_PATH, F(plugin_dir), 0, 0},
+    {"lambda", "queue_url", T_STR, F(lambda_queue_url), 0, 0},
+    {"lambda", "topic_arn", T_STR, F(lambda_topic_arn), 0, 0},
+    {"lambda", "max_job_age", T_INT, F(lambda_max_job_age), 1, 86400},
 };
 
 /* Sections whose keys are free-form (user ids, access rules). */
@@ -274,12 +282,15 @@ static void set_defaults(config *c) {
   c->log_level = xstrdup("info");
   c->command = xstrdup("/aws");
   c->n_response_hosts = str_split_list("hooks.slack.com", &c->response_hosts);
+  c->api_url = xstrdup("https://slack.com/api/");
+  c->socket_connections = 2;
   c->aws_connect_timeout = 3;
   c->aws_timeout = 20;
   c->aws_max_attempts = 4;
   c->id_mode = ID_NONE;
   c->id_read = READ_AS_HOST;
   c->session_duration = 900;
+  c->lambda_max_job_age = 1500;
   c->confirm_writes = true;
   c->confirm_seconds = 300;
 }
@@ -315,8 +326,32 @@ static bool is_secret_ref(const char *v) {
          (str_starts(v, "kms:") && v[4]);
 }
 
+/* [slack] mode and api_url. */
+static void apply_slack_special(config *c, const cfg_kv *kv, const key_spec *k) {
+  if (strcmp(k->key, "mode") == 0) {
+    if (str_ieq(kv->value, "http") || str_ieq(kv->value, "socket"))
+      c->socket_mode = str_ieq(kv->value, "socket");
+    else
+      diag_add(c, kv->line, DIAG_ERROR, "mode: expected http or socket, got \"%s\"", kv->value);
+    return;
+  }
+  /* api_url: https, or http to a loopback host (tests, a local fake). */
+  const char *v = kv->value;
+  const char *host = str_starts(v, "https://") ? v + 8 : str_starts(v, "http://") ? v + 7 : NULL;
+  char *h = host ? xstrndup(host, strcspn(host, "/?#")) : NULL;
+  if (!h || !*h || strchr(h, '@') || (str_starts(v, "http://") && !host_is_loopback(h)))
+    diag_add(c, kv->line, DIAG_ERROR,
+             "api_url: expected https://HOST/PATH/ (http:// only to a loopback host), got \"%s\"",
+             v);
+  else
+    set_str(c, k->offset, v);
+  free(h);
+}
+
 static void apply_special(config *c, const cfg_kv *kv, const key_spec *k) {
-  if (strcmp(k->key, "log_format") == 0) {
+  if (strcmp(k->section, "slack") == 0) {
+    apply_slack_special(c, kv, k);
+  } else if (strcmp(k->key, "log_format") == 0) {
     if (!str_ieq(kv->value, "logfmt") && !str_ieq(kv->value, "json"))
       diag_add(c, kv->line, DIAG_ERROR, "log_format: expected logfmt or json, got \"%s\"",
                kv->value);
@@ -442,16 +477,6 @@ static int parse_bool(const char *v) {
   return -1;
 }
 
-static bool valid_plugin_name(const char *n) {
-  size_t len = strlen(n);
-  if (!len || len > 32)
-    return false;
-  for (; *n; n++)
-    if (!(islower((unsigned char)*n) || isdigit((unsigned char)*n) || *n == '_' || *n == '-'))
-      return false;
-  return true;
-}
-
 static bool path_has_dotdot(const char *p) {
   for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2) {
     bool start = (s == p || s[-1] == '/');
@@ -464,7 +489,7 @@ static bool path_has_dotdot(const char *p) {
 
 static void apply_plugin_section(config *c, const cfg_section *s) {
   const char *name = s->name + strlen("plugin.");
-  if (!valid_plugin_name(name)) {
+  if (!route_name_valid(name)) {
     diag_add(c, s->line, DIAG_ERROR,
              "[%s]: a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'", s->name);
     return;
@@ -527,6 +552,33 @@ static void check_server(config *c) {
     diag_add(c, line, DIAG_ERROR, "job_timeout must be at least 1 second");
 }
 
+/* A Lambda front sends each job to exactly one place. Neither is checked by
+ * the front itself: a worker needs neither. */
+static void check_lambda(config *c) {
+  const cfg_section *s = config_section(c, "lambda");
+  if (c->lambda_queue_url && c->lambda_topic_arn)
+    diag_add(c, s ? s->line : 0, DIAG_ERROR,
+             "[lambda] queue_url and topic_arn: set one of them, not both (a front sends each job "
+             "to one place)");
+  if (c->lambda_topic_arn && !str_starts(c->lambda_topic_arn, "arn:aws"))
+    diag_add(c, config_get_kv(s, "topic_arn")->line, DIAG_ERROR,
+             "topic_arn: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
+  if (c->lambda_queue_url && !str_starts(c->lambda_queue_url, "https://") &&
+      !str_starts(c->lambda_queue_url, "http://"))
+    diag_add(
+        c, config_get_kv(s, "queue_url")->line, DIAG_ERROR,
+        "queue_url: expected an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)");
+}
+
+static void check_slack(config *c) {
+  const cfg_section *s = config_section(c, "slack");
+  int line = s ? s->line : 0;
+  if (c->socket_mode && !c->app_token_ref)
+    diag_add(c, line, DIAG_ERROR,
+             "[slack] mode = socket needs app_token (an app-level xapp- token with the "
+             "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
+}
+
 static void accounts_diag(void *ud, int line, const char *msg) {
   diag_add(ud, line, DIAG_ERROR, "%s", msg);
 }
@@ -582,7 +634,9 @@ static void interpret(config *c) {
     }
   }
   check_server(c);
+  check_slack(c);
   check_identity(c);
+  check_lambda(c);
 }
 
 config *config_load(const char *path, char **err) {
@@ -670,13 +724,17 @@ void config_free(config *c) {
                    &c->signing_secret_ref,
                    &c->verification_token_ref,
                    &c->command,
+                   &c->app_token_ref,
+                   &c->api_url,
                    &c->aws_region,
                    &c->aws_endpoint_url,
                    &c->role_template,
                    &c->role_name,
                    &c->required_policy,
                    &c->audit_file,
-                   &c->plugin_dir};
+                   &c->plugin_dir,
+                   &c->lambda_queue_url,
+                   &c->lambda_topic_arn};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   free(c);

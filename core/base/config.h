@@ -71,6 +71,10 @@ typedef struct config {
   char *command;                /* e.g. "/aws"; NULL accepts any */
   char **response_hosts;
   size_t n_response_hosts;
+  bool socket_mode;       /* [slack] mode = socket */
+  char *app_token_ref;    /* Socket Mode app-level token; NULL when not configured */
+  char *api_url;          /* Slack Web API base, ends with '/' */
+  int socket_connections; /* Socket Mode connections kept open */
 
   /* [aws] */
   char *aws_region;
@@ -98,6 +102,11 @@ typedef struct config {
 
   /* [audit] */
   char *audit_file; /* NULL: audit lines go to the log */
+
+  /* [lambda] (slashd lambda only) */
+  char *lambda_queue_url; /* SQS queue the front sends jobs to, or NULL */
+  char *lambda_topic_arn; /* SNS topic the front publishes jobs to, or NULL */
+  int lambda_max_job_age; /* seconds; older jobs are not run */
 
   /* [plugins] */
   char *plugin_dir;

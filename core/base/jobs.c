@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/route.h"
+#include "base/message.h"
 #include "base/util.h"
+#include "slashd/plugin.h"
 
 void job_free(job *j) {
   if (!j)
@@ -20,17 +23,187 @@ void job_free(job *j) {
   free(j);
 }
 
-char *job_display(const job *j) {
-  const char *t = j->text ? j->text : "";
-  size_t n = strlen(t);
-  if (n > 120) {
-    /* Cut on a character boundary, not inside a UTF-8 sequence. */
-    int cut = 117;
-    while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
-      cut--;
-    return xasprintf("%s %.*s…", j->command ? j->command : "", cut, t);
+static void add_str(sbuf *b, const char *key, const char *value) {
+  sbuf_addf(b, ",\"%s\":", key);
+  if (value)
+    sbuf_add_json_string(b, value, strlen(value));
+  else
+    sbuf_adds(b, "null");
+}
+
+/* Written directly rather than through a jansson object: the journal's
+ * accept record is built for every job, on the ack's path. */
+void job_encode_text(sbuf *b, const job *j) {
+  sbuf_addf(b, "{\"v\":%d", JOB_VERSION);
+  add_str(b, "id", j->id);
+  const char *const strs[][2] = {{"team", j->team_id},
+                                 {"user", j->user_id},
+                                 {"user_name", j->user_name},
+                                 {"channel", j->channel_id},
+                                 {"channel_name", j->channel_name},
+                                 {"command", j->command},
+                                 {"text", j->text},
+                                 {"plugin", j->plugin},
+                                 {"cmd", j->cmd},
+                                 {"response_url", j->response_url}};
+  for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+    add_str(b, strs[i][0], strs[i][1]);
+  sbuf_adds(b, ",\"args\":[");
+  for (int i = 0; i < j->argc; i++) {
+    const char *a = j->argv[i] ? j->argv[i] : "";
+    if (i)
+      sbuf_addc(b, ',');
+    sbuf_add_json_string(b, a, strlen(a));
   }
-  return xasprintf("%s%s%s", j->command ? j->command : "", *t ? " " : "", t);
+  sbuf_addf(b, "],\"access\":\"%s\",\"accepted_ms\":%lld,\"deadline_ms\":%lld",
+            j->access == SLASHD_WRITE ? "write" : "read", (long long)j->accepted_ms,
+            (long long)j->deadline_ms);
+  /* Optional: absent means "the default" / "not decided yet". */
+  const char *const opt[][2] = {{"region", j->region},
+                                {"account", j->account},
+                                {"identity", j->identity},
+                                {"session", j->session},
+                                {"preface", j->preface}};
+  for (size_t i = 0; i < ARRAY_LEN(opt); i++)
+    if (opt[i][1])
+      add_str(b, opt[i][0], opt[i][1]);
+  if (j->prepare)
+    sbuf_adds(b, ",\"prepare\":true");
+  if (j->replace_original)
+    sbuf_adds(b, ",\"replace_original\":true");
+  sbuf_addc(b, '}');
+}
+
+json_t *job_encode(const job *j) {
+  sbuf b = {0};
+  job_encode_text(&b, j);
+  json_t *o = json_loadb(b.p, b.len, 0, NULL);
+  sbuf_free(&b);
+  return o;
+}
+
+/* A string field into *dst (new string); absent or null is "" unless
+ * required. False when it has the wrong type or is required and missing. */
+static bool take_str(const json_t *o, const char *name, bool required, char **dst) {
+  const json_t *v = json_object_get(o, name);
+  if (!v || json_is_null(v)) {
+    *dst = required ? NULL : xstrdup("");
+    return !required;
+  }
+  if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+    return false;
+  *dst = xstrdup(json_string_value(v));
+  return true;
+}
+
+/* An optional string: absent stays NULL (a meaning of its own: "the
+ * default"). */
+static bool take_opt_str(const json_t *o, const char *name, char **dst) {
+  const json_t *v = json_object_get(o, name);
+  if (!v || json_is_null(v))
+    return true;
+  return take_str(o, name, true, dst);
+}
+
+static bool take_args(const json_t *args, job *j) {
+  if (!json_is_array(args) || json_array_size(args) > ROUTE_ARGS_MAX)
+    return false;
+  j->argc = (int)json_array_size(args);
+  j->argv = xcalloc((size_t)j->argc + 1, sizeof *j->argv);
+  for (int i = 0; i < j->argc; i++) {
+    const json_t *a = json_array_get(args, (size_t)i);
+    if (!json_is_string(a))
+      return false;
+    j->argv[i] = xstrdup(json_string_value(a));
+  }
+  return true;
+}
+
+static const char *decode_fields(const json_t *o, job *j) {
+  const char *id = json_string_value(json_object_get(o, "id"));
+  if (!id || !*id || strlen(id) >= sizeof j->id)
+    return "id";
+  memcpy(j->id, id, strlen(id) + 1);
+  struct {
+    const char *name;
+    bool required;
+    char **dst;
+  } strs[] = {{"team", false, &j->team_id},
+              {"user", true, &j->user_id},
+              {"user_name", false, &j->user_name},
+              {"channel", false, &j->channel_id},
+              {"channel_name", false, &j->channel_name},
+              {"command", false, &j->command},
+              {"text", false, &j->text},
+              {"plugin", false, &j->plugin},
+              {"cmd", false, &j->cmd},
+              {"response_url", true, &j->response_url}};
+  for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+    if (!take_str(o, strs[i].name, strs[i].required, strs[i].dst))
+      return strs[i].name;
+  if (!take_args(json_object_get(o, "args"), j))
+    return "args";
+  const char *access = json_string_value(json_object_get(o, "access"));
+  if (!str_eq(access, "read") && !str_eq(access, "write"))
+    return "access";
+  j->access = str_eq(access, "write") ? SLASHD_WRITE : SLASHD_READ;
+  const json_t *acc = json_object_get(o, "accepted_ms");
+  const json_t *dl = json_object_get(o, "deadline_ms");
+  if (!json_is_integer(acc) || json_integer_value(acc) < 0)
+    return "accepted_ms";
+  if (dl && (!json_is_integer(dl) || json_integer_value(dl) < 0))
+    return "deadline_ms";
+  j->accepted_ms = json_integer_value(acc);
+  j->accepted_wall = j->accepted_ms / 1000;
+  j->deadline_ms = dl ? json_integer_value(dl) : 0;
+  struct {
+    const char *name;
+    char **dst;
+  } opt[] = {{"region", &j->region},
+             {"account", &j->account},
+             {"identity", &j->identity},
+             {"session", &j->session},
+             {"preface", &j->preface}};
+  for (size_t i = 0; i < ARRAY_LEN(opt); i++)
+    if (!take_opt_str(o, opt[i].name, opt[i].dst))
+      return opt[i].name;
+  const char *flags[] = {"prepare", "replace_original"};
+  bool *dst[] = {&j->prepare, &j->replace_original};
+  for (size_t i = 0; i < ARRAY_LEN(flags); i++) {
+    const json_t *f = json_object_get(o, flags[i]);
+    if (f && !json_is_boolean(f))
+      return flags[i];
+    *dst[i] = json_is_true(f);
+  }
+  return NULL;
+}
+
+job *job_decode(const json_t *o, char **err) {
+  *err = NULL;
+  if (!json_is_object(o)) {
+    *err = xstrdup("job: not a JSON object");
+    return NULL;
+  }
+  const json_t *v = json_object_get(o, "v");
+  if (!json_is_integer(v) || json_integer_value(v) != JOB_VERSION) {
+    *err = json_is_integer(v)
+               ? xasprintf("job: version %lld is not known here (this slashd reads version %d)",
+                           (long long)json_integer_value(v), JOB_VERSION)
+               : xstrdup("job: no version field \"v\"");
+    return NULL;
+  }
+  job *j = xcalloc(1, sizeof *j);
+  const char *bad = decode_fields(o, j);
+  if (bad) {
+    *err = xasprintf("job: field %s is missing or malformed", bad);
+    job_free(j);
+    return NULL;
+  }
+  return j;
+}
+
+char *job_display(const job *j) {
+  return message_command_span(j->command, j->text, 120);
 }
 
 void queue_init(job_queue *q, size_t cap) {
@@ -118,6 +291,12 @@ static void unlink_entry(dedupe *d, dedupe_entry **pp) {
   free(e->key);
   free(e);
   d->n--;
+}
+
+void dedupe_set_window(dedupe *d, int window_s) {
+  pthread_mutex_lock(&d->mu);
+  d->window = window_s;
+  pthread_mutex_unlock(&d->mu);
 }
 
 /* Drops finished entries older than the window from one bucket. */

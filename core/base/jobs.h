@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
+
 typedef struct job {
   char id[32];
   char *team_id;
@@ -41,7 +43,40 @@ typedef struct job {
 } job;
 
 void job_free(job *j);
-/* `/aws ec2 stop i-1`, cut for display (plain text, not escaped). */
+
+/* ---- the job message -----------------------------------------------------
+ * One job as JSON, the same wherever it travels (journal accept record,
+ * main → worker, and a queue service to another machine), so it holds
+ * nothing process-local: times are wall-clock ms since the epoch.
+ *
+ *   {"v": 1, "id": "…", "team": "T…", "user": "U…", "user_name": "…",
+ *    "channel": "C…", "channel_name": "…", "command": "/aws",
+ *    "text": "ec2 stop i-1", "plugin": "ec2", "cmd": "stop",
+ *    "args": ["i-1"], "access": "read" | "write",
+ *    "response_url": "https://…", "accepted_ms": 1700000000123,
+ *    "deadline_ms": 0 | 1700000060123,
+ *    "region": "eu-west-1" | "all" (optional: absent is the host's default),
+ *    "account": "<[accounts] alias>" (optional),
+ *    "prepare": true (optional: run the describe step and ask to confirm),
+ *    "replace_original": true (optional: every post replaces the prompt),
+ *    "preface": "<mrkdwn posted first>" (optional),
+ *    "identity": "none" | "host" | "<role ARN>" (optional),
+ *    "session": "<STS session name>" (optional)}
+ *
+ * A new field that an older reader may ignore keeps the version; a change
+ * of meaning bumps it, and a reader refuses a version it does not know. */
+#define JOB_VERSION 1
+
+/* Appends the job as compact JSON text (the one encoder). */
+void job_encode_text(sbuf *b, const job *j);
+/* The same as a new object (the caller owns it). */
+json_t *job_encode(const job *j);
+/* A new job from `o` (borrowed), or NULL with *err (new string) when a field
+ * is missing, of the wrong type or out of bounds, or the version unknown.
+ * The dedupe key and the monotonic times are left empty. */
+job *job_decode(const json_t *o, char **err);
+/* `/aws ec2 stop i-1`, cut and scrubbed for a code span
+ * (message_command_span; not escaped). */
 char *job_display(const job *j);
 
 typedef struct job_queue {
@@ -66,10 +101,11 @@ typedef struct dedupe {
   struct dedupe_entry *bucket[DEDUPE_BUCKETS];
   size_t n;
   size_t inserts; /* a full sweep every so many inserts */
-  int window;
+  int window;     /* guarded by mu: a reload changes it while requests arrive */
 } dedupe;
 
 void dedupe_init(dedupe *d, int window_s);
+void dedupe_set_window(dedupe *d, int window_s);
 void dedupe_destroy(dedupe *d);
 /* Registers key as running and returns true, or returns false with the age
  * of the earlier one in *age_s when it is a duplicate. */

@@ -7,21 +7,16 @@
 #include "slashd/plugin.h"
 
 void slack_escape(sbuf *out, const char *s, size_t n) {
+  size_t run = 0; /* s[run..i) needs no escape: copied at once */
   for (size_t i = 0; i < n; i++) {
-    switch (s[i]) {
-    case '&':
-      sbuf_adds(out, "&amp;");
-      break;
-    case '<':
-      sbuf_adds(out, "&lt;");
-      break;
-    case '>':
-      sbuf_adds(out, "&gt;");
-      break;
-    default:
-      sbuf_addc(out, s[i]);
-    }
+    const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : NULL;
+    if (!e)
+      continue;
+    sbuf_add(out, s + run, i - run);
+    sbuf_adds(out, e);
+    run = i + 1;
   }
+  sbuf_add(out, s + run, n - run);
 }
 
 size_t utf8_count(const char *s) {
@@ -64,6 +59,25 @@ static size_t safe_cut(const char *s, size_t cut) {
       return k - 1;
   }
   return cut;
+}
+
+char *message_command_span(const char *command, const char *text, size_t max) {
+  const char *t = text ? text : "";
+  size_t n = strlen(t);
+  bool cut = n > max;
+  if (cut) {
+    n = max >= 3 ? max - 3 : 0;
+    while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+      n--;
+  }
+  char *s = xasprintf("%s%s%.*s%s", command ? command : "", *t ? " " : "", (int)n, t,
+                      cut ? "\xe2\x80\xa6" : "");
+  for (char *p = s; *p; p++)
+    if (*p == '`')
+      *p = '\'';
+    else if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  return s;
 }
 
 /* Escaped text for a code block: a ``` inside would close the block early,
@@ -175,4 +189,13 @@ char *message_text(unsigned flags, const char *text, const char *code) {
 json_t *message_json(unsigned flags, const char *text) {
   return json_pack("{s:s, s:s}", "response_type",
                    (flags & SLASHD_REPLY_IN_CHANNEL) ? "in_channel" : "ephemeral", "text", text);
+}
+
+char *message_body(unsigned flags, const char *text) {
+  sbuf b = {0};
+  sbuf_adds(&b, (flags & SLASHD_REPLY_IN_CHANNEL) ? "{\"response_type\":\"in_channel\",\"text\":"
+                                                  : "{\"response_type\":\"ephemeral\",\"text\":");
+  sbuf_add_json_string(&b, text, strlen(text));
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
 }

@@ -3,6 +3,7 @@
 #ifndef SLASHD_METRICS_H
 #define SLASHD_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -41,6 +42,22 @@ typedef enum { OUT_OK, OUT_ERROR, OUT_CRASHED, OUT_TIMEOUT, OUT_INTERRUPTED, OUT
 
 typedef enum { POST_OK, POST_RETRIED, POST_FAILED, POST_REFUSED, POST__N } post_outcome;
 
+/* Socket Mode: why a connection was replaced or reopened. */
+typedef enum {
+  SRC_REFRESH,
+  SRC_WARNING,
+  SRC_TOO_MANY,
+  SRC_DROPPED,
+  SRC_PING_TIMEOUT,
+  SRC_OPEN_FAILED,
+  SRC_CONNECT_FAILED,
+  SRC_HELLO_TIMEOUT,
+  SRC_OTHER,
+  SRC__N
+} socket_reconnect;
+
+typedef enum { SENV_SLASH, SENV_INTERACTIVE, SENV_EVENTS, SENV_OTHER, SENV__N } socket_envelope;
+
 #define VERIFY__N (VERIFY_NOT_CONFIGURED + 1)
 #define HIST_BUCKETS 16
 
@@ -49,6 +66,22 @@ typedef struct histogram {
   atomic_ullong count;
   atomic_ullong sum_us;
 } histogram;
+
+typedef struct socket_metrics {
+  atomic_llong connections; /* open and hello'd */
+  atomic_ullong reconnects[SRC__N];
+  atomic_ullong envelopes[SENV__N];
+  atomic_ullong duplicates; /* envelopes Slack sent again, acked and not run */
+  histogram ack_seconds;    /* envelope read to ack written */
+} socket_metrics;
+
+/* The host AWS credentials of the workers, as the last finished job's
+ * worker reported them. */
+typedef struct aws_metrics {
+  pthread_mutex_t mu; /* guards source */
+  char source[192];   /* "" until a worker reported */
+  atomic_llong expires, skew;
+} aws_metrics;
 
 typedef struct metrics {
   atomic_ullong http[HTTP__N];
@@ -60,11 +93,19 @@ typedef struct metrics {
   atomic_ullong journal_recovered;
   histogram job_seconds;
   histogram ack_seconds;
+  socket_metrics socket;
+  aws_metrics aws;
 } metrics;
+
+void metrics_init(metrics *m);
+void metrics_destroy(metrics *m);
+/* source: any text (escaped as a label value, cut to fit). */
+void metrics_set_aws(metrics *m, const char *source, long long expires, long long skew);
 
 void metrics_http(metrics *m, int status);
 void metrics_observe(histogram *h, uint64_t us);
 const char *job_outcome_name(job_outcome o);
+const char *metrics_reconnect_name(socket_reconnect r);
 
 /* Gauges read at render time. */
 typedef struct metrics_gauges {

@@ -82,19 +82,23 @@ void route_table_unref(route_table *t) {
 }
 
 /* Recognizes an opening quote at s; returns its byte length and sets the
- * closing sequence. Slack clients often turn "..." into “...”. */
-static size_t quote_open(const char *s, const char **close) {
+ * closing sequence. Slack clients often turn "..." into “...”. `strict`:
+ * an opening double quote that is never closed is a mistake; a single one
+ * is an apostrophe ('90s, 'tis). */
+static size_t quote_open(const char *s, const char **close, bool *strict) {
+  *strict = true;
   if (*s == '"') {
     *close = "\"";
-    return 1;
-  }
-  if (*s == '\'') {
-    *close = "'";
     return 1;
   }
   if (strncmp(s, "\xe2\x80\x9c", 3) == 0) { /* “ */
     *close = "\xe2\x80\x9d";                /* ” */
     return 3;
+  }
+  *strict = false;
+  if (*s == '\'') {
+    *close = "'";
+    return 1;
   }
   if (strncmp(s, "\xe2\x80\x98", 3) == 0) { /* ‘ (iOS "smart" single quotes) */
     *close = "\xe2\x80\x99";                /* ’ */
@@ -103,6 +107,19 @@ static size_t quote_open(const char *s, const char **close) {
   return 0;
 }
 
+/* The closing quote of a group opened just before s: the first `close`
+ * that ends a word (followed by white space or the end). One followed by a
+ * letter is an apostrophe inside the group (“don’t”). NULL if none. */
+static const char *quote_close(const char *s, const char *close) {
+  size_t n = strlen(close);
+  for (const char *p = strstr(s, close); p; p = strstr(p + 1, close))
+    if (!p[n] || isspace((unsigned char)p[n]))
+      return p;
+  return NULL;
+}
+
+/* Quotes group words only where they open a word and close one: anywhere
+ * else, and an apostrophe in a word (don't, it’s, dog's), is a letter. */
 bool route_tokenize(const char *text, int *argc, char ***argv, char **err) {
   int n = 0;
   char **v = xcalloc(ROUTE_ARGS_MAX + 1, sizeof *v);
@@ -117,26 +134,24 @@ bool route_tokenize(const char *text, int *argc, char ***argv, char **err) {
       route_argv_free(n, v);
       return false;
     }
-    sbuf w = {0};
-    sbuf_add(&w, "", 0);
-    while (*s && !isspace((unsigned char)*s)) {
-      const char *close;
-      size_t q = quote_open(s, &close);
-      if (q) {
-        const char *end = strstr(s + q, close);
-        if (!end) {
-          *err = xstrdup("unterminated quote");
-          sbuf_free(&w);
-          route_argv_free(n, v);
-          return false;
-        }
-        sbuf_add(&w, s + q, (size_t)(end - (s + q)));
-        s = end + strlen(close);
-      } else {
-        sbuf_addc(&w, *s++);
-      }
+    const char *close;
+    bool strict;
+    size_t q = quote_open(s, &close, &strict);
+    const char *end = q ? quote_close(s + q, close) : NULL;
+    if (q && !end && strict) {
+      *err = xstrdup("unterminated quote");
+      route_argv_free(n, v);
+      return false;
     }
-    v[n++] = sbuf_steal(&w);
+    if (end) {
+      v[n++] = xstrndup(s + q, (size_t)(end - (s + q)));
+      s = end + strlen(close);
+      continue;
+    }
+    const char *start = s;
+    while (*s && !isspace((unsigned char)*s))
+      s++;
+    v[n++] = xstrndup(start, (size_t)(s - start));
   }
   *argc = n;
   *argv = v;
@@ -180,16 +195,27 @@ static char *lower_copy(const char *s) {
   return l;
 }
 
-char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
+                       bool is_default) {
   sbuf b = {0};
-  sbuf_addf(&b, "%s %s", slash, p->name);
+  sbuf_addf(&b, "%s %s", slash, plugin);
   /* A plugin's default command named after the plugin ("help") reads
    * better without the repetition. */
-  if (!(c->is_default && strcmp(c->name, p->name) == 0))
-    sbuf_addf(&b, " %s", c->name);
-  if (c->usage && *c->usage)
-    sbuf_addf(&b, " %s", c->usage);
+  if (!(is_default && strcmp(cmd, plugin) == 0))
+    sbuf_addf(&b, " %s", cmd);
+  if (usage && *usage)
+    sbuf_addf(&b, " %s", usage);
   return sbuf_steal(&b);
+}
+
+char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c) {
+  return route_usage_line(slash, p->name, c->name, c->usage, c->is_default);
+}
+
+const char *route_slash(const char *configured, const char *typed) {
+  if (configured && *configured)
+    return configured;
+  return typed && *typed ? typed : "/";
 }
 
 static char *command_list(const route_plugin *p) {
@@ -262,4 +288,13 @@ route_status route_resolve(const route_table *t, const char *slash, int argc, ch
   *msg = xasprintf("`%s %s` needs a command: %s.", slash, p->name, list);
   free(list);
   return ROUTE_USAGE;
+}
+
+bool route_name_valid(const char *name) {
+  if (!name || !*name || strlen(name) > 32)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+      return false;
+  return true;
 }

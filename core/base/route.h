@@ -73,7 +73,19 @@ typedef struct route_match {
 route_status route_resolve(const route_table *t, const char *slash, int argc, char **argv,
                            route_match *m, char **msg);
 
+/* A plugin or command name, as config sections and descriptors must spell
+ * it: 1 to 32 characters of a-z, 0-9, '_' and '-' (ASCII, whatever the
+ * locale). The one check the ini parser and the plugin loader share. */
+bool route_name_valid(const char *name);
+
 /* "/aws ec2 stop <instance-id>" */
 char *route_usage(const char *slash, const route_plugin *p, const route_cmd *c);
+/* The same line from its parts (what the plugin SDK's `usage` hands to
+ * `help`): usage may be NULL or "". */
+char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
+                       bool is_default);
+/* The slash command messages name: the configured one, else the one typed,
+ * else "/". */
+const char *route_slash(const char *configured, const char *typed);
 
 #endif

@@ -58,9 +58,16 @@ static bool entry_matches(const char *entry, const char *host, long port, bool h
 }
 
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host_out) {
+  return url_allowed_origin(p, url, why, host_out, NULL);
+}
+
+bool url_allowed_origin(const url_policy *p, const char *url, char **why, char **host_out,
+                        char **origin_out) {
   *why = NULL;
   if (host_out)
     *host_out = NULL;
+  if (origin_out)
+    *origin_out = NULL;
   CURLU *u = curl_url();
   if (!u || !url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
     *why = xstrdup("response_url is not a valid URL");
@@ -96,6 +103,8 @@ bool url_allowed(const url_policy *p, const char *url, char **why, char **host_o
   }
   if (host_out)
     *host_out = host ? xstrdup(host) : xstrdup("?");
+  if (origin_out)
+    *origin_out = host ? xasprintf("%s:%ld", host, port) : xstrdup("?");
   free(scheme);
   free(host);
   free(user);

@@ -17,6 +17,10 @@ typedef struct url_policy {
  * development mode). No user info. On refusal *why says why (new string)
  * and *host (if not NULL) gets the host for the log. */
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host);
+/* url_allowed, also giving the origin ("host:port", as url_origin) from the
+ * same parse (*origin NULL when the URL is not valid). */
+bool url_allowed_origin(const url_policy *p, const char *url, char **why, char **host,
+                        char **origin);
 
 /* The host part of a URL for logs (new string), "?" when unparsable. */
 char *url_host(const char *url);

@@ -12,6 +12,8 @@
 #include "cli/run.h"
 #include "base/secret.h"
 #include "base/util.h"
+#include "aws/aws.h"
+#include "daemon/socket_api.h"
 
 typedef struct check_ctx {
   const config *c;
@@ -53,6 +55,92 @@ static void check_secret(check_ctx *k, const char *key, const char *ref) {
   secret_free(v, n);
 }
 
+/* Socket Mode: the app token resolves, and Slack (when reachable) takes
+ * it. One apps.connections.open; the URL it returns is left unused. */
+static void check_socket(check_ctx *k) {
+  const config *c = k->c;
+  const char *ref = c->app_token_ref;
+  if (!ref)
+    return; /* config.c has said so */
+  int line = key_line(c, "slack", "app_token");
+  if (str_starts(ref, "kms:")) {
+    printf("%s:%d: note: [slack] app_token is a KMS ciphertext; it is checked with Slack when the "
+           "host starts\n",
+           c->file, line);
+    return;
+  }
+  unsigned char *tok = NULL;
+  size_t n = 0;
+  char *err = NULL, *url = NULL;
+  if (!secret_resolve(ref, NULL, NULL, &tok, &n, &err)) {
+    fprintf(stderr, "%s:%d: error: [slack] app_token: %s\n", c->file, line, err);
+    k->errors++;
+    goto out;
+  }
+  sopen_result r = socket_open_once(c->api_url, tok, n, 10000, &url, &err);
+  if (r == SOPEN_OK) {
+    printf("%s:%d: note: [slack] app_token: Slack accepted it (apps.connections.open at %s)\n",
+           c->file, line, c->api_url);
+  } else if (r == SOPEN_REFUSED) {
+    bool fatal = socket_error_is_fatal(err);
+    fprintf(stderr,
+            "%s:%d: %s: [slack] app_token: Slack answered %s (apps.connections.open at %s)%s\n",
+            c->file, line, fatal ? "error" : "warning", err, c->api_url,
+            fatal ? ": use an app-level token (xapp-...) with the connections:write scope" : "");
+    if (fatal)
+      k->errors++;
+    else
+      k->warnings++;
+  } else {
+    fprintf(stderr, "%s:%d: warning: [slack] app_token: not checked, %s is not reachable: %s\n",
+            c->file, line, c->api_url, err);
+    k->warnings++;
+  }
+out:
+  free(url);
+  free(err);
+  secret_free(tok, n);
+}
+
+/* Who am I: where the host's AWS credentials come from, and the identity
+ * AWS sees (sts:GetCallerIdentity). None at all is a warning (commands
+ * without AWS still work); a broken credential setting is an error. */
+static void check_aws(check_ctx *k) {
+  const config *c = k->c;
+  aws_config ac = {.region = c->aws_region,
+                   .endpoint_url = c->aws_endpoint_url,
+                   .connect_timeout = c->aws_connect_timeout,
+                   .timeout = c->aws_timeout,
+                   .max_attempts = c->aws_max_attempts};
+  aws_client *cl = aws_client_new(&ac);
+  if (aws_client_setting_error(cl)) {
+    fprintf(stderr, "%s: error: AWS: %s\n", c->file, aws_client_setting_error(cl));
+    k->errors++;
+  }
+  char *err = NULL;
+  const aws_creds *cr = aws_host_creds(cl, &err);
+  json_t *out = NULL;
+  if (!cr && aws_host_creds_broken(cl)) {
+    fprintf(stderr, "%s: error: AWS: %s\n", c->file, err);
+    k->errors++;
+  } else if (!cr) {
+    fprintf(stderr, "%s: warning: AWS: commands that call AWS will fail (help still works): %s\n",
+            c->file, err);
+    k->warnings++;
+  } else if (aws_call(cl, cr, "sts", "GetCallerIdentity", NULL, &out, &err) != AWS_OK) {
+    fprintf(stderr, "%s: warning: AWS: %s; sts GetCallerIdentity failed: %s\n", c->file, cr->source,
+            err);
+    k->warnings++;
+  } else {
+    const char *arn =
+        json_string_value(json_object_get(json_object_get(out, "GetCallerIdentityResult"), "Arn"));
+    printf("AWS: %s; identity %s\n", cr->source, arn ? arn : "(no Arn in the answer)");
+  }
+  json_decref(out);
+  free(err);
+  aws_client_free(cl);
+}
+
 static void print_plugin(const plugin_inst *p) {
   printf("plugin %s %s:", p->host.name, p->desc->version ? p->desc->version : "");
   for (size_t i = 0; i < p->n_cmds; i++) {
@@ -77,9 +165,13 @@ int check_main(int argc, char **argv) {
   log_configure(c->log_format, "error");
   config_print_diags(c, stderr);
   check_ctx k = {.c = c, .errors = (int)c->n_errors, .warnings = (int)(c->n_diags - c->n_errors)};
-  check_secret(&k, "signing_secret", c->signing_secret_ref);
-  check_secret(&k, "verification_token", c->verification_token_ref);
-  if (!c->signing_secret_ref && !c->verification_token_ref) {
+  if (c->socket_mode) {
+    check_socket(&k);
+  } else {
+    check_secret(&k, "signing_secret", c->signing_secret_ref);
+    check_secret(&k, "verification_token", c->verification_token_ref);
+  }
+  if (!c->socket_mode && !c->signing_secret_ref && !c->verification_token_ref) {
     if (host_is_loopback(c->listen_host)) {
       fprintf(stderr,
               "%s: warning: no [slack] signing_secret: serve will use a generated development "
@@ -94,6 +186,7 @@ int check_main(int argc, char **argv) {
       k.errors++;
     }
   }
+  check_aws(&k);
   registry *r = registry_load(c, hostapi_table(), on_diag, &k);
   for (size_t i = 0; i < r->n; i++)
     print_plugin(r->p[i]);

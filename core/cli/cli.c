@@ -94,3 +94,26 @@ void cli_opts_free(cli_opts *o) {
   free(o->text);
   o->config = o->text = NULL;
 }
+
+char *cli_printable(const char *text) {
+  char *u = utf8_sanitize(text, strlen(text));
+  sbuf b = {0};
+  for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+    bool c0 = (*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f;
+    bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+    if (c0 || c1) {
+      sbuf_add(&b, "\xef\xbf\xbd", 3);
+      p += c1;
+    } else {
+      sbuf_add(&b, (const char *)p, 1);
+    }
+  }
+  free(u);
+  return b.p ? sbuf_steal(&b) : xstrdup("");
+}
+
+void cli_put_clean(const char *text, void *file_stream) {
+  char *t = cli_printable(text);
+  fputs(t, file_stream);
+  free(t);
+}

@@ -18,4 +18,12 @@ typedef struct cli_opts {
 bool cli_parse(int argc, char **argv, const char *cmd, bool want_text, cli_opts *o);
 void cli_opts_free(cli_opts *o);
 
+/* Text from a plugin or AWS (console output, tags) as it may be written to
+ * a terminal or a pipe: valid UTF-8 in which every control character other
+ * than newline and tab (C0, DEL, C1 — ESC starts ANSI/OSC sequences, U+009B
+ * is a one-byte CSI) is U+FFFD. A new string. */
+char *cli_printable(const char *text);
+/* fputs of cli_printable(text). */
+void cli_put_clean(const char *text, void *file_stream);
+
 #endif

@@ -24,7 +24,8 @@ static void print_reply(void *ud, unsigned flags, bool interim, const char *text
   (void)ud;
   (void)flags;
   (void)interim;
-  fputs(text, stdout);
+  /* Plugin and AWS text (console output, tags) cannot drive the terminal. */
+  cli_put_clean(text, stdout);
   fputc('\n', stdout);
   fflush(stdout);
 }

@@ -24,22 +24,36 @@
 #include "base/util.h"
 #include "base/verify.h"
 
-typedef struct sink {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+/* A reply received, waiting to be printed by the main thread (which
+ * prints the ack first, then these in the order they came). */
+typedef struct sink_msg {
+  struct sink_msg *next;
   bool final;
+  char *body;
+  size_t len;
+} sink_msg;
+
+typedef struct sink {
+  pthread_mutex_t mu; /* guards everything below */
+  pthread_cond_t cv;
+  sink_msg *head, **tail;
+  bool final; /* the final reply has been answered */
   bool error;
-  int replies;
 } sink;
 
 typedef struct sink_conn {
   sbuf body;
+  bool post, final, error;
 } sink_conn;
 
+/* Reply text comes from plugins and AWS: written cleaned of control
+ * characters, so it cannot drive the terminal. */
 static void print_message(const char *label, const char *body, size_t len) {
   json_t *j = json_loadb(body, len, 0, NULL);
   const char *text = json_string_value(json_object_get(j, "text"));
-  printf("%s: %s\n", label, text ? text : body);
+  printf("%s: ", label);
+  cli_put_clean(text ? text : body, stdout);
+  putchar('\n');
   fflush(stdout);
   json_decref(j);
 }
@@ -61,19 +75,12 @@ static enum MHD_Result on_reply(void *cls, struct MHD_Connection *conn, const ch
     *size = 0;
     return MHD_YES;
   }
+  (void)k;
   if (strcmp(method, "POST") == 0) {
-    const char *kind = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Reply");
-    const char *err = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Error");
-    bool final = str_eq(kind, "final");
-    print_message(final ? "reply" : "progress", sc->body.p ? sc->body.p : "", sc->body.len);
-    pthread_mutex_lock(&k->mu);
-    k->replies++;
-    if (final) {
-      k->final = true;
-      k->error = str_eq(err, "1");
-      pthread_cond_broadcast(&k->cv);
-    }
-    pthread_mutex_unlock(&k->mu);
+    sc->post = true;
+    sc->final =
+        str_eq(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Reply"), "final");
+    sc->error = str_eq(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Slashd-Error"), "1");
   }
   struct MHD_Response *r = MHD_create_response_from_buffer(2, "ok", MHD_RESPMEM_PERSISTENT);
   enum MHD_Result ret = MHD_queue_response(conn, 200, r);
@@ -81,15 +88,65 @@ static enum MHD_Result on_reply(void *cls, struct MHD_Connection *conn, const ch
   return ret;
 }
 
+/* Called once the answer to a reply has been sent: only now may the main
+ * thread see it, so that the daemon has its 200 before `send` exits. */
 static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                     enum MHD_RequestTerminationCode toe) {
-  (void)cls;
   (void)conn;
   (void)toe;
+  sink *k = cls;
   sink_conn *sc = *con_cls;
-  if (sc) {
-    sbuf_free(&sc->body);
-    free(sc);
+  if (!sc)
+    return;
+  if (sc->post) {
+    sink_msg *m = xcalloc(1, sizeof *m);
+    m->final = sc->final;
+    m->len = sc->body.len;
+    m->body = sc->body.p ? sbuf_steal(&sc->body) : xstrdup("");
+    pthread_mutex_lock(&k->mu);
+    *k->tail = m;
+    k->tail = &m->next;
+    if (sc->final) {
+      k->final = true;
+      k->error = sc->error;
+    }
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+  }
+  sbuf_free(&sc->body);
+  free(sc);
+  *con_cls = NULL;
+}
+
+/* Prints the replies in order until the final one (false: none within
+ * `until`). */
+static bool print_replies(sink *k, const struct timespec *until) {
+  bool final = false, timed_out = false;
+  pthread_mutex_lock(&k->mu);
+  while (!final && !timed_out) {
+    while (k->head) {
+      sink_msg *m = k->head;
+      k->head = m->next;
+      if (!k->head)
+        k->tail = &k->head;
+      print_message(m->final ? "reply" : "progress", m->body, m->len);
+      final = final || m->final;
+      free(m->body);
+      free(m);
+    }
+    if (!final)
+      timed_out = pthread_cond_timedwait(&k->cv, &k->mu, until) != 0 && !k->head;
+  }
+  pthread_mutex_unlock(&k->mu);
+  return final;
+}
+
+static void drop_replies(sink *k) {
+  while (k->head) {
+    sink_msg *m = k->head;
+    k->head = m->next;
+    free(m->body);
+    free(m);
   }
 }
 
@@ -149,6 +206,7 @@ int send_main(int argc, char **argv) {
   size_t secret_len = 0;
   bool token_mode = false;
   sink k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  k.tail = &k.head;
   struct MHD_Daemon *d = NULL;
   CURL *curl = NULL;
   char *url = NULL, *body = NULL, *reply_url = NULL;
@@ -248,11 +306,9 @@ int send_main(int argc, char **argv) {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += o.timeout;
+  bool final = print_replies(&k, &until);
   pthread_mutex_lock(&k.mu);
-  while (!k.final)
-    if (pthread_cond_timedwait(&k.cv, &k.mu, &until) != 0)
-      break;
-  bool final = k.final, error = k.error;
+  bool error = k.error;
   pthread_mutex_unlock(&k.mu);
   if (!final) {
     fprintf(stderr, "slashd send: no final reply within %d s\n", o.timeout);
@@ -265,6 +321,7 @@ out:
     curl_easy_cleanup(curl);
   if (d)
     MHD_stop_daemon(d);
+  drop_replies(&k);
   sbuf_free(&resp);
   free(url);
   free(body);

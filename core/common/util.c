@@ -279,23 +279,63 @@ bool utf8_is_clean(const char *s, size_t n) {
 char *utf8_sanitize(const char *s, size_t n) {
   sbuf b = {0};
   const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
+  size_t i = 0, run = 0; /* s[run..i) is valid and copied at once */
   sbuf_add(&b, "", 0);
   while (i < n) {
-    if (u[i] == 0) {
+    if (u[i] > 0 && u[i] < 0x80) {
       i++;
       continue;
     }
-    size_t k = utf8_seq(u + i, n - i);
-    if (!k) {
+    size_t k = u[i] ? utf8_seq(u + i, n - i) : 0;
+    if (k) {
+      i += k;
+      continue;
+    }
+    sbuf_add(&b, s + run, i - run);
+    if (u[i])
       sbuf_adds(&b, "\xef\xbf\xbd");
+    run = ++i;
+  }
+  sbuf_add(&b, s + run, n - run);
+  return sbuf_steal(&b);
+}
+
+void sbuf_add_json_string(sbuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  sbuf_addc(b, '"');
+  size_t run = 0, i = 0;
+  while (i < n) {
+    unsigned char c = u[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
       i++;
       continue;
     }
-    sbuf_add(&b, u + i, k);
-    i += k;
+    size_t k = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+    if (k) { /* valid multi-byte UTF-8: copied as it is */
+      i += k;
+      continue;
+    }
+    sbuf_add(b, s + run, i - run);
+    if (c == '"' || c == '\\') {
+      char e[2] = {'\\', (char)c};
+      sbuf_add(b, e, 2);
+    } else if (c == '\n') {
+      sbuf_add(b, "\\n", 2);
+    } else if (c == '\r') {
+      sbuf_add(b, "\\r", 2);
+    } else if (c == '\t') {
+      sbuf_add(b, "\\t", 2);
+    } else if (c >= 0x80) {
+      sbuf_add(b, "\xef\xbf\xbd", 3); /* invalid UTF-8 */
+    } else if (c) {
+      char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      sbuf_add(b, e, sizeof e);
+    }
+    run = ++i;
   }
-  return sbuf_steal(&b);
+  sbuf_add(b, s + run, n - run);
+  sbuf_addc(b, '"');
 }
 
 uint64_t mono_us(void) {

@@ -63,6 +63,10 @@ bool utf8_is_clean(const char *s, size_t n);
 /* Copies s, replacing invalid UTF-8 sequences with U+FFFD and NUL bytes with
  * nothing, so that any byte string becomes valid JSON text. */
 char *utf8_sanitize(const char *s, size_t n);
+/* Appends s[0..n) as a quoted JSON string, sanitized as utf8_sanitize does:
+ * the hot paths (acks, journal records, replies) write their few fields
+ * this way instead of building and dumping a jansson object. */
+void sbuf_add_json_string(sbuf *b, const char *s, size_t n);
 
 /* Clocks. */
 uint64_t mono_ms(void);

@@ -14,11 +14,10 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "base/util.h"
+#include "base/wire.h"
 
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final) {
-  json_t *body = message_json(flags, text);
-  char *s_body = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
+  char *s_body = message_body(flags, text);
   dispatch_post_json(s, j, s_body, final, (flags & SLASHD_REPLY_ERROR) != 0);
   free(s_body);
 }
@@ -59,22 +58,10 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   runtime *rt = server_runtime(s);
   *timeout_s = rt->cfg->job_timeout;
   runtime_unref(rt);
-  json_t *argv = json_array();
-  for (int i = 0; i < j->argc; i++)
-    json_array_append_new(argv, json_string(j->argv[i]));
-  json_t *caller =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "team_id", j->team_id, "user_id",
-                j->user_id, "user_name", j->user_name, "channel_id", j->channel_id, "channel_name",
-                j->channel_name, "command", j->command, "text", j->text, "region", j->region,
-                "account", j->account);
-  json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:b}", "t", "job", "id", j->id,
-                          "plugin", j->plugin, "cmd", j->cmd, "argv", argv, "caller", caller,
-                          "timeout_s", *timeout_s, "prepare", j->prepare);
+  j->deadline_ms = wall_ms() + (int64_t)*timeout_s * 1000;
   /* The user's assumed role, if another worker already has it. */
   char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
-  json_t *creds = msg ? credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S) : NULL;
-  if (creds)
-    json_object_set_new(msg, "creds", creds);
+  json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
   free(key);
   /* A confirmed job first says so, in place of its prompt, before any of
    * its own replies (the same job's posts go out in order). */
@@ -85,6 +72,8 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
     dispatch_post_json(s, j, body, false, false);
     free(body);
   }
+  json_t *msg = wire_job(j, creds);
+  json_decref(creds);
   bool ok = msg && ipc_send(fd, msg);
 
   json_decref(msg);
@@ -94,12 +83,10 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   return ok;
 }
 
-void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *text = json_string_value(json_object_get(msg, "text"));
-  unsigned flags = (unsigned)json_integer_value(json_object_get(msg, "flags"));
-  bool interim = json_is_true(json_object_get(msg, "interim"));
-  if (!text)
-    return;
+void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *text = msg->text;
+  unsigned flags = msg->flags;
+  bool interim = msg->interim;
   if (flags & SLASHD_REPLY_ERROR)
     dj->error_seen = true;
   /* Whatever was held is not the last message any more. */
@@ -125,25 +112,15 @@ static void finish(server *s, job *j, job_outcome o) {
   job_free(j);
 }
 
-/* "`/aws ec2 stop i-1`" for messages: backticks inside would end the code
- * span early. */
-static char *display(const job *j) {
-  char *d = job_display(j);
-  for (char *p = d; *p; p++)
-    if (*p == '`')
-      *p = '\'';
-  return d;
-}
-
 static void notify(server *s, job *j, const char *fmt_text) {
   char *formatted = message_text(SLASHD_REPLY_ERROR, fmt_text, NULL);
   dispatch_post(s, j, SLASHD_REPLY_ERROR, formatted, true);
   free(formatted);
 }
 
-void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
-  const char *identity = json_string_value(json_object_get(msg, "identity"));
-  const char *session = json_string_value(json_object_get(msg, "session"));
+void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
+  const char *identity = msg->identity;
+  const char *session = msg->session;
   if (identity) {
     free(j->identity);
     j->identity = xstrdup(identity);
@@ -152,13 +129,13 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
     free(j->session);
     j->session = xstrdup(session);
   }
-  slashd_status st = (slashd_status)json_integer_value(json_object_get(msg, "status"));
-  bool error = json_is_true(json_object_get(msg, "error")) || dj->error_seen;
+  slashd_status st = (slashd_status)msg->status;
+  bool error = msg->error || dj->error_seen;
   job_outcome o = (st == SLASHD_OK && !error) ? OUT_OK : OUT_ERROR;
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` failed: %s.", d, status_text(st));
     notify(s, j, text);
     free(text);
@@ -169,7 +146,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
   } else if (dj->held_text) {
     flush_held(s, dj, j, true);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` finished.", d);
     char *formatted = message_text(0, text, NULL);
     dispatch_post(s, j, 0, formatted, true);
@@ -184,7 +161,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg) {
 
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how) {
   flush_held(s, dj, j, false);
-  char *d = display(j);
+  char *d = job_display(j);
   char *text;
   const char *partly = j->access == SLASHD_WRITE
                            ? " It may have partly run: check the resource before retrying."
@@ -211,7 +188,7 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
 }
 
 void dispatch_job_dropped(server *s, job *j) {
-  char *d = display(j);
+  char *d = job_display(j);
   char *text = xasprintf("`%s` did not run: slashd is shutting down. Nothing was done; please "
                          "try again in a minute.",
                          d);
@@ -223,16 +200,16 @@ void dispatch_job_dropped(server *s, job *j) {
 
 /* "Stop i-0abc (web-1, t3.micro, running) in eu-west-1 (prod)", escaped;
  * the generic one names the command line. */
-static char *prompt_what(const job *j, const json_t *msg) {
-  const char *what = json_string_value(json_object_get(msg, "what"));
-  const char *where = json_string_value(json_object_get(msg, "where"));
+static char *prompt_what(const job *j, const wire_msg *msg) {
+  const char *what = msg->what;
+  const char *where = msg->where;
   sbuf b = {0};
   if (what && *what) {
     sbuf_adds(&b, "*");
     slack_escape(&b, what, strlen(what));
     sbuf_adds(&b, "*");
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     sbuf_adds(&b, "Run `");
     slack_escape(&b, d, strlen(d));
     sbuf_adds(&b, "`");
@@ -246,9 +223,9 @@ static char *prompt_what(const job *j, const json_t *msg) {
   return sbuf_steal(&b);
 }
 
-static bool sign_prompt(server *s, const runtime *rt, job *j, const json_t *msg, char **token,
+static bool sign_prompt(server *s, const runtime *rt, job *j, const wire_msg *msg, char **token,
                         char code[CONFIRM_CODE_LEN + 1], int64_t *expires) {
-  const char *doing = json_string_value(json_object_get(msg, "doing"));
+  const char *doing = msg->doing;
   confirm_token t = {.team_id = j->team_id,
                      .user_id = j->user_id,
                      .user_name = j->user_name,
@@ -280,7 +257,7 @@ static bool sign_prompt(server *s, const runtime *rt, job *j, const json_t *msg,
   return true;
 }
 
-void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const json_t *msg) {
+void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const wire_msg *msg) {
   runtime *rt = server_runtime(s);
   char *token = NULL, code[CONFIRM_CODE_LEN + 1] = "";
   int64_t expires = 0;
@@ -288,7 +265,7 @@ void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const json_t *msg)
   free(dj->prompt_body);
   dj->prompt_body = NULL;
   if (sign_prompt(s, rt, j, msg, &token, code, &expires)) {
-    const char *verb = json_string_value(json_object_get(msg, "verb"));
+    const char *verb = msg->verb;
     confirm_prompt p = {.slash = rt->cfg->command ? rt->cfg->command : "/aws",
                         .what = what,
                         .verb = verb && *verb ? verb : "Run",
@@ -300,7 +277,7 @@ void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const json_t *msg)
     dj->prompt_body = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
   } else {
-    char *d = display(j);
+    char *d = job_display(j);
     char *text = xasprintf("`%s` needs a confirmation, and slashd could not make one (the command "
                            "is too long, or too many prompts are pending); nothing was done.",
                            d);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "base/metrics.h"
+#include "base/wire.h"
 #include "daemon/server.h"
 
 typedef struct dispatch_job {
@@ -24,13 +25,13 @@ typedef struct dispatch_job {
 
 /* Sends the job to a worker; *timeout_s gets its time limit. */
 bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeout_s);
-void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const json_t *msg);
+void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* A prepare job's describe step is done: the main process (which alone
  * holds the token key) signs the token and builds the prompt, posted as the
  * job's final message. */
-void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const json_t *msg);
+void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* The worker finished the job. Frees j. */
-void dispatch_job_done(server *s, dispatch_job *dj, job *j, const json_t *msg);
+void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* The worker died with the job (crash, timeout kill, shutdown). Frees j. */
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how);
 /* The job never started (shutdown deadline). Frees j. */

@@ -23,18 +23,7 @@ static void respond(frontdoor_response *out, int status, const char *ct, const c
 }
 
 bool frontdoor_is_form(const char *ct) {
-  if (!ct)
-    return false;
-  while (*ct == ' ' || *ct == '\t')
-    ct++;
-  static const char form_type[] = "application/x-www-form-urlencoded";
-  size_t n = sizeof form_type - 1;
-  if (strncasecmp(ct, form_type, n) != 0)
-    return false;
-  const char *rest = ct + n;
-  while (*rest == ' ' || *rest == '\t')
-    rest++;
-  return *rest == '\0' || *rest == ';';
+  return form_content_type_ok(ct);
 }
 
 int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,
@@ -43,9 +32,9 @@ int frontdoor_precheck(server *s, const char *method, const char *path, const ch
   const config *c = rt->cfg;
   int status = 0;
   bool get = str_eq(method, "GET") || str_eq(method, "HEAD");
-  if (str_eq(path, c->path) || str_eq(path, c->actions_path)) {
-    /* Clicks are signed forms like commands: the same rules, in the same
-     * order. */
+  /* In Socket Mode commands and clicks come over the WebSocket only. Clicks
+   * are signed forms like commands: the same rules, in the same order. */
+  if ((str_eq(path, c->path) || str_eq(path, c->actions_path)) && !c->socket_mode) {
     *route = str_eq(path, c->path) ? ROUTE_COMMAND : ROUTE_ACTIONS;
     if (!str_eq(method, "POST")) {
       status = 405;
@@ -250,7 +239,10 @@ void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route rou
                       frontdoor_response *out) {
   uint64_t t0 = mono_us();
   if (route == ROUTE_HEALTH) {
-    respond(out, 200, CT_TEXT, "ok\n");
+    if (atomic_load(&s->socket_disabled))
+      respond(out, 503, CT_TEXT, "Slack disabled Socket Mode for this app (link_disabled)\n");
+    else
+      respond(out, 200, CT_TEXT, "ok\n");
     return;
   }
   if (route == ROUTE_METRICS) {

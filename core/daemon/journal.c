@@ -14,10 +14,15 @@
 #include "base/log.h"
 #include "base/safefile.h"
 #include "base/util.h"
+#include "base/wire.h"
+#include "slashd/plugin.h"
 
 #define JOURNAL_BUCKETS 1024
 #define COMPACT_BYTES (4u * 1024 * 1024)
-#define JOURNAL_LINE_MAX (64 * 1024)
+/* A record holds a whole request's fields: max_body is at most 1 MiB and
+ * JSON escaping at most doubles clean text, so any accepted request fits
+ * well within this; longer lines are not ours. */
+#define JOURNAL_LINE_MAX (8 * 1024 * 1024)
 
 typedef struct open_job {
   struct open_job *next;
@@ -40,6 +45,22 @@ struct journal {
   /* Open jobs of the previous run, handed out by journal_recover. */
   json_t *recovered;
 };
+
+/* A record id is a request id: [A-Za-z0-9_.-], 1..31 bytes. Anything else
+ * (a quote, CR/LF) could break a record or, read back at recovery, a
+ * response_url header. */
+static bool id_ok(const char *id) {
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0 || n > 31)
+    return false;
+  for (; *id; id++) {
+    char c = *id;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
 
 static size_t hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -152,9 +173,13 @@ static void *syncer(void *arg) {
 
 /* Reads the previous run's records: accepts without a done are open. */
 static void load(journal *jn) {
-  FILE *f = fopen(jn->path, "r");
-  if (!f)
+  int fd = open(jn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   jn->recovered = json_array();
   json_t *open = json_object();
   char *line = NULL;
@@ -167,14 +192,16 @@ static void load(journal *jn) {
       continue;
     }
     json_t *r = json_loadb(line, (size_t)n - 1, 0, NULL);
-    const char *t = json_string_value(json_object_get(r, "t"));
-    const char *id = json_string_value(json_object_get(r, "id"));
-    if (!r || !t || !id)
+    wire_msg rec;
+    char *why = NULL;
+    if (!r || !wire_decode_record(r, &rec, &why) || !id_ok(rec.id))
       bad++;
-    else if (strcmp(t, "accept") == 0)
-      json_object_set(open, id, r);
-    else if (strcmp(t, "done") == 0)
-      json_object_del(open, id);
+    else if (rec.t == WIRE_ACCEPT)
+      json_object_set(open, rec.id, r);
+    else
+      json_object_del(open, rec.id);
+    wire_msg_free(&rec);
+    free(why);
     json_decref(r);
   }
   free(line);
@@ -225,22 +252,24 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
   size_t i;
   json_t *r;
   json_array_foreach(jn->recovered, i, r) {
+    wire_msg rec;
+    char *why = NULL;
+    if (!wire_decode_record(r, &rec, &why) || rec.t != WIRE_ACCEPT) {
+      free(why);
+      continue; /* load() kept only accept records that decode */
+    }
+    const job *j = rec.job;
     journal_entry e = {
-        .id = json_string_value(json_object_get(r, "id")),
-        .accepted = json_integer_value(json_object_get(r, "ts")),
-        .user_id = json_string_value(json_object_get(r, "user")),
-        .command = json_string_value(json_object_get(r, "command")),
-        .text = json_string_value(json_object_get(r, "text")),
-        .response_url = json_string_value(json_object_get(r, "response_url")),
-        .write = json_is_true(json_object_get(r, "write")),
+        .id = j->id,
+        .accepted = j->accepted_wall,
+        .user_id = j->user_id ? j->user_id : "",
+        .command = j->command ? j->command : "",
+        .text = j->text ? j->text : "",
+        .response_url = j->response_url,
+        .write = j->access == SLASHD_WRITE,
     };
-    if (!e.user_id)
-      e.user_id = "";
-    if (!e.command)
-      e.command = "";
-    if (!e.text)
-      e.text = "";
     fn(ud, &e);
+    wire_msg_free(&rec);
   }
   size_t n = json_array_size(jn->recovered);
   json_decref(jn->recovered);
@@ -251,12 +280,11 @@ size_t journal_recover(journal *jn, void (*fn)(void *ud, const journal_entry *e)
 bool journal_accept(journal *jn, const job *j) {
   if (!jn)
     return true;
-  json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "t", "accept", "id", j->id,
-                        "ts", (json_int_t)j->accepted_wall, "user", j->user_id, "team", j->team_id,
-                        "command", j->command, "text", j->text, "response_url", j->response_url,
-                        "write", j->access == 1);
-  char *line = r ? json_dumps(r, JSON_COMPACT) : NULL;
-  json_decref(r);
+  if (!id_ok(j->id)) {
+    log_kv(SLOG_ERROR, "journal_bad_id", KV_S("msg", "a job id that is not a request id"));
+    return false;
+  }
+  char *line = wire_accept_line(j);
   if (!line)
     return false;
   pthread_mutex_lock(&jn->mu);
@@ -274,7 +302,9 @@ bool journal_accept(journal *jn, const job *j) {
 void journal_finish(journal *jn, const char *job_id) {
   if (!jn)
     return;
-  char *line = xasprintf("{\"t\":\"done\",\"id\":\"%s\"}", job_id);
+  char *line = wire_finished_line(job_id);
+  if (!line)
+    return;
   pthread_mutex_lock(&jn->mu);
   if (open_remove(jn, job_id)) {
     if (!append(jn, line))

@@ -4,7 +4,8 @@
  * that never finished and tells their users — while Slack's response_url is
  * still valid — that the command was interrupted. Nothing is ever re-run.
  *
- * Format: one JSON object per line, {"t":"accept",...} or {"t":"done","id"}.
+ * Format: one JSON object per line, {"t":"accept","v":1,"job":{…}} or
+ * {"t":"done","id":…} (base/wire.h; older flat accept records still read).
  * The file is compacted (rewritten with only the open jobs) when it grows.
  * Durability: each record is one write(2) before the ack, which survives the
  * process being killed; fdatasync runs every second in the background, or

@@ -18,6 +18,7 @@
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/wire.h"
 #include "common/backoff.h"
 #include "worker/worker.h"
 
@@ -247,12 +248,12 @@ static void retire(pool *p, worker *w) {
   schedule_respawn(p, w);
 }
 
-static void on_hello(pool *p, worker *w, json_t *msg) {
+static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   pthread_mutex_lock(&p->mu);
   unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
   char *err = NULL;
-  route_table *t = route_table_from_json(json_object_get(msg, "manifest"), &err);
+  route_table *t = route_table_from_json(msg->manifest, &err);
   if (!t) {
     log_kv(SLOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
@@ -283,26 +284,28 @@ static void on_hello(pool *p, worker *w, json_t *msg) {
   log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
 }
 
-static void on_message(pool *p, worker *w, json_t *msg) {
-  const char *t = json_string_value(json_object_get(msg, "t"));
-  const char *id = json_string_value(json_object_get(msg, "id"));
-  if (str_eq(t, "hello") && w->state == W_STARTING) {
+static void on_message(pool *p, worker *w, const wire_msg *msg) {
+  if (msg->t == WIRE_HELLO && w->state == W_STARTING) {
     on_hello(p, w, msg);
     return;
   }
-  if (str_eq(t, "creds")) {
-    credcache_put(p->srv->creds, json_object_get(msg, "entry"));
+  if (msg->t == WIRE_CREDS) {
+    credcache_put(p->srv->creds, msg->creds);
     return;
   }
-  if (!w->job || !id || strcmp(id, w->job->id) != 0) {
-    log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index), KV_S("t", t ? t : ""));
+  if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||
+      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE && msg->t != WIRE_PROMPT)) {
+    log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index),
+           KV_S("t", wire_type_name(msg->t)));
     return;
   }
-  if (str_eq(t, "reply")) {
+  if (msg->t == WIRE_REPLY) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
-  } else if (str_eq(t, "prompt")) {
+  } else if (msg->t == WIRE_PROMPT) {
     dispatch_job_prompt(p->srv, &w->dj, w->job, msg);
-  } else if (str_eq(t, "done")) {
+  } else {
+    if (msg->aws_source)
+      metrics_set_aws(&p->srv->m, msg->aws_source, msg->aws_expires, msg->aws_skew);
     dispatch_job_done(p->srv, &w->dj, w->job, msg);
     w->job = NULL;
     set_state(p, w, W_IDLE);
@@ -314,6 +317,25 @@ static void on_message(pool *p, worker *w, json_t *msg) {
   }
 }
 
+/* A message this binary's workers cannot have sent: the worker is not
+ * speaking our protocol; one that never got ready is replaced. */
+static void on_bad_message(worker *w, const char *why) {
+  log_kv(SLOG_ERROR, "worker_bad_message", KV_I("worker", w->index), KV_S("msg", why));
+  if (w->state == W_STARTING)
+    kill(w->pid, SIGKILL);
+}
+
+static void on_raw_message(pool *p, worker *w, const json_t *msg) {
+  wire_msg wm;
+  char *why = NULL;
+  if (wire_decode(msg, &wm, &why))
+    on_message(p, w, &wm);
+  else
+    on_bad_message(w, why);
+  wire_msg_free(&wm);
+  free(why);
+}
+
 /* Reads every message the worker has queued, not one per poll round: a
  * reply and its done usually arrive together, and one wake-up handles
  * both. Stops when the worker is gone (died, or retired after its done). */
@@ -322,7 +344,7 @@ static void drain_worker(pool *p, worker *w) {
     ipc_status st;
     json_t *msg = ipc_read(&p->rd, w->fd, false, &st);
     if (st == IPC_MSG) {
-      on_message(p, w, msg);
+      on_raw_message(p, w, msg);
       json_decref(msg);
     } else if (st == IPC_EOF) {
       worker_died(p, w);

@@ -89,6 +89,8 @@ struct responder {
   responder_final_fn on_final;
   void *ud;
   unsigned rnd;
+  CURL *idle[RESPONDER_MAX_INFLIGHT]; /* finished handles, kept for the next posts */
+  size_t n_idle;
 };
 
 uint64_t responder_backoff_ms(int attempt, unsigned rnd) {
@@ -187,9 +189,35 @@ static size_t discard(char *ptr, size_t size, size_t n, void *ud) {
   return size * n;
 }
 
+/* A handle for one post. Reused ones keep their constant options (and
+ * curl's per-handle buffers); only the post's own are set again. */
+static CURL *easy_get(responder *r) {
+  if (r->n_idle)
+    return r->idle[--r->n_idle];
+  CURL *e = curl_easy_init();
+  if (!e)
+    return NULL;
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, RESPONDER_TIMEOUT_MS);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "slashd/" SLASHD_VERSION);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  return e;
+}
+
+/* A handle done with (already out of the multi handle). */
+static void easy_put(responder *r, CURL *e) {
+  if (r->n_idle < RESPONDER_MAX_INFLIGHT)
+    r->idle[r->n_idle++] = e;
+  else
+    curl_easy_cleanup(e);
+}
+
 static void chain_start(responder *r, chain *c) {
   post *p = c->head;
-  CURL *e = curl_easy_init();
+  CURL *e = easy_get(r);
   if (!e)
     return;
   char hdr[96];
@@ -202,16 +230,9 @@ static void chain_start(responder *r, chain *c) {
     c->hdrs = curl_slist_append(c->hdrs, "X-Slashd-Error: 1");
   c->hdrs = curl_slist_append(c->hdrs, "Expect:");
   curl_easy_setopt(e, CURLOPT_URL, p->url);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, RESPONDER_TIMEOUT_MS);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "slashd/" SLASHD_VERSION);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(e, CURLOPT_PRIVATE, c);
   c->easy = e;
   c->started_ms = mono_ms();
@@ -255,7 +276,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   double secs = 0;
   curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &secs);
   curl_multi_remove_handle(r->multi, c->easy);
-  curl_easy_cleanup(c->easy);
+  easy_put(r, c->easy);
   curl_slist_free_all(c->hdrs);
   c->easy = NULL;
   c->hdrs = NULL;
@@ -318,8 +339,8 @@ static void take_incoming(responder *r) {
   while (p) {
     post *next = p->next;
     p->next = NULL;
-    char *why = NULL;
-    if (!url_allowed(&r->policy, p->url, &why, NULL)) {
+    char *why = NULL, *origin = NULL;
+    if (!url_allowed_origin(&r->policy, p->url, &why, &p->host, &origin)) {
       log_kv(SLOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
              KV_S("msg", why));
       atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
@@ -330,11 +351,8 @@ static void take_incoming(responder *r) {
       atomic_fetch_sub(&r->pending, 1);
     } else {
       chain *c = chain_find(r, p->job_id, true);
-      if (!c->hq) {
-        char *origin = url_origin(p->url);
+      if (!c->hq)
         c->hq = host_find(r, origin);
-        free(origin);
-      }
       if (c->tail) {
         c->tail->next = p; /* in flight, ready or waiting: it comes in turn */
       } else {
@@ -343,6 +361,7 @@ static void take_incoming(responder *r) {
       }
       c->tail = p;
     }
+    free(origin);
     p = next;
   }
 }
@@ -492,7 +511,7 @@ void responder_post(responder *r, const char *job_id, const char *url, const cha
   post *p = xcalloc(1, sizeof *p);
   p->job_id = xstrdup(job_id);
   p->url = xstrdup(url);
-  p->host = url_host(url);
+  p->host = NULL; /* set with the allow-list check, on the responder thread */
   p->body = xstrdup(body);
   p->final = final;
   p->error = error;
@@ -519,6 +538,8 @@ void responder_stop(responder *r, int deadline_ms) {
   atomic_store(&r->stopping, true);
   curl_multi_wakeup(r->multi);
   pthread_join(r->thread, NULL);
+  while (r->n_idle)
+    curl_easy_cleanup(r->idle[--r->n_idle]);
   curl_multi_cleanup(r->multi);
   policy_free(&r->policy);
   if (r->next_policy) {

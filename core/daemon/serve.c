@@ -23,6 +23,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "daemon/pool.h"
+#include "daemon/socket.h"
 #include "base/safefile.h"
 #include "base/secret.h"
 #include "base/util.h"
@@ -41,6 +42,7 @@ void runtime_unref(runtime *rt) {
   verify_key_free(rt->signing_key);
   secret_free(rt->signing_secret, rt->signing_secret_len);
   secret_free(rt->token, rt->token_len);
+  secret_free(rt->app_token, rt->app_token_len);
   strv_free(rt->policy.hosts, rt->policy.n_hosts);
   config_free(rt->cfg);
   free(rt);
@@ -145,6 +147,45 @@ static bool make_dev_secret(runtime *rt, char **err) {
   return true;
 }
 
+static void runtime_policy(runtime *rt) {
+  const config *c = rt->cfg;
+  rt->policy.n_hosts = c->n_response_hosts;
+  rt->policy.hosts = xcalloc(c->n_response_hosts ? c->n_response_hosts : 1, sizeof(char *));
+  for (size_t i = 0; i < c->n_response_hosts; i++)
+    rt->policy.hosts[i] = xstrdup(c->response_hosts[i]);
+  rt->policy.dev_loopback = rt->dev_secret;
+}
+
+/* Socket Mode: the app token is the credential; commands do not come over
+ * HTTP, so no signing secret is needed (one that is set is not used). On
+ * failure rt is freed (its config left to the caller). */
+static bool runtime_build_socket(runtime *rt, kms_decrypt_fn kms, void *kms_ud, char **err) {
+  const config *c = rt->cfg;
+  char *e = NULL;
+  if (!secret_resolve(c->app_token_ref, kms, kms_ud, &rt->app_token, &rt->app_token_len, &e)) {
+    *err = xasprintf("[slack] app_token: %s", e);
+    goto fail;
+  }
+  for (size_t i = 0; i < rt->app_token_len; i++) {
+    if (rt->app_token[i] <= ' ' || rt->app_token[i] > '~') {
+      *err = xstrdup("[slack] app_token: holds spaces or control characters; an app-level "
+                     "token is one word (xapp-...)");
+      goto fail;
+    }
+  }
+  if (c->signing_secret_ref || c->verification_token_ref)
+    log_kv(SLOG_INFO, "socket_mode_secret_unused",
+           KV_S("msg", "[slack] mode = socket: signing_secret / verification_token are not used "
+                       "(envelopes arrive over the app token's TLS connection)"));
+  runtime_policy(rt);
+  return true;
+fail:
+  free(e);
+  rt->cfg = NULL; /* the caller still owns c */
+  runtime_unref(rt);
+  return false;
+}
+
 /* Resolves everything a configuration needs in the main process. On a
  * reload `prev` is the runtime serving now: a development host keeps its
  * secret (the one `slashd send` already read) instead of making a new one. */
@@ -154,6 +195,8 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   atomic_init(&rt->refs, 1);
   rt->cfg = c;
   char *e = NULL;
+  if (c->socket_mode)
+    return runtime_build_socket(rt, kms, kms_ud, err) ? rt : NULL;
   if (c->signing_secret_ref && !secret_resolve(c->signing_secret_ref, kms, kms_ud,
                                                &rt->signing_secret, &rt->signing_secret_len, &e)) {
     *err = xasprintf("[slack] signing_secret: %s", e);
@@ -188,11 +231,7 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
     confirm_key_derive(rt->signing_secret, rt->signing_secret_len, rt->confirm_key);
   else
     confirm_key_derive(rt->token, rt->token_len, rt->confirm_key);
-  rt->policy.n_hosts = c->n_response_hosts;
-  rt->policy.hosts = xcalloc(c->n_response_hosts ? c->n_response_hosts : 1, sizeof(char *));
-  for (size_t i = 0; i < c->n_response_hosts; i++)
-    rt->policy.hosts[i] = xstrdup(c->response_hosts[i]);
-  rt->policy.dev_loopback = rt->dev_secret;
+  runtime_policy(rt);
   return rt;
 fail:
   free(e);
@@ -251,7 +290,10 @@ static char *reload_blocker(const runtime *old, const config *c) {
       {"[server] pid_file", !same_str(o->pid_file, c->pid_file)},
       {"[audit] file", !same_str(o->audit_file, c->audit_file)},
       {"development mode (no [slack] signing_secret or verification_token)",
-       old->dev_secret != (!c->signing_secret_ref && !c->verification_token_ref)},
+       old->dev_secret !=
+           (!c->socket_mode && !c->signing_secret_ref && !c->verification_token_ref)},
+      {"[slack] mode", o->socket_mode != c->socket_mode},
+      {"[slack] socket_connections", o->socket_connections != c->socket_connections},
   };
   for (size_t i = 0; i < ARRAY_LEN(keys); i++)
     if (keys[i].changed)
@@ -259,8 +301,22 @@ static char *reload_blocker(const runtime *old, const config *c) {
   return b.len ? sbuf_steal(&b) : NULL;
 }
 
+/* Log rotation: SIGHUP (`slashd reload`, logrotate's postrotate) reopens
+ * the audit file by name, whatever becomes of the configuration. */
+static void reopen_files(server *s) {
+  char *err = NULL;
+  if (!audit_reopen(s->audit, &err)) {
+    log_kv(SLOG_ERROR, "audit_reopen_failed",
+           KV_S("msg", err ? err : "cannot reopen the audit file; still writing to the old one"));
+    free(err);
+    return;
+  }
+  log_event(SLOG_INFO, "files_reopened");
+}
+
 static void reload(server *s) {
   log_kv(SLOG_INFO, "reload", KV_S("file", s->config_path));
+  reopen_files(s);
   char *err = NULL;
   int cfd;
   config *c = load_snapshot(s->config_path, &cfd, &err);
@@ -301,7 +357,7 @@ static void reload(server *s) {
     return;
   }
   log_configure(c->log_format, c->log_level);
-  s->dd.window = c->dedupe_seconds;
+  dedupe_set_window(&s->dd, c->dedupe_seconds);
   responder_set_policy(s->resp, &rt->policy);
   /* Mappings may have changed: nobody keeps a role the new file no longer
    * gives them. */
@@ -335,10 +391,7 @@ static void recover_one(void *ud, const journal_entry *e) {
     journal_finish(s->journal, e->id);
     return;
   }
-  char *shown = xasprintf("%s%s%.200s", e->command, *e->text ? " " : "", e->text);
-  for (char *p = shown; *p; p++)
-    if (*p == '`')
-      *p = '\'';
+  char *shown = message_command_span(e->command, e->text, 200);
   char *text = xasprintf(
       "slashd restarted before `%s` finished, so it was interrupted and will not be run again. %s",
       shown,
@@ -377,6 +430,10 @@ static void write_pid_file(const char *path) {
 static void drain_and_stop(server *s, int drain_s) {
   atomic_store(&s->draining, true);
   log_kv(SLOG_INFO, "draining", KV_I("deadline_s", drain_s), KV_U("queued", queue_len(&s->queue)));
+  /* No new commands from Slack: envelopes not yet read go to another
+   * connection of the app (or are sent again once we are back). */
+  socket_stop(s->socket);
+  s->socket = NULL;
   http_quiesce(s);
   pool_drain(s->pool, mono_ms() + (uint64_t)drain_s * 1000u);
   /* libmicrohttpd's threads read s->resp (/metrics, the busy check): they
@@ -455,6 +512,7 @@ int serve_main(int argc, char **argv) {
   server *s = xcalloc(1, sizeof *s);
   s->config_path = xstrdup(o.config);
   pthread_mutex_init(&s->mu, NULL);
+  metrics_init(&s->m);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
@@ -488,7 +546,8 @@ int serve_main(int argc, char **argv) {
   s->pool = pool_start(s, o.config, cfd, c->workers);
   close(cfd); /* the pool keeps its own */
   cfd = -1;
-  if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err)) {
+  if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err) ||
+      (c->socket_mode && !(s->socket = socket_start(s, &err)))) {
     log_kv(SLOG_ERROR, "start_failed", KV_S("msg", err));
     free(err);
     rc = 1;
@@ -498,7 +557,8 @@ int serve_main(int argc, char **argv) {
   write_pid_file(c->pid_file);
   log_kv(SLOG_INFO, "listening", KV_S("addr", c->listen_host), KV_I("port", s->listen_port),
          KV_S("path", c->path), KV_I("workers", c->workers), KV_B("tls", c->tls_cert != NULL),
-         KV_B("dev_mode", rt->dev_secret), KV_S("version", SLASHD_VERSION));
+         KV_B("dev_mode", rt->dev_secret), KV_S("mode", c->socket_mode ? "socket" : "http"),
+         KV_S("version", SLASHD_VERSION));
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0)
@@ -533,6 +593,7 @@ out_early:
   confirm_store_destroy(&s->confirms);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
+  metrics_destroy(&s->m);
   free(s->config_path);
   free(s);
   cli_opts_free(&o);

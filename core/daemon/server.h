@@ -21,6 +21,7 @@ typedef struct journal journal;
 typedef struct credcache credcache;
 typedef struct audit audit;
 typedef struct http_guard http_guard;
+typedef struct socket_door socket_door;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
  * reference for the length of one request. */
@@ -32,7 +33,9 @@ typedef struct runtime {
   verify_key *signing_key; /* the secret keyed for HMAC once; NULL: use the secret */
   unsigned char *token;    /* legacy verification token, or NULL */
   size_t token_len;
-  bool dev_secret;                            /* generated development secret */
+  bool dev_secret;          /* generated development secret */
+  unsigned char *app_token; /* Socket Mode app-level token, or NULL */
+  size_t app_token_len;
   unsigned char confirm_key[CONFIRM_KEY_LEN]; /* signs confirmation tokens (base/confirm.h) */
   url_policy policy;
 } runtime;
@@ -49,8 +52,10 @@ typedef struct server {
   credcache *creds; /* assumed-role credentials shared by the workers */
   audit *audit;
   struct MHD_Daemon *mhd;
-  http_guard *http_guard; /* deadlines of slow clients (http.c) */
-  int listen_port;        /* the bound port (listen = host:0 picks one) */
+  http_guard *http_guard;      /* deadlines of slow clients (http.c) */
+  int listen_port;             /* the bound port (listen = host:0 picks one) */
+  socket_door *socket;         /* [slack] mode = socket, or NULL */
+  atomic_bool socket_disabled; /* Slack sent link_disabled: /healthz answers 503 */
   char boot_id[8];
   atomic_ullong seq;
   atomic_bool draining;

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/message.h"
 #include "base/place.h"
+#include "base/route.h"
 #include "base/util.h"
 
 char *hostapi_add_label(const slashd_call *call, char *text) {
@@ -157,6 +158,23 @@ static slashd_status api_confirm_with(slashd_call *call, const char *what, const
   return SLASHD_OK;
 }
 
+static size_t api_usage(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
+                        size_t len) {
+  if (len)
+    buf[0] = '\0';
+  if (!call || !plugin || !cmd || !cmd->name)
+    return 0;
+  const config *cfg = call->reg ? call->reg->cfg : NULL;
+  const char *slash = route_slash(cfg ? cfg->command : NULL, call->caller.command);
+  char *line = route_usage_line(slash, plugin, cmd->name, cmd->usage,
+                                (cmd->flags & SLASHD_CMD_DEFAULT) != 0);
+  size_t n = strlen(line);
+  if (len)
+    snprintf(buf, len, "%s", line);
+  free(line);
+  return n;
+}
+
 static const slashd_host_api api_table = {
     .size = sizeof(slashd_host_api),
     .abi_major = SLASHD_ABI_MAJOR,
@@ -169,6 +187,7 @@ static const slashd_host_api api_table = {
     .commands = api_commands,
     .aws = api_aws,
     .time_left_ms = api_time_left_ms,
+    .usage = api_usage,
     .confirm_with = api_confirm_with,
 };
 

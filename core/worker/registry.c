@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/route.h"
 #include "base/safefile.h"
 #include "base/util.h"
 
@@ -37,6 +38,12 @@ bool registry_file_ok(const char *path, char **why) {
     *why = xasprintf("%s is a symbolic link; point [plugin] path at the real file", path);
     return false;
   }
+  if (S_ISDIR(st.st_mode)) {
+    *why = xasprintf(
+        "%s is not a regular file but a directory: path = names the plugin's .so file itself",
+        path);
+    return false;
+  }
   if (!S_ISREG(st.st_mode)) {
     *why = xasprintf("%s is not a regular file", path);
     return false;
@@ -59,15 +66,6 @@ bool registry_file_ok(const char *path, char **why) {
   return ok;
 }
 
-static bool valid_name(const char *n) {
-  if (!n || !*n || strlen(n) > 32)
-    return false;
-  for (; *n; n++)
-    if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
-      return false;
-  return true;
-}
-
 /* Checks the command table; returns its length or -1 with *why. */
 static long check_commands(const slashd_plugin *d, char **why) {
   if (!d->commands) {
@@ -82,7 +80,7 @@ static long check_commands(const slashd_plugin *d, char **why) {
       *why = xasprintf("more than %d commands (missing the NULL sentinel?)", MAX_COMMANDS);
       return -1;
     }
-    if (!valid_name(c->name)) {
+    if (!route_name_valid(c->name)) {
       *why = xasprintf("command %zu has an invalid name (a-z, 0-9, '_', '-', up to 32)", n + 1);
       return -1;
     }
@@ -215,7 +213,7 @@ static plugin_inst *load_one(registry *r, const cfg_plugin *cp, char **why) {
   if (!d) {
     *why = xstrdup("the entry symbol returned no descriptor");
   } else if (!check_abi(d, why)) {
-  } else if (!valid_name(d->name)) {
+  } else if (!route_name_valid(d->name)) {
     *why = xstrdup("the descriptor's name is missing or invalid");
   } else if (registry_find(r, d->name)) {
     /* Before the section check: a loaded plugin's name always differs

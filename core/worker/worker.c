@@ -18,6 +18,7 @@
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
+#include "base/wire.h"
 
 typedef struct worker_ctx {
   int fd;
@@ -29,7 +30,7 @@ typedef struct worker_ctx {
 /* Assumed credentials go to the main process so other workers reuse them. */
 static void share_creds(void *ud, const json_t *entry) {
   worker_ctx *w = ud;
-  json_t *m = json_pack("{s:s, s:O}", "t", "creds", "entry", entry);
+  json_t *m = wire_creds(entry);
   if (m)
     ipc_send(w->fd, m);
   json_decref(m);
@@ -42,8 +43,7 @@ typedef struct emit_ctx {
 
 static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   emit_ctx *e = ud;
-  json_t *m = json_pack("{s:s, s:s, s:i, s:b, s:s}", "t", "reply", "id", e->id, "flags", (int)flags,
-                        "interim", interim, "text", text);
+  json_t *m = wire_reply(e->id, flags, interim, text);
   if (!m || !ipc_send(e->w->fd, m)) {
     /* The main process is gone: nobody can receive the rest. */
     log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
@@ -52,17 +52,13 @@ static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   json_decref(m);
 }
 
-static const char *jget(const json_t *o, const char *k) {
-  const char *s = json_string_value(json_object_get(o, k));
-  return s ? s : "";
-}
-
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
-  json_t *m =
-      json_pack("{s:s, s:s, s:i, s:b, s:i, s:s, s:s}", "t", "done", "id", id, "status", (int)st,
-                "error", call ? call->error_reported : true, "posts", call ? call->posts : 0,
-                "identity", awsglue_identity(w->glue), "session", awsglue_session(w->glue));
-
+  json_t *m = wire_done(id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
+                        awsglue_identity(w->glue), awsglue_session(w->glue));
+  const char *source;
+  long long expires, skew;
+  if (m && awsglue_host_status(w->glue, &source, &expires, &skew))
+    wire_done_add_aws(m, source, expires, skew);
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
   json_decref(m);
@@ -79,9 +75,8 @@ static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place 
   if (ask) {
     /* The prompt always says where, even on a one-region host. */
     char *where = place_label(cp->region, cp->account);
-    json_t *m = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "id",
-                          call->caller.request_id, "what", call->prompt_what, "verb",
-                          call->prompt_verb, "doing", call->prompt_doing, "where", where);
+    json_t *m = wire_prompt(call->caller.request_id, call->prompt_what, call->prompt_verb,
+                            call->prompt_doing, where);
     free(where);
     if (!m || !ipc_send(w->fd, m))
       _exit(1);
@@ -91,46 +86,45 @@ static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place 
   return st;
 }
 
-static void run_job(worker_ctx *w, const json_t *msg) {
-  const char *id = jget(msg, "id");
-  const char *pname = jget(msg, "plugin");
-  const char *cname = jget(msg, "cmd");
-  const json_t *caller = json_object_get(msg, "caller");
-  const json_t *args = json_object_get(msg, "argv");
-  emit_ctx ec = {.w = w, .id = id};
+/* The handler's deadline on this process's clock: a little before the
+ * job's own (the main process kills at that one), so the plugin's last word
+ * still gets out. */
+static uint64_t local_deadline(const worker_ctx *w, const job *j) {
+  int64_t left = j->deadline_ms ? j->deadline_ms - wall_ms() : (int64_t)w->cfg->job_timeout * 1000;
+  return mono_ms() + (uint64_t)(left > 500 ? left - 500 : 0);
+}
+
+static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
+  emit_ctx ec = {.w = w, .id = j->id};
   slashd_call call = {
       .caller = {.size = sizeof(slashd_caller),
-                 .request_id = id,
-                 .team_id = jget(caller, "team_id"),
-                 .user_id = jget(caller, "user_id"),
-                 .user_name = jget(caller, "user_name"),
-                 .channel_id = jget(caller, "channel_id"),
-                 .channel_name = jget(caller, "channel_name"),
-                 .command = jget(caller, "command"),
-                 .text = jget(caller, "text")},
+                 .request_id = j->id,
+                 .team_id = j->team_id,
+                 .user_id = j->user_id,
+                 .user_name = j->user_name,
+                 .channel_id = j->channel_id,
+                 .channel_name = j->channel_name,
+                 .command = j->command,
+                 .text = j->text},
       .reg = w->reg,
       .sink = {.emit = emit_ipc, .ud = &ec},
-      /* A little before the main process's own deadline, so the plugin's
-       * last word still gets out. */
-      .deadline_ms = mono_ms() +
-                     (uint64_t)json_integer_value(json_object_get(msg, "timeout_s")) * 1000u - 500u,
+      .deadline_ms = local_deadline(w, j),
   };
   call_place cp = {0};
-  call_set_place(w->cfg, &call, jget(caller, "region"), jget(caller, "account"), &cp);
+  call_set_place(w->cfg, &call, j->region ? j->region : "", j->account ? j->account : "", &cp);
   awsglue_attach(w->glue, &call);
-  const json_t *creds = json_object_get(msg, "creds");
   if (creds)
     awsglue_cache_put(w->glue, creds);
-  call.plugin = registry_find(w->reg, pname);
-  call.cmd = call.plugin ? plugin_find_cmd(call.plugin, cname) : NULL;
+  call.plugin = registry_find(w->reg, j->plugin);
+  call.cmd = call.plugin ? plugin_find_cmd(call.plugin, j->cmd) : NULL;
   if (!call.cmd) {
     /* The routing table and this worker's plugins disagree (a reload in
      * between): say so rather than run something else. */
-    char *msgtext = xasprintf("`%s %s` is not available right now; try again.", pname, cname);
+    char *msgtext = xasprintf("`%s %s` is not available right now; try again.", j->plugin, j->cmd);
     call.sink.emit(call.sink.ud, SLASHD_REPLY_ERROR, false, msgtext);
     free(msgtext);
     call.posts = 1;
-    send_done(w, id, SLASHD_ERR_NOT_FOUND, &call);
+    send_done(w, j->id, SLASHD_ERR_NOT_FOUND, &call);
     goto out;
   }
   access_subject who = {.team_id = call.caller.team_id,
@@ -138,34 +132,26 @@ static void run_job(worker_ctx *w, const json_t *msg) {
                         .user_name = call.caller.user_name,
                         .channel_id = call.caller.channel_id};
   char *why = NULL;
-  if (access_check(w->cfg, &who, pname, cname, (int)call.cmd->access, &why) != ACCESS_OK) {
+  if (access_check(w->cfg, &who, j->plugin, j->cmd, (int)call.cmd->access, &why) != ACCESS_OK) {
     call.sink.emit(call.sink.ud, SLASHD_REPLY_ERROR, false, why);
     free(why);
     call.posts = 1;
     call.error_reported = true;
-    send_done(w, id, SLASHD_ERR_DENIED, &call);
+    send_done(w, j->id, SLASHD_ERR_DENIED, &call);
     goto out;
   }
-  int argc = 0;
-  const char *argv[ROUTE_ARGS_MAX + 1];
-  size_t i;
-  const json_t *a;
-  json_array_foreach(args, i, a) {
-    if (argc < ROUTE_ARGS_MAX)
-      argv[argc++] = json_string_value(a) ? json_string_value(a) : "";
-  }
-  argv[argc] = NULL;
   uint64_t t0 = mono_us();
   slashd_status st;
-  if (json_is_true(json_object_get(msg, "prepare")))
-    st = prepare(w, &call, &cp, argc, argv);
+  if (j->prepare)
+    st = prepare(w, &call, &cp, j->argc, (const char *const *)j->argv);
   else if (call_fans_out(&call))
-    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, argc, argv);
+    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, j->argc,
+                    (const char *const *)j->argv);
   else
-    st = call_run(&call, argc, argv);
-  log_kv(SLOG_DEBUG, "handler_done", KV_S("req", id), KV_S("plugin", pname), KV_S("cmd", cname),
-         KV_I("status", st), KV_U("us", mono_us() - t0));
-  send_done(w, id, st, &call);
+    st = call_run(&call, j->argc, (const char *const *)j->argv);
+  log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
+         KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
+  send_done(w, j->id, st, &call);
 out:
   call_place_free(&cp);
 }
@@ -229,8 +215,7 @@ int worker_main(int argc, char **argv) {
   w.glue = awsglue_new(cfg, share_creds, &w);
   w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
 
-  json_t *hello = json_pack("{s:s, s:i, s:i, s:o}", "t", "hello", "pid", (int)getpid(),
-                            "generation", (int)gen, "manifest", registry_manifest(w.reg));
+  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w.reg));
   bool ok = hello && ipc_send(w.fd, hello);
   json_decref(hello);
   ipc_reader rd = {0};
@@ -242,8 +227,14 @@ int worker_main(int argc, char **argv) {
         break;
       continue;
     }
-    if (str_eq(json_string_value(json_object_get(msg, "t")), "job"))
-      run_job(&w, msg);
+    wire_msg wm;
+    char *why = NULL;
+    if (wire_decode(msg, &wm, &why) && wm.t == WIRE_JOB)
+      run_job(&w, wm.job, wm.creds);
+    else
+      log_kv(SLOG_ERROR, "worker_bad_message", KV_S("msg", why ? why : "not a job"));
+    wire_msg_free(&wm);
+    free(why);
     json_decref(msg);
   }
   ipc_reader_free(&rd);

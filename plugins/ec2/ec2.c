@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "../common/awsjson.h"
+#include "../common/buf.h"
 #include "slashd/plugin.h"
 
 typedef struct ec2_state {
@@ -30,37 +31,6 @@ typedef struct ec2_state {
 } ec2_state;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-typedef struct text {
-  char *p;
-  size_t len, cap;
-} text;
-
-static bool text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool text_add(text *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return false;
-  if (t->len + (size_t)n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 1024;
-    while (cap < t->len + (size_t)n + 1)
-      cap *= 2;
-    char *p = realloc(t->p, cap);
-    if (!p)
-      return false;
-    t->p = p;
-    t->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-  va_end(ap);
-  t->len += (size_t)n;
-  return true;
-}
 
 /* i-0123abcd or i-0123456789abcdef0: checked before any AWS call. */
 static bool valid_instance_id(const char *id) {
@@ -166,15 +136,12 @@ static slashd_status collect(ec2_state *st, slashd_call *call, row **rows, size_
       json_t *insts = json_object_get(aj_item(res, "item", r), "instancesSet");
       for (size_t i = 0; i < aj_count(insts, "item"); i++) {
         json_t *inst = aj_item(insts, "item", i);
-        if (*n == cap) {
-          cap = cap ? cap * 2 : 64;
-          row *grown = realloc(*rows, cap * sizeof **rows);
-          if (!grown) {
-            json_decref(out);
-            return SLASHD_ERR_NOMEM;
-          }
-          *rows = grown;
+        row *grown = pbuf_grow(*rows, &cap, *n + 1, sizeof **rows);
+        if (!grown) {
+          json_decref(out);
+          return SLASHD_ERR_NOMEM;
         }
+        *rows = grown;
         (*rows)[(*n)++] = (row){
             .id = dup_or(aj_str(json_object_get(inst, "instanceId")), "?"),
             .name = dup_or(tag_value(inst, "Name"), "-"),
@@ -226,15 +193,15 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
       if (l[k] > w[k])
         w[k] = l[k] > 40 ? 40 : l[k];
   }
-  text t = {0};
-  text_add(&t, "%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "INSTANCE ID", w[1], "NAME", w[2], "TYPE",
-           w[3], "STATE", "PRIVATE IP");
+  pbuf t = {0};
+  pbuf_addf(&t, "%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "INSTANCE ID", w[1], "NAME", w[2], "TYPE",
+            w[3], "STATE", "PRIVATE IP");
   for (size_t i = 0; i < n; i++)
-    text_add(&t, "%-*s  %-*.40s  %-*s  %-*s  %s\n", w[0], rows[i].id, w[1], rows[i].name, w[2],
-             rows[i].type, w[3], rows[i].state, rows[i].ip);
+    pbuf_addf(&t, "%-*s  %-*.40s  %-*s  %-*s  %s\n", w[0], rows[i].id, w[1], rows[i].name, w[2],
+              rows[i].type, w[3], rows[i].state, rows[i].ip);
   char title[64];
   snprintf(title, sizeof title, "%zu instance%s:", n, n == 1 ? "" : "s");
-  rc = t.p ? st->api->reply(call, 0, title, t.p) : SLASHD_ERR_NOMEM;
+  rc = !t.failed ? st->api->reply(call, 0, title, t.p) : SLASHD_ERR_NOMEM;
   free(t.p);
 out:
   for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/buf.h"
 #include "slashd/plugin.h"
 
 typedef struct help_state {
@@ -11,31 +12,17 @@ typedef struct help_state {
 } help_state;
 
 typedef struct listing {
-  const char *only;  /* plugin name to show, or NULL */
-  const char *slash; /* "/aws" */
-  char *buf;
-  size_t len, cap;
+  const slashd_host_api *api;
+  slashd_call *call;
+  const char *only; /* plugin name to show, or NULL */
+  pbuf out;
   int count;
   int width;
   int pass; /* 0: measure the widest usage, 1: write */
 } listing;
 
-static void add(listing *l, const char *s, size_t n) {
-  if (l->len + n + 1 > l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 1024;
-    while (cap < l->len + n + 1)
-      cap *= 2;
-    char *p = realloc(l->buf, cap);
-    if (!p)
-      return;
-    l->buf = p;
-    l->cap = cap;
-  }
-  memcpy(l->buf + l->len, s, n);
-  l->len += n;
-  l->buf[l->len] = '\0';
-}
-
+/* The usage column is the host's own wording (the same as its usage
+ * errors, ABI 1.2), so help and the router can never disagree. */
 static int visit(void *ud, const char *plugin, const char *plugin_summary,
                  const slashd_command *cmd) {
   (void)plugin_summary;
@@ -43,10 +30,10 @@ static int visit(void *ud, const char *plugin, const char *plugin_summary,
   if (l->only && strcmp(l->only, plugin) != 0)
     return 0;
   char usage[256];
-  bool bare = (cmd->flags & SLASHD_CMD_DEFAULT) && strcmp(cmd->name, plugin) == 0;
-  snprintf(usage, sizeof usage, "%s %s%s%s%s%s", l->slash, plugin, bare ? "" : " ",
-           bare ? "" : cmd->name, cmd->usage && *cmd->usage ? " " : "",
-           cmd->usage ? cmd->usage : "");
+  if (SLASHD_HAS(l->api, usage))
+    l->api->usage(l->call, plugin, cmd, usage, sizeof usage);
+  else /* a host older than 1.2 cannot word it: the bare names */
+    snprintf(usage, sizeof usage, "%s %s", plugin, cmd->name);
   int w = (int)strlen(usage);
   if (l->pass == 0) {
     if (w > l->width)
@@ -54,12 +41,8 @@ static int visit(void *ud, const char *plugin, const char *plugin_summary,
     l->count++;
     return 0;
   }
-  char line[512];
-  int n =
-      snprintf(line, sizeof line, "%-*s  %s%s\n", l->width, usage, cmd->summary ? cmd->summary : "",
-               cmd->access == SLASHD_WRITE ? " (runs as your IAM role)" : "");
-  if (n > 0)
-    add(l, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  pbuf_addf(&l->out, "%-*s  %s%s\n", l->width, usage, cmd->summary ? cmd->summary : "",
+            cmd->access == SLASHD_WRITE ? " (runs as your IAM role)" : "");
   return 0;
 }
 
@@ -72,8 +55,8 @@ static int visit(void *ud, const char *plugin, const char *plugin_summary,
 static slashd_status help_cmd(slashd_call *call, void *state, int argc, const char *const *argv) {
   help_state *st = state;
   const slashd_caller *who = st->api->caller(call);
-  listing l = {.only = argc > 0 ? argv[0] : NULL,
-               .slash = who->command && *who->command ? who->command : "/aws"};
+  const char *slash = who->command && *who->command ? who->command : "/aws";
+  listing l = {.api = st->api, .call = call, .only = argc > 0 ? argv[0] : NULL};
   st->api->commands(call, visit, &l);
   if (l.count == 0) {
     char msg[256];
@@ -81,7 +64,7 @@ static slashd_status help_cmd(slashd_call *call, void *state, int argc, const ch
       snprintf(msg, sizeof msg,
                "There is no plugin `%s`, or you may not run any of its commands. Type `%s help` "
                "for the list.",
-               l.only, l.slash);
+               l.only, slash);
     else
       snprintf(msg, sizeof msg, "There are no commands you may run here.");
     return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
@@ -94,9 +77,10 @@ static slashd_status help_cmd(slashd_call *call, void *state, int argc, const ch
   else
     snprintf(title, sizeof title, "Commands you can run (%d):", l.count);
   /* The host takes these flags off any command line before routing. */
-  add(&l, FLAGS_HELP, strlen(FLAGS_HELP));
-  slashd_status rc = st->api->reply(call, 0, title, l.buf ? l.buf : "");
-  free(l.buf);
+  pbuf_add(&l.out, FLAGS_HELP, strlen(FLAGS_HELP));
+  slashd_status rc =
+      l.out.failed ? SLASHD_ERR_NOMEM : st->api->reply(call, 0, title, l.out.p ? l.out.p : "");
+  free(l.out.p);
   return rc;
 }
 

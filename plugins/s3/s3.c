@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../common/awsjson.h"
+#include "../common/buf.h"
 #include "slashd/plugin.h"
 
 typedef struct s3_state {
@@ -52,16 +53,13 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
       const char *name = aj_str(json_object_get(aj_item(buckets, "Bucket", i), "Name"));
       if (!*name)
         continue;
-      if (n == cap) {
-        cap = cap ? cap * 2 : 64;
-        char **grown = realloc(names, cap * sizeof *names);
-        if (!grown) {
-          json_decref(out);
-          rc = SLASHD_ERR_NOMEM;
-          goto out;
-        }
-        names = grown;
+      char **grown = pbuf_grow(names, &cap, n + 1, sizeof *names);
+      if (!grown) {
+        json_decref(out);
+        rc = SLASHD_ERR_NOMEM;
+        goto out;
       }
+      names = grown;
       names[n++] = strdup(name);
     }
     const char *next = aj_str(json_object_get(out, "ContinuationToken"));
@@ -81,20 +79,13 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
     goto out;
   }
   qsort(names, n, sizeof *names, str_cmp);
-  size_t len = 1;
+  pbuf body = {0};
   for (size_t i = 0; i < n; i++)
-    len += strlen(names[i]) + 1;
-  char *body = malloc(len), *p = body;
-  if (!body) {
-    rc = SLASHD_ERR_NOMEM;
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++)
-    p += sprintf(p, "%s\n", names[i]);
+    pbuf_addf(&body, "%s\n", names[i]);
   char title[64];
   snprintf(title, sizeof title, "%zu bucket%s:", n, n == 1 ? "" : "s");
-  rc = st->api->reply(call, 0, title, body);
-  free(body);
+  rc = !body.failed ? st->api->reply(call, 0, title, body.p) : SLASHD_ERR_NOMEM;
+  free(body.p);
 out:
   for (size_t i = 0; i < n; i++)
     free(names[i]);

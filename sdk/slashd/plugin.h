@@ -205,6 +205,15 @@ typedef struct slashd_host_api {
 
   /* ---- ABI 1.2 ---- */
 
+  /* The usage line of one command exactly as the host words it in its own
+   * usage errors, with this call's slash command: "/aws ec2 stop
+   * <instance-id>" (a default command named after its plugin reads "/aws
+   * help"). For `help`, so that it never formats usage on its own. Writes at
+   * most len bytes into buf, NUL-terminated when len > 0, and returns the
+   * length of the whole line, like snprintf. */
+  size_t (*usage)(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
+                  size_t len);
+
   /* From a describe step only (see slashd_plugin.describe): what the
    * confirmation prompt says. All plain text (the host escapes it and adds
    * the region and account):

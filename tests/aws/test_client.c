@@ -408,7 +408,58 @@ static void test_assume_role(void **state) {
   aws_client_free(c);
 }
 
+/* Client settings from the environment and the profile, as botocore reads
+ * them; what cannot be honoured is said, and the default used. */
+static void test_settings(void **state) {
+  (void)state;
+  for (int i = 0; i < 6; i++)
+    reply(503, NULL,
+          "<Response><Errors><Error><Code>Unavailable</Code></Error></Errors></Response>");
+  setenv("AWS_MAX_ATTEMPTS", "2", 1);
+  aws_client *c = client(5, 5); /* the environment beats [aws] max_attempts */
+  assert_null(aws_client_setting_error(c));
+  json_t *out;
+  char *err = NULL;
+  assert_int_equal(aws_call(c, NULL, "ec2", "DescribeInstances", NULL, &out, &err),
+                   AWS_ERR_SERVICE);
+  assert_int_equal(aws_client_last_attempts(c), 2);
+  free(err);
+  aws_client_free(c);
+  unsetenv("AWS_MAX_ATTEMPTS");
+
+  static const struct {
+    const char *var, *value, *want;
+  } bad[] = {
+      {"AWS_RETRY_MODE", "adaptive",
+       "AWS_RETRY_MODE \"adaptive\" is not supported (it rate-limits on the client side); "
+       "slashd retries in standard mode: set standard"},
+      {"AWS_RETRY_MODE", "legacy-ish", "AWS_RETRY_MODE \"legacy-ish\" is not a retry mode"},
+      {"AWS_MAX_ATTEMPTS", "lots", "AWS_MAX_ATTEMPTS \"lots\" is not a number of attempts"},
+      {"AWS_USE_FIPS_ENDPOINT", "yes", "AWS_USE_FIPS_ENDPOINT \"yes\" is neither true nor false"},
+      {"AWS_CA_BUNDLE", "/nonexistent/ca.pem",
+       "AWS_CA_BUNDLE \"/nonexistent/ca.pem\" cannot be "
+       "read"},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+    setenv(bad[i].var, bad[i].value, 1);
+    c = client(5, 1);
+    const char *e = aws_client_setting_error(c);
+    if (!e || !str_starts(e, bad[i].want))
+      fail_msg("%s=%s: %s", bad[i].var, bad[i].value, e ? e : "(accepted)");
+    aws_client_free(c);
+    unsetenv(bad[i].var);
+  }
+  setenv("AWS_RETRY_MODE", "standard", 1);
+  setenv("AWS_USE_DUALSTACK_ENDPOINT", "TRUE", 1);
+  c = client(5, 1);
+  assert_null(aws_client_setting_error(c));
+  aws_client_free(c);
+  unsetenv("AWS_RETRY_MODE");
+  unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+}
+
 int main(void) {
+  shared_require("test_client", EXAMPLES_SUBDIR);
   srv = stub_start();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_query_wire, setup),
@@ -418,6 +469,7 @@ int main(void) {
       cmocka_unit_test_setup(test_s3, setup),
       cmocka_unit_test_setup(test_kms, setup),
       cmocka_unit_test_setup(test_assume_role, setup),
+      cmocka_unit_test_setup(test_settings, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   stub_stop(srv);

@@ -277,6 +277,7 @@ static void test_imds(void **state) {
 static void test_imds_v1_and_failures(void **state) {
   (void)state;
   static const int refused[] = {403, 404, 405};
+  stub_reset(srv);
   for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
     stub_reset(srv);
     aws_client *c = client();
@@ -377,9 +378,135 @@ static void test_container(void **state) {
   assert_non_null(strstr(err, "plain http to 10.1.2.3 is refused"));
   free(err);
   aws_client_free(c);
+
+  /* A DNS name that starts with "127." is not a loopback address: refused
+   * (it used to pass the prefix check and would have been sent the token). */
+  static const char *const refused[] = {
+      "http://127.evil.example/creds", "http://127.0.0.1.evil.example/creds",
+      "http://169.254.170.2.evil.example/creds", "http://[fd00:ec2::24]/creds"};
+  stub_reset(srv);
+  for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[i], 1);
+    c = client();
+    assert_null(aws_host_creds(c, &err));
+    if (!strstr(err, "is refused (use https, loopback or the ECS/EKS addresses)"))
+      fail_msg("%s: %s", refused[i], err);
+    free(err);
+    aws_client_free(c);
+  }
+  assert_int_equal(stub_requests(srv), 0);
+  /* Any 127.0.0.0/8 literal is loopback (the stub listens on 127.0.0.1). */
+  char *other = xasprintf("%s/ecs/credentials", stub_url(srv));
+  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", other, 1);
+  unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  put(200, NULL, body);
+  c = client();
+  assert_non_null(aws_host_creds(c, &err));
+  aws_client_free(c);
+  free(other);
   free(body);
   free(tok);
   free(url);
+}
+
+/* A role profile: AssumeRole signed with the source profile's keys, the
+ * result cached and fetched again 10 minutes before it expires. */
+static void test_assumed_profile_refresh(void **state) {
+  (void)state;
+  write_file("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/demo\n"
+                       "source_profile = base\nexternal_id = x-1\n[profile base]\n"
+                       "aws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n");
+  char *cfg = path_in("config");
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  int64_t exp;
+  assert_true(aws_parse_iso8601("2019-11-09T13:34:41Z", &exp)); /* the example's */
+  fake_now = exp - 3600;
+  char *xml = example("sts-AssumeRole.xml", NULL), *err = NULL, *v;
+  put(200, "Content-Type: text/xml\r\n", xml);
+  put(200, "Content-Type: text/xml\r\n", xml);
+  aws_client *c = client();
+  const aws_creds *cr = aws_host_creds(c, &err);
+  assert_non_null(cr);
+  assert_int_equal(cr->expiration, exp);
+  assert_string_equal(cr->source, "profile default → assume arn:aws:iam::123456789012:role/demo "
+                                  "via source_profile base");
+  assert_int_equal(stub_requests(srv), 1);
+  assert_non_null(strstr(stub_body(srv, 0), "Action=AssumeRole&"));
+  assert_non_null(strstr(stub_body(srv, 0), "ExternalId=x-1"));
+  assert_int_equal(stub_header(srv, 0, "Authorization", &v), 1);
+  assert_true(str_starts(v, "AWS4-HMAC-SHA256 Credential=AKIDBASE/"));
+  free(v);
+  fake_now = exp - 700; /* cached: not yet inside the refresh window */
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 1);
+  fake_now = exp - 500;
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 2);
+  aws_client_free(c);
+  free(xml);
+  free(cfg);
+}
+
+/* want with "@" replaced by the test folder. */
+static char *with_dir(const char *want) {
+  sbuf b = {0};
+  for (const char *p = want; *p; p++)
+    if (*p == '@')
+      sbuf_adds(&b, dir);
+    else
+      sbuf_addc(&b, *p);
+  return sbuf_steal(&b);
+}
+
+/* A profile that uses a setting slashd refuses, or a bad value, stops the
+ * chain with the setting and its file:line; the instance role (IMDS on the
+ * stub) is never asked. */
+static void test_profile_refusals(void **state) {
+  (void)state;
+  static const struct {
+    const char *config, *want;
+  } cases[] = {
+      {"[default]\nregion = eu-west-1\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = b\n"
+       "mfa_serial = arn:aws:iam::1:mfa/u\n[profile b]\naws_access_key_id = A\n"
+       "aws_secret_access_key = S\n",
+       "profile \"default\": mfa_serial (@/config:5) needs an MFA code"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Bogus\n",
+       "profile \"default\": credential_source (@/config:3) is \"Bogus\", not one of Environment, "
+       "Ec2InstanceMetadata, EcsContainer"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\n",
+       "profile \"default\": role_arn (@/config:2) needs source_profile or credential_source"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = a\n[profile a]\n"
+       "role_arn = arn:aws:iam::1:role/a\nsource_profile = default\n",
+       "source_profile loop: default → a → default"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n",
+       "source_profile loop: default → default"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = nobody\n",
+       "profile \"default\": source_profile (@/config:3) names \"nobody\", which is in neither "
+       "file"},
+      {"[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = b\nduration_seconds = 60\n"
+       "[profile b]\naws_access_key_id = A\naws_secret_access_key = S\n",
+       "profile \"default\": duration_seconds (@/config:4) is \"60\", not a number of seconds"},
+      {"[default]\ncredential_process = \"unterminated\n",
+       "profile \"default\": credential_process (@/config:2) cannot be split into words: no "
+       "closing quotation"},
+  };
+  char *cfg = path_in("config");
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+    stub_reset(srv);
+    script_imds("AKIDINSTANCE", fake_now + 3600);
+    write_file("config", cases[i].config);
+    aws_client *c = client();
+    char *err = NULL, *want = with_dir(cases[i].want);
+    assert_null(aws_host_creds(c, &err));
+    if (!strstr(err, want) || !strstr(err, "later sources were not tried"))
+      fail_msg("case %zu: %s", i, err);
+    assert_int_equal(stub_requests(srv), 0);
+    free(want);
+    free(err);
+    aws_client_free(c);
+  }
+  free(cfg);
 }
 
 static void test_web_identity(void **state) {
@@ -459,6 +586,7 @@ static void test_expired_token_refresh(void **state) {
 }
 
 int main(void) {
+  shared_require("test_creds", EXAMPLES_SUBDIR);
   snprintf(dir, sizeof dir, "/tmp/slashd-creds-XXXXXX");
   if (!mkdtemp(dir))
     return 1;
@@ -471,6 +599,8 @@ int main(void) {
       cmocka_unit_test_setup(test_imds_v1_and_failures, setup),
       cmocka_unit_test_setup(test_container, setup),
       cmocka_unit_test_setup(test_web_identity, setup),
+      cmocka_unit_test_setup(test_profile_refusals, setup),
+      cmocka_unit_test_setup(test_assumed_profile_refresh, setup),
       cmocka_unit_test_setup(test_expired_token_refresh, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,7 @@ static void test_defaults(void **state) {
   check("sts", "us-west-2", NULL, "https://sts.us-west-2.amazonaws.com/", "us-west-2", "default");
   check("kms", "us-west-2", NULL, "https://kms.us-west-2.amazonaws.com/", "us-west-2", "default");
   check("sns", "us-west-2", NULL, "https://sns.us-west-2.amazonaws.com/", "us-west-2", "default");
+  check("sqs", "eu-west-1", NULL, "https://sqs.eu-west-1.amazonaws.com/", "eu-west-1", "default");
   check("iam", "eu-central-1", NULL, "https://iam.amazonaws.com/", "us-east-1", "default");
   check("s3", "us-east-1", NULL, "https://s3.amazonaws.com/", "us-east-1", "default");
   check("s3", "eu-west-1", NULL, "https://s3.eu-west-1.amazonaws.com/", "eu-west-1", "default");
@@ -142,11 +143,45 @@ static void test_region(void **state) {
   clear_env();
 }
 
+static void check_variant(const char *service, const char *region, unsigned variant,
+                          const char *url) {
+  aws_endpoint e;
+  char *err = NULL;
+  assert_true(
+      aws_endpoint_resolve_variant(aws_service_find(service), region, NULL, variant, &e, &err));
+  char *got = aws_endpoint_url(&e, "/", NULL);
+  if (strcmp(got, url) != 0)
+    fail_msg("%s %s %u: url %s, want %s", service, region, variant, got, url);
+  free(got);
+  aws_endpoint_free(&e);
+}
+
+/* AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT hosts; an override
+ * URL wins over both. */
+static void test_variants(void **state) {
+  (void)state;
+  clear_env();
+  check_variant("ec2", "eu-west-1", AWS_EP_FIPS, "https://ec2-fips.eu-west-1.amazonaws.com/");
+  check_variant("ec2", "eu-west-1", AWS_EP_DUALSTACK, "https://ec2.eu-west-1.api.aws/");
+  check_variant("sts", "us-east-2", AWS_EP_FIPS | AWS_EP_DUALSTACK,
+                "https://sts-fips.us-east-2.api.aws/");
+  check_variant("s3", "us-east-1", AWS_EP_DUALSTACK,
+                "https://s3.dualstack.us-east-1.amazonaws.com/");
+  check_variant("s3", "eu-west-1", AWS_EP_FIPS | AWS_EP_DUALSTACK,
+                "https://s3-fips.dualstack.eu-west-1.amazonaws.com/");
+  check_variant("iam", "eu-west-1", AWS_EP_FIPS, "https://iam-fips.amazonaws.com/");
+  check_variant("ec2", "eu-west-1", 0, "https://ec2.eu-west-1.amazonaws.com/");
+  setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9999", 1);
+  check_variant("ec2", "eu-west-1", AWS_EP_FIPS | AWS_EP_DUALSTACK, "http://127.0.0.1:9999/");
+  clear_env();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_overrides),
       cmocka_unit_test(test_region),
+      cmocka_unit_test(test_variants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,6 +197,7 @@ static void test_backoff(void **state) {
 }
 
 int main(void) {
+  shared_require("test_error", EXAMPLES_SUBDIR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_xml_errors), cmocka_unit_test(test_json_errors),
       cmocka_unit_test(test_no_body),    cmocka_unit_test(test_retry_class),

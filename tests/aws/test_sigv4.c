@@ -1,5 +1,5 @@
 /* SigV4 signer against the official vectors, read at test time from
- * ../shared/vectors/sigv4 (never copied into the project):
+ * ../shared/vectors/sigv4 (never copied into the project; see shared_dir.h):
  *   aws-c-auth/tests/aws-signing-test-suite/v4/<case>/   (header signing)
  *   botocore/tests/unit/auth/aws4_testsuite/ (recursively; .req/.creq/.sts/.authz)
  *   s3-doc-examples/<case>/                              (S3 API Reference)
@@ -23,11 +23,12 @@
 #include "aws/codec.h"
 #include "aws/sigv4.h"
 #include "base/util.h"
+#include "shared_dir.h"
 
-#define VEC_DIR SLASHD_SHARED_DIR "/vectors/sigv4"
-#define CRT_DIR VEC_DIR "/aws-c-auth/tests/aws-signing-test-suite/v4"
-#define BOTO_DIR VEC_DIR "/botocore/tests/unit/auth/aws4_testsuite"
-#define S3_DIR VEC_DIR "/s3-doc-examples"
+#define VEC_SUBDIR "vectors/sigv4"
+#define CRT_SUBDIR VEC_SUBDIR "/aws-c-auth/tests/aws-signing-test-suite/v4"
+#define BOTO_SUBDIR VEC_SUBDIR "/botocore/tests/unit/auth/aws4_testsuite"
+#define S3_SUBDIR VEC_SUBDIR "/s3-doc-examples"
 
 /* Known suite sizes (LICENSES.md): fewer cases found means a broken checkout. */
 #define CRT_CASES 38
@@ -279,12 +280,13 @@ static size_t subdirs(const char *dir, char ***out) {
 
 static void test_vectors_aws_c_auth(void **state) {
   (void)state;
-  if (!is_dir(CRT_DIR))
-    fail_msg("vector directory missing: %s", CRT_DIR);
+  char *d = shared_path(CRT_SUBDIR);
+  if (!is_dir(d))
+    fail_msg("vector directory missing: %s", d);
   char **names;
-  size_t found = subdirs(CRT_DIR, &names), passed = 0;
+  size_t found = subdirs(d, &names), passed = 0;
   for (size_t i = 0; i < found; i++) {
-    char *dir = xasprintf("%s/%s", CRT_DIR, names[i]);
+    char *dir = xasprintf("%s/%s", d, names[i]);
     if (crt_case(dir, names[i]))
       passed++;
     free(dir);
@@ -294,6 +296,7 @@ static void test_vectors_aws_c_auth(void **state) {
          CRT_CASES);
   assert_int_equal(found, CRT_CASES);
   assert_int_equal(passed, found);
+  free(d);
 }
 
 /* ---- botocore ---- */
@@ -389,14 +392,16 @@ static void boto_walk(const char *dir, size_t *found, size_t *passed) {
 
 static void test_vectors_botocore(void **state) {
   (void)state;
-  if (!is_dir(BOTO_DIR))
-    fail_msg("vector directory missing: %s", BOTO_DIR);
+  char *d = shared_path(BOTO_SUBDIR);
+  if (!is_dir(d))
+    fail_msg("vector directory missing: %s", d);
   size_t found = 0, passed = 0;
-  boto_walk(BOTO_DIR, &found, &passed);
+  boto_walk(d, &found, &passed);
   printf("sigv4 vectors botocore: %zu found, %zu passed (expected %d)\n", found, passed,
          BOTO_CASES);
   assert_int_equal(found, BOTO_CASES);
   assert_int_equal(passed, found);
+  free(d);
 }
 
 /* ---- S3 documentation examples ---- */
@@ -492,12 +497,13 @@ out:
 
 static void test_vectors_s3(void **state) {
   (void)state;
-  if (!is_dir(S3_DIR))
-    fail_msg("vector directory missing: %s", S3_DIR);
+  char *d = shared_path(S3_SUBDIR);
+  if (!is_dir(d))
+    fail_msg("vector directory missing: %s", d);
   char **names;
-  size_t n = subdirs(S3_DIR, &names), found = 0, passed = 0;
+  size_t n = subdirs(d, &names), found = 0, passed = 0;
   for (size_t i = 0; i < n; i++) {
-    char *dir = xasprintf("%s/%s", S3_DIR, names[i]);
+    char *dir = xasprintf("%s/%s", d, names[i]);
     found++;
     if (s3_case(dir, names[i]))
       passed++;
@@ -508,6 +514,7 @@ static void test_vectors_s3(void **state) {
          S3_CASES);
   assert_int_equal(found, S3_CASES);
   assert_int_equal(passed, found);
+  free(d);
 }
 
 /* ---- our own rules beyond the vectors ---- */
@@ -613,6 +620,7 @@ static void test_benchmark(void **state) {
 }
 
 int main(void) {
+  shared_require("test_sigv4", VEC_SUBDIR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vectors_aws_c_auth), cmocka_unit_test(test_vectors_botocore),
       cmocka_unit_test(test_vectors_s3),         cmocka_unit_test(test_parts),

@@ -236,6 +236,7 @@ static void test_hostile(void **state) {
 }
 
 int main(void) {
+  shared_require("test_xml", EXAMPLES_SUBDIR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ec2_describe_instances),
       cmocka_unit_test(test_ec2_empty_and_actions),

@@ -9,12 +9,14 @@
 
 #include "aws/hdrs.h"
 #include "base/util.h"
+#include "shared_dir.h"
 
-#define EXAMPLES_DIR SLASHD_SHARED_DIR "/reference/aws-examples"
+#define EXAMPLES_SUBDIR "reference/aws-examples"
 
-/* The whole file, or a failed test. */
+/* The whole file, or a failed test. main() has checked the folder
+ * (shared_require), so a file missing here is a broken checkout. */
 static inline char *example(const char *name, size_t *len) {
-  char *path = xasprintf("%s/%s", EXAMPLES_DIR, name);
+  char *path = xasprintf("%s/" EXAMPLES_SUBDIR "/%s", shared_dir(), name);
   size_t n = 0;
   char *s = read_file(path, 16u << 20, &n);
   if (!s) {

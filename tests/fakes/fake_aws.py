@@ -139,9 +139,21 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 EC2_VERSION = "2016-11-15"
 VERSIONS = {"ec2": EC2_VERSION, "monitoring": "2010-08-01", "sts": "2011-06-15",
-            "iam": "2010-05-08", "sns": "2010-03-31"}
+            "iam": "2010-05-08", "sns": "2010-03-31", "sqs": "2012-11-05"}
 PROTOCOL = {"ec2": "ec2", "monitoring": "query", "sts": "query", "iam": "query",
-            "sns": "query", "s3": "s3", "kms": "json"}
+            "sns": "query", "sqs": "query", "s3": "s3", "kms": "json"}
+# SQS parameters by action (the SQS functions near the end use them).
+SQS_NS = "http://queue.amazonaws.com/doc/2012-11-05/"
+SQS_ALLOWED = {
+    "SendMessage": ["QueueUrl", "MessageBody", "DelaySeconds",
+                    r"MessageAttribute\.\d+\.(Name|Value\.DataType|Value\.StringValue|Value\.BinaryValue)",
+                    "MessageDeduplicationId", "MessageGroupId"],
+    "ReceiveMessage": ["QueueUrl", r"AttributeName\.\d+", r"MessageAttributeName\.\d+",
+                       "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
+                       "ReceiveRequestAttemptId"],
+    "DeleteMessage": ["QueueUrl", "ReceiptHandle"],
+}
+SQS_MAX_BODY = 262144
 # PROVENANCE.md: the S3 docs omit it, real responses carry it.
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
@@ -289,6 +301,7 @@ DEFAULT_SCENARIO = {
         },
     },
     "sns": {"topics": ["arn:aws:sns:us-east-1:%s:slashd-jobs" % ACCT]},
+    "sqs": {"queues": ["slashd-jobs"], "visibility_timeout": 30},
     "imds": {"mode": "v2", "v1_token_status": 403, "off_behavior": "close",
              "role_name": "slashd-instance-role", "credential_ttl_seconds": 21600},
     "container": {"authorization_token": "slashd-container-token",
@@ -434,7 +447,7 @@ class Templates:
         self.ec2_error = x("ec2-error-InvalidInstanceID.xml")
         self.query = {"sts": x("sts-AssumeRole.xml"), "iam": x("iam-GetUser.xml"),
                       "monitoring": x("cloudwatch-GetMetricStatistics-BucketSizeBytes.xml"),
-                      "sns": x("sns-Publish.xml")}
+                      "sns": x("sns-Publish.xml"), "sqs": sqs_template()}
         self.iam_policy = x("iam-GetUserPolicy-urlencoded.xml")
         self.query_error = x("sts-error-AccessDenied.xml")
         self.s3_list = x("s3-ListBuckets-paginated.xml")
@@ -555,6 +568,7 @@ class FakeState:
             self.issued = {}
             self.assume_role_records = []
             self.sns_messages = []
+            self.sqs_queues = {}  # name -> [message dicts], see sqs_*()
             self.imds_tokens = {}
             self.imds_creds = None
             self.container_creds = None
@@ -618,8 +632,8 @@ class FakeState:
             c = self.issued.get(akid)
             return dict(c) if c else None
 
-    def issue(self, kind, role_arn, session_name, ttl, extra=None):
-        akid = "ASIA" + rand_upper(16)
+    def issue(self, kind, role_arn, session_name, ttl, extra=None, akid=None):
+        akid = akid or "ASIA" + rand_upper(16)
         secret = base64.b64encode(secrets.token_bytes(30)).decode()
         token = "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(180)).decode()
         m = ROLE_ARN_RE.match(role_arn or "")
@@ -688,6 +702,7 @@ class FakeState:
                     for c in self.issued.values()],
                 "assume_role_calls": copy.deepcopy(self.assume_role_records),
                 "sns_messages": copy.deepcopy(self.sns_messages),
+                "sqs_messages": sqs_snapshot(self),
                 "faults": copy.deepcopy(self.faults),
                 "imds_tokens": len(self.imds_tokens),
                 "calls": len(self.calls),
@@ -776,6 +791,10 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        # The Date header follows the fake's clock (clock_offset_seconds).
+        return super().date_time_string(now() + clock_offset(self.st) if timestamp is None else timestamp)
+
     # quiet default logging; we write our own line per request
     def log_message(self, fmt, *args):
         pass
@@ -851,6 +870,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._imds(path)
             elif path in CONTAINER_PATHS:
                 self._container(path)
+            elif path in IDENTITY_CENTER_PATHS:
+                self._identity_center(path, query)
             else:
                 self._aws()
         except BrokenPipeError:
@@ -1261,7 +1282,7 @@ class Handler(BaseHTTPRequestHandler):
                 "The String-to-Sign should have been\n'%s'\n" % (creq, sts_text))
             raise auth_error(protocol, "bad_signature", msg)
         # clock skew (the signature itself is fine)
-        t_req, t_now = amz_to_ts(amz_date), now()
+        t_req, t_now = amz_to_ts(amz_date), now() + clock_offset(st)
         skew = float(st.scenario.get("max_skew_seconds", 300))
         if abs(t_now - t_req) > skew:
             if protocol == "s3":
@@ -1385,6 +1406,9 @@ class Handler(BaseHTTPRequestHandler):
             "TopicArn", "TargetArn", "PhoneNumber", "Message", "Subject", "MessageStructure",
             r"MessageAttributes\.entry\.\d+\.(Name|Value\.DataType|Value\.StringValue|Value\.BinaryValue)",
             "MessageDeduplicationId", "MessageGroupId"],
+        ("sqs", "SendMessage"): SQS_ALLOWED["SendMessage"],
+        ("sqs", "ReceiveMessage"): SQS_ALLOWED["ReceiveMessage"],
+        ("sqs", "DeleteMessage"): SQS_ALLOWED["DeleteMessage"],
     }
 
     def _query_checks(self, service, protocol, params, form_ok, ctype):
@@ -1410,7 +1434,8 @@ class Handler(BaseHTTPRequestHandler):
                            % (version, {"ec2": "AmazonEC2", "monitoring": "GraniteServiceVersion20100801",
                                         "sts": "AWSSecurityTokenServiceV20110615",
                                         "iam": "AWSIdentityManagementV20100508",
-                                        "sns": "AmazonSimpleNotificationService"}[service]), 400)
+                                        "sns": "AmazonSimpleNotificationService",
+                                        "sqs": "AmazonSQS"}[service]), 400)
         allowed = self.ALLOWED.get((service, action))
         if allowed is None:
             if protocol == "ec2":
@@ -1944,7 +1969,9 @@ class Handler(BaseHTTPRequestHandler):
                            "for roles assumed by role chaining.", 400)
         session = params["RoleSessionName"]
         issued = self.st.issue("assumed-role", arn, session, dur,
-                               {"source_identity": source, "tags": tags, "caller": cred["principal"]})
+                               {"source_identity": source, "tags": tags, "caller": cred["principal"]},
+                               akid=deterministic_akid(self.st, "assume", arn, cred.get("role_arn") or
+                                                       cred["principal"], params.get("ExternalId")))
         with self.st.lock:
             self.st.assume_role_records.append({
                 "time": iso(now()), "role_arn": arn, "role_session_name": session, "duration_seconds": dur,
@@ -1987,7 +2014,8 @@ class Handler(BaseHTTPRequestHandler):
         if info.get("roles") is not None and arn not in info["roles"]:
             raise AwsError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403)
         session = params["RoleSessionName"]
-        issued = self.st.issue("web-identity", arn, session, dur, {"caller": info.get("subject")})
+        issued = self.st.issue("web-identity", arn, session, dur, {"caller": info.get("subject")},
+                               akid=deterministic_akid(self.st, "web", arn, token))
         with self.st.lock:
             self.st.assume_role_records.append({
                 "time": iso(now()), "role_arn": arn, "role_session_name": session, "duration_seconds": dur,
@@ -2078,6 +2106,16 @@ class Handler(BaseHTTPRequestHandler):
         root, result = self._query_root("sns", "Publish")
         set_text(result, "MessageId", mid)
         self._ok_xml(root, "sns")
+
+    # ---- SQS (Query API 2012-11-05; the queue is named by QueueUrl)
+    def _sqs_SendMessage(self, params, cred):
+        sqs_send(self, params)
+
+    def _sqs_ReceiveMessage(self, params, cred):
+        sqs_receive(self, params)
+
+    def _sqs_DeleteMessage(self, params, cred):
+        sqs_delete(self, params)
 
     # ---- S3
     def _s3_action(self):
@@ -2234,11 +2272,241 @@ class Handler(BaseHTTPRequestHandler):
 
 
 # --------------------------------------------------------------------------
+# Credentials extras (issue 15): IAM Identity Center (the SSO portal's
+# GetRoleCredentials and SSO OIDC CreateToken), a skewed clock, and
+# deterministic assumed-role keys so that two resolvers (slashd and
+# botocore) that reach the same role from the same source get the same key.
+#
+# Scenario keys (all optional):
+#   clock_offset_seconds  0     the fake's clock runs this far ahead of the
+#                                host's (signature skew checks, Date header)
+#   sts.deterministic_keys false AssumeRole answers the same access key id
+#                                for the same role, caller and ExternalId
+#   sso.access_tokens     {}    token -> {"accounts": {account_id: [role
+#                                names]}} tokens the portal accepts
+#   sso.clients           {}    client_id -> {"secret": S, "refresh_tokens":
+#                                {refresh_token: new_access_token}} for
+#                                CreateToken (the new token is then accepted
+#                                with the same accounts as "from_token")
+#   sso.expires_in        3600  CreateToken's expiresIn
+# GetRoleCredentials: GET /federation/credentials?role_name=&account_id=
+# with x-amz-sso_bearer_token (unsigned, like the real portal); unknown or
+# missing token -> 401 UnauthorizedException; a role the token may not use
+# -> 403 ForbiddenException. CreateToken: POST /token with a JSON body
+# (grantType refresh_token); a bad client or refresh token -> 400
+# invalid_grant / invalid_client.
+
+IDENTITY_CENTER_PATHS = ("/federation/credentials", "/token")
+
+
+def clock_offset(st):
+    try:
+        return float(st.scenario.get("clock_offset_seconds") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def deterministic_akid(st, *parts):
+    if not st.scenario.get("sts", {}).get("deterministic_keys"):
+        return None
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest().upper()
+    return "ASIA" + digest[:16]
+
+
+def _ic_reply(handler, status, obj, error_type=None):
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if error_type:
+        headers["x-amzn-ErrorType"] = error_type
+    handler._send(status, json.dumps(obj).encode(), "application/json", headers)
+    handler._log_line("identity-center", status, error_type)
+    handler.st.log_call({"time": iso(now()), "service": "sso", "action": handler.raw_path.strip("/"),
+                         "method": handler.command, "path": handler.raw_path, "status": status,
+                         "error": error_type, "headers": {k.lower(): v for k, v in handler.headers.items()}})
+
+
+def _ic_token_info(sc, token):
+    info = sc.get("access_tokens", {}).get(token)
+    if info and info.get("from_token"):
+        info = sc.get("access_tokens", {}).get(info["from_token"])
+    return info
+
+
+def _ic_role_credentials(handler, query):
+    sc = handler.st.scenario.setdefault("sso", {})
+    params = dict(parse_query(query))
+    if handler.command != "GET" or handler.headers.get("Authorization"):
+        return _ic_reply(handler, 400, {"message": "GetRoleCredentials is an unsigned GET"},
+                         "InvalidRequestException")
+    role, account = params.get("role_name"), params.get("account_id")
+    if not role or not account or not re.match(r"^\d{12}$", account):
+        return _ic_reply(handler, 400, {"message": "role_name and a 12-digit account_id are required"},
+                         "InvalidRequestException")
+    token = handler.headers.get("x-amz-sso_bearer_token")
+    info = _ic_token_info(sc, token) if token else None
+    if info is None:
+        return _ic_reply(handler, 401, {"message": "Session token not found or invalid"},
+                         "UnauthorizedException")
+    if role not in info.get("accounts", {}).get(account, []):
+        return _ic_reply(handler, 403, {"message": "No access"}, "ForbiddenException")
+    arn = "arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_%s" % (account, role)
+    issued = handler.st.issue("sso", arn, "sso-user", 3600, {"caller": "sso"},
+                              akid=deterministic_akid(handler.st, "sso", account, role))
+    _ic_reply(handler, 200, {"roleCredentials": {
+        "accessKeyId": issued["access_key_id"], "secretAccessKey": issued["secret"],
+        "sessionToken": issued["token"], "expiration": int(issued["expiration"] * 1000)}})
+
+
+def _ic_create_token(handler):
+    sc = handler.st.scenario.setdefault("sso", {})
+    ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        body = json.loads(handler.body or b"{}")
+    except ValueError:
+        body = None
+    if handler.command != "POST" or ctype != "application/json" or not isinstance(body, dict):
+        return _ic_reply(handler, 400, {"error": "invalid_request"}, "InvalidRequestException")
+    if body.get("grantType") != "refresh_token":
+        return _ic_reply(handler, 400, {"error": "unsupported_grant_type"}, "UnsupportedGrantTypeException")
+    client = sc.get("clients", {}).get(body.get("clientId"))
+    if client is None or client.get("secret") != body.get("clientSecret"):
+        return _ic_reply(handler, 401, {"error": "invalid_client"}, "InvalidClientException")
+    new_token = client.get("refresh_tokens", {}).get(body.get("refreshToken"))
+    if new_token is None:
+        return _ic_reply(handler, 400, {"error": "invalid_grant"}, "InvalidGrantException")
+    _ic_reply(handler, 200, {"accessToken": new_token, "tokenType": "Bearer",
+                             "expiresIn": int(sc.get("expires_in", 3600)),
+                             "refreshToken": body["refreshToken"] + "-next"})
+
+
+def _identity_center(self, path, query):
+    if path == "/federation/credentials":
+        _ic_role_credentials(self, query)
+    else:
+        _ic_create_token(self)
+
+
+Handler._identity_center = _identity_center
+
+
+# --------------------------------------------------------------------------
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+
+# --------------------------------------------------------------------------
+# SQS: queues of the scenario's "sqs.queues" (names, in the scenario account),
+# addressed by QueueUrl https://sqs.<region>.amazonaws.com/<account>/<name>
+# (any host: behind an endpoint override the URL keeps AWS's form).
+# Messages have a visibility timeout; ReceiveMessage hides them, DeleteMessage
+# needs the receipt handle of the latest receive, as in SQS.
+
+
+
+def sqs_template():
+    """SendMessageResponse/SendMessageResult/ResponseMetadata/RequestId, as SQS
+    answers on its Query API (retagged per action by _query_root)."""
+    return (E("SendMessageResponse", children=[
+        E("SendMessageResult"), E("ResponseMetadata", children=[E("RequestId")])]), SQS_NS)
+
+
+def sqs_queue(h, params):
+    url = params.get("QueueUrl")
+    if not url:
+        raise AwsError("MissingParameter", "The request must contain the parameter QueueUrl.", 400)
+    m = re.fullmatch(r"https?://[^/]+/(\d{12})/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)/?", url)
+    if not m or m.group(1) != h.st.scenario["account_id"] or \
+            m.group(2) not in h.st.scenario["sqs"]["queues"]:
+        raise AwsError("AWS.SimpleQueueService.NonExistentQueue",
+                       "The specified queue does not exist for this wsdl version.", 400)
+    return h.st.sqs_queues.setdefault(m.group(2), [])
+
+
+def sqs_int(params, name, lo, hi, default):
+    v = params.get(name)
+    if v is None:
+        return default
+    if not re.fullmatch(r"\d+", v) or not lo <= int(v) <= hi:
+        raise AwsError("InvalidParameterValue", "Value %s for parameter %s is invalid. Reason: Must be "
+                       "between %d and %d." % (v, name, lo, hi), 400)
+    return int(v)
+
+
+def sqs_send(h, params):
+    body = params.get("MessageBody")
+    if body is None or body == "":
+        raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.", 400)
+    if len(body.encode()) > SQS_MAX_BODY:
+        raise AwsError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must "
+                       "be shorter than 262144 bytes.", 400)
+    if re.search(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", body):
+        raise AwsError("InvalidMessageContents", "Invalid binary character in the message body.", 400)
+    delay = sqs_int(params, "DelaySeconds", 0, 900, 0)
+    with h.st.lock:
+        q = sqs_queue(h, params)
+        mid = str(uuid.uuid4())
+        q.append({"message_id": mid, "body": body, "sent": now(), "visible_at": now() + delay,
+                  "receipt": None, "receives": 0, "deleted": False})
+    root, result = h._query_root("sqs", "SendMessage")
+    result.append(E("MD5OfMessageBody", hashlib.md5(body.encode()).hexdigest()))
+    result.append(E("MessageId", mid))
+    h._ok_xml(root, "sqs")
+
+
+def sqs_receive(h, params):
+    n = sqs_int(params, "MaxNumberOfMessages", 1, 10, 1)
+    vis = sqs_int(params, "VisibilityTimeout", 0, 43200, h.st.scenario["sqs"]["visibility_timeout"])
+    wait = sqs_int(params, "WaitTimeSeconds", 0, 20, 0)
+    end = now() + wait
+    while True:
+        with h.st.lock:
+            q = sqs_queue(h, params)
+            t = now()
+            ready = [m for m in q if not m["deleted"] and m["visible_at"] <= t][:n]
+            for m in ready:
+                m["receives"] += 1
+                m["receipt"] = base64.b64encode(os.urandom(48)).decode()
+                m["visible_at"] = t + vis
+                m.setdefault("first_receive", t)
+        if ready or now() >= end:
+            break
+        time.sleep(0.05)
+    root, result = h._query_root("sqs", "ReceiveMessage")
+    for m in ready:
+        attrs = {"SenderId": "AIDASLASHDHOST0000001", "SentTimestamp": str(int(m["sent"] * 1000)),
+                 "ApproximateReceiveCount": str(m["receives"]),
+                 "ApproximateFirstReceiveTimestamp": str(int(m["first_receive"] * 1000))}
+        msg = E("Message", children=[
+            E("MessageId", m["message_id"]), E("ReceiptHandle", m["receipt"]),
+            E("MD5OfBody", hashlib.md5(m["body"].encode()).hexdigest()), E("Body", m["body"])])
+        for k in sorted(attrs):
+            msg.append(E("Attribute", children=[E("Name", k), E("Value", attrs[k])]))
+        result.append(msg)
+    h._ok_xml(root, "sqs")
+
+
+def sqs_delete(h, params):
+    handle = params.get("ReceiptHandle")
+    if not handle:
+        raise AwsError("MissingParameter", "The request must contain the parameter ReceiptHandle.", 400)
+    with h.st.lock:
+        q = sqs_queue(h, params)
+        m = next((m for m in q if m["receipt"] == handle), None)
+        if m is None:
+            raise AwsError("ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid "
+                           "receipt handle." % handle, 404)
+        m["deleted"] = True
+    root, result = h._query_root("sqs", "DeleteMessage")
+    root.remove(result)  # DeleteMessageResponse has only ResponseMetadata
+    h._ok_xml(root, "sqs")
+
+
+def sqs_snapshot(st):
+    return {name: [{"message_id": m["message_id"], "body": m["body"], "receives": m["receives"],
+                    "deleted": m["deleted"]} for m in q]
+            for name, q in st.sqs_queues.items()}
 
 
 def shared_dir():

@@ -351,5 +351,229 @@ class StateFiles(unittest.TestCase):
         self.assertIn("which is owned by uid 65534", err)
 
 
+class Apostrophes(unittest.TestCase):
+    """Item 19: an apostrophe inside a word is a letter, straight or curly;
+    quotes group only where they open and close a word."""
+
+    def test_sentences(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        try:
+            cases = [("good echo don't", "don't"),
+                     ("good echo it's a dog's life", "it's a dog's life"),
+                     ("good echo it\u2019s a dog\u2019s life", "it\u2019s a dog\u2019s life"),
+                     ("good echo 'Bob's server' up", "Bob's server up"),
+                     ("good echo \u201cmy bucket\u201d", "my bucket")]
+            for i, (text, want) in enumerate(cases):
+                status, hdrs, ack = d.slash(text, user_id="U0APOS%d" % i)
+                self.assertEqual(status, 200)
+                self.assertIn("x-slashd-request-id", hdrs, ack)
+                got = sink.wait_final(hdrs["x-slashd-request-id"])[-1]["text"]
+                self.assertEqual(got, want, text)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+
+
+class AuditRotation(unittest.TestCase):
+    """Item 23: SIGHUP reopens the [audit] file by name, so a rename-style
+    logrotate under load loses and duplicates no audit line."""
+
+    def test_rotation_under_load(self):
+        import json
+        import threading
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"queue": "256"})
+        audit = os.path.join(d.dir, "audit.log")
+        with open(d.config, "a") as f:
+            f.write("\n[audit]\nfile = %s\n" % audit)
+        d.start()
+        ids, lock, stop = [], threading.Lock(), threading.Event()
+
+        def load(k):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                status, hdrs, _ = d.slash("good echo rot-%d-%d" % (k, n), user_id="U0ROT%d" % k)
+                if status == 200 and "x-slashd-request-id" in hdrs:
+                    with lock:
+                        ids.append(hdrs["x-slashd-request-id"])
+
+        threads = [threading.Thread(target=load, args=(k,), daemon=True) for k in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for r in range(1, 4):
+                time.sleep(0.4)
+                os.rename(audit, "%s.%d" % (audit, r))
+                d.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.6)  # jobs after the last rotation
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        for rid in ids:
+            sink.wait_final(rid)
+        self.assertEqual(d.stop(), 0)
+        sink.close()
+        lines = {}
+        for name in ["audit.log"] + ["audit.log.%d" % r for r in range(1, 4)]:
+            with open(os.path.join(d.dir, name)) as f:
+                lines[name] = [json.loads(l)["request_id"] for l in f if l.strip()]
+        every = [rid for v in lines.values() for rid in v]
+        self.assertGreater(len(ids), 20, "too little load to mean anything")
+        self.assertEqual(sorted(every), sorted(ids), "audit lines lost or duplicated")
+        for name, v in lines.items():
+            self.assertTrue(v, "%s got no audit line: %r" % (name, {k: len(x) for k, x in lines.items()}))
+        self.assertEqual(d.read_log().count("event=files_reopened"), 3)
+
+
+class PluginGuide(unittest.TestCase):
+    """Item 22: what the guide says is what the host does."""
+
+    SOURCE = os.environ.get("SLASHD_SOURCE_DIR", ".")
+
+    def guide(self):
+        with open(os.path.join(self.SOURCE, "docs", "plugin-guide.md")) as f:
+            return f.read()
+
+    def test_cmake_snippet_is_a_whole_project_without_forced_jansson(self):
+        snippet = re.findall(r"```cmake\n(.*?)```", self.guide(), re.S)[0]
+        self.assertTrue(snippet.startswith("cmake_minimum_required("), snippet[:80])
+        self.assertIn("\nproject(", snippet)
+        self.assertIn("pkg_check_modules(SLASHD REQUIRED IMPORTED_TARGET slashd)\n", snippet)
+        self.assertIn("leaves these two out", snippet)
+
+    def test_word_limit_is_stated_as_the_router_counts(self):
+        with open(os.path.join(self.SOURCE, "core", "base", "route.h")) as f:
+            limit = int(re.search(r"#define ROUTE_ARGS_MAX (\d+)", f.read()).group(1))
+        g = self.guide()
+        self.assertIn("at most %d words *including* the plugin and command names" % limit, g)
+        self.assertIn("at most %d arguments" % (limit - 2), g)
+        self.assertNotIn("no upper bound; at most 32", g)
+        # and the router agrees: plugin + command + (limit - 2) words fit, one more does not
+        d = Daemon(fixtures=("good",))
+        words = " ".join("w%d" % i for i in range(limit - 2))
+        rc, out, _ = run_cli("run", "good", "echo", *words.split(), config=d.config)
+        self.assertEqual(rc, 0, out)
+        rc, out, _ = run_cli("run", "good", "echo", *(words + " one-more").split(), config=d.config)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("at most %d" % limit, out)
+
+    def test_path_names_the_file_and_a_directory_says_so(self):
+        self.assertIn("`path =`\nnames the `.so` file itself", self.guide())
+        d = Daemon(fixtures=())
+        with open(d.config, "a") as f:
+            f.write("\n[plugin.good]\npath = %s\n" % FIXTURE_DIR)
+        rc, _, err = run_cli("check-config", config=d.config, env={"SLASHD_TEST_SECRET": "x"})
+        self.assertEqual(rc, 1)
+        self.assertIn("is not a regular file but a directory: path = names the plugin's .so file itself", err)
+
+    def test_output_and_memory_are_explained(self):
+        g = self.guide()
+        self.assertIn("### Output and memory", g)
+        self.assertIn("standard output and standard error", g)
+
+
+ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
+
+
+class TerminalOutput(unittest.TestCase):
+    """Item 10: `slashd run` and `slashd send` replace control characters
+    (other than newline and tab) in what they print."""
+
+    def test_run_replaces_control_characters(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "ansi", config=d.config)
+        self.assertEqual(rc, 0, err)
+        for c in ESCAPES:
+            self.assertNotIn(c, out)
+        self.assertIn("\ufffd[31mred", out)
+        self.assertIn("tab\tend\nsecond line", out)
+
+    def test_send_replaces_control_characters(self):
+        d = Daemon(secret=None, fixtures=("hostile",)).start()
+        try:
+            rc, out, err = run_cli("send", "--url", "http://127.0.0.1:%d/slack/commands" % d.port,
+                                   "hostile", "ansi", config=d.config)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("reply: ", out)
+        for c in ESCAPES:
+            self.assertNotIn(c, out)
+        self.assertIn("\ufffd]0;pwned-title\ufffd", out)
+
+
+class SendOrder(unittest.TestCase):
+    """Item 20: `slashd send` prints the ack before the replies, and answers
+    every reply POST with 200 before it exits. A proxy between `send` and the
+    daemon holds the ack back until the reply has been posted, so the reply
+    always arrives first."""
+
+    def test_ack_first_and_every_reply_answered(self):
+        d = Daemon(secret=None, fixtures=("good",)).start()
+        proxy = HoldAckProxy(d)
+        try:
+            rc, out, err = run_cli("send", "--url", proxy.url, "good", "echo", "ordered",
+                                   config=d.config)
+            time.sleep(0.5)  # a retry would be logged by now
+        finally:
+            proxy.close()
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(rc, 0, out + err)
+        lines = [l for l in out.splitlines() if l]
+        self.assertTrue(lines[0].startswith("ack (HTTP 200"), out)
+        self.assertEqual(lines[-1], "reply: ordered", out)
+        log = d.read_log()
+        self.assertRegex(log, r"event=reply_posted .*status=200 attempt=1 final=true")
+        self.assertNotIn("event=reply_retry", log)
+        self.assertNotIn("event=reply_failed", log)
+
+
+class HoldAckProxy:
+    """Forwards one POST to the daemon and returns its answer only once the
+    daemon has posted the reply (its log says so)."""
+
+    def __init__(self, daemon):
+        import http.server
+        import threading
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                keep = {k: v for k, v in self.headers.items()
+                        if k.lower() in ("content-type", "x-slack-request-timestamp", "x-slack-signature")}
+                status, hdrs, data = daemon.request("POST", "/slack/commands", body, keep)
+                deadline = time.monotonic() + 10
+                while "event=reply_posted" not in daemon.read_log() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(0.2)  # the reply is printed (or not) by now
+                self.send_response(status)
+                for k in ("content-type", "x-slashd-request-id"):
+                    if k in hdrs:
+                        self.send_header(k, hdrs[k])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/slack/commands" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        proxy.daemon = daemon
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -35,7 +35,7 @@
   _Static_assert(offsetof(type, field) == (off), #type "." #field " moved")
 
 #if UINTPTR_MAX == 0xffffffffffffffffu && SIZE_MAX == 0xffffffffffffffffu
-/* Recorded from the 1.0 and 1.1 headers on x86_64/aarch64 Linux. A failure
+/* Recorded from the 1.0, 1.1 and 1.2 headers on x86_64/aarch64 Linux. A failure
  * here means a change broke every plugin already built: append instead. */
 AT(slashd_host_api, size, 0);
 AT(slashd_host_api, abi_major, 8);
@@ -48,7 +48,8 @@ AT(slashd_host_api, log, 48);
 AT(slashd_host_api, commands, 56);
 AT(slashd_host_api, aws, 64);          /* 1.1 */
 AT(slashd_host_api, time_left_ms, 72); /* 1.1 */
-_Static_assert(sizeof(slashd_host_api) >= 80, "the host API table shrank");
+AT(slashd_host_api, usage, 80);        /* 1.2 */
+_Static_assert(sizeof(slashd_host_api) >= 88, "the host API table shrank");
 
 AT(slashd_plugin, abi_major, 0);
 AT(slashd_plugin, abi_minor, 2);
@@ -91,6 +92,8 @@ _Static_assert(offsetof(slashd_host_api, aws) > offsetof(slashd_host_api, comman
                "1.1 members go after the 1.0 ones");
 _Static_assert(offsetof(slashd_host_api, time_left_ms) > offsetof(slashd_host_api, aws),
                "members are only appended");
+_Static_assert(offsetof(slashd_host_api, usage) > offsetof(slashd_host_api, time_left_ms),
+               "1.2 members go after the 1.1 ones");
 
 /* Values plugins compiled in. */
 _Static_assert(SLASHD_ABI_MAJOR == 1, "a new major version needs a new frozen SDK and tests");
@@ -160,6 +163,7 @@ static void test_has_on_this_host(void **state) {
   assert_true(SLASHD_HAS(api, commands));
   assert_true(SLASHD_HAS(api, aws));
   assert_true(SLASHD_HAS(api, time_left_ms));
+  assert_true(SLASHD_HAS(api, usage));
   assert_false(SLASHD_HAS((const slashd_host_api *)NULL, reply));
 }
 
@@ -176,6 +180,11 @@ static void test_has_on_older_tables(void **state) {
   assert_true(SLASHD_HAS(mid, aws));
   assert_false(SLASHD_HAS(mid, time_left_ms));
   free(mid);
+  /* A 1.1 host: everything up to time_left_ms, no usage. */
+  slashd_host_api *v11 = older_table(offsetof(slashd_host_api, usage), 1);
+  assert_true(SLASHD_HAS(v11, time_left_ms));
+  assert_false(SLASHD_HAS(v11, usage));
+  free(v11);
   /* A member that is present but not set is not offered either. */
   slashd_host_api full = *hostapi_table();
   full.aws = NULL;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "base/route.h"
 #include "worker/hostapi.h"
 #include "unit_util.h"
 
@@ -298,6 +299,56 @@ static void test_commands_visitor_applies_access(void **state) {
   reg_free(w);
 }
 
+/* help's usage column is the router's text: for every command, the host
+ * API's usage line is what a usage error from the routing table built from
+ * the same registry quotes. */
+static void test_usage_is_the_routers(void **state) {
+  (void)state;
+  with_reg *w = reg_load("");
+  json_t *manifest = registry_manifest(w->reg);
+  char *err = NULL;
+  route_table *t = route_table_from_json(manifest, &err);
+  assert_non_null(t);
+  const plugin_inst *p = w->f.call.plugin;
+  for (size_t i = 0; i < p->n_cmds; i++) {
+    const slashd_command *c = &p->desc->commands[i];
+    char line[256];
+    size_t n = api()->usage(&w->f.call, "good", c, line, sizeof line);
+    assert_int_equal(n, strlen(line));
+    assert_true(str_starts(line, "/aws good"));
+    /* Too many words: the router answers with the usage line. */
+    if (c->max_args < 0)
+      continue;
+    sbuf b = {0};
+    sbuf_addf(&b, "good %s", c->name);
+    for (int k = 0; k <= c->max_args; k++)
+      sbuf_adds(&b, " x");
+    int argc;
+    char **argv;
+    assert_true(route_tokenize(b.p, &argc, &argv, &err));
+    route_match m;
+    char *msg = NULL;
+    assert_int_equal(route_resolve(t, "/aws", argc, argv, &m, &msg), ROUTE_USAGE);
+    char *quoted = xasprintf("`%s`", line);
+    if (!strstr(msg, quoted))
+      fail_msg("usage error \"%s\" does not quote \"%s\"", msg, line);
+    free(quoted);
+    free(msg);
+    route_argv_free(argc, argv);
+    sbuf_free(&b);
+  }
+  /* Cut like snprintf, the length still the whole line's. */
+  char tiny[8];
+  size_t n = api()->usage(&w->f.call, "good", &p->desc->commands[0], tiny, sizeof tiny);
+  assert_int_equal(strlen(tiny), sizeof tiny - 1);
+  assert_true(n > sizeof tiny);
+  assert_int_equal(api()->usage(NULL, "good", &p->desc->commands[0], tiny, sizeof tiny), 0);
+  assert_string_equal(tiny, "");
+  route_table_unref(t);
+  json_decref(manifest);
+  reg_free(w);
+}
+
 #define CALL_TEST(t) cmocka_unit_test_setup_teardown(t, call_setup, call_teardown)
 
 int main(void) {
@@ -315,6 +366,7 @@ int main(void) {
       cmocka_unit_test(test_config_lookup),
       cmocka_unit_test(test_call_run_echo),
       cmocka_unit_test(test_call_run_interim_until_refused),
+      cmocka_unit_test(test_usage_is_the_routers),
       cmocka_unit_test(test_commands_visitor_applies_access),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,6 +283,43 @@ static void test_message_json(void **state) {
   json_decref(j);
 }
 
+/* ---- the command echoed in a code span -------------------------------- */
+
+static void test_command_span_scrubs(void **state) {
+  (void)state;
+  char *s = message_command_span("/aws", "good echo `x`\nrm <!channel>", 200);
+  /* No backtick can end the span, no line break split it; & < > stay for
+   * message_text to escape. */
+  assert_string_equal(s, "/aws good echo 'x' rm <!channel>");
+  free(s);
+  s = message_command_span("/aws", "", 200);
+  assert_string_equal(s, "/aws");
+  free(s);
+  s = message_command_span("/aws", NULL, 200);
+  assert_string_equal(s, "/aws");
+  free(s);
+}
+
+static void test_command_span_cuts_on_a_character(void **state) {
+  (void)state;
+  sbuf b = {0};
+  for (int i = 0; i < 150; i++)
+    sbuf_adds(&b, "\xc3\xa9"); /* é: 300 bytes */
+  char *s = message_command_span("/aws", b.p, 200);
+  assert_true(utf8_is_clean(s, strlen(s)));
+  assert_true(strlen(s) <= 5 + 200);
+  assert_string_equal(s + strlen(s) - 3, "\xe2\x80\xa6"); /* … */
+  free(s);
+  /* Exactly max bytes: shown whole. */
+  char text[201];
+  memset(text, 'a', 200);
+  text[200] = '\0';
+  s = message_command_span("/aws", text, 200);
+  assert_int_equal(strlen(s), 5 + 200);
+  free(s);
+  sbuf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_escape),
@@ -304,6 +341,8 @@ int main(void) {
       cmocka_unit_test(test_cut_never_inside_mrkdwn_link),
       cmocka_unit_test(test_long_text_with_code_drops_code),
       cmocka_unit_test(test_message_json),
+      cmocka_unit_test(test_command_span_scrubs),
+      cmocka_unit_test(test_command_span_cuts_on_a_character),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,13 +44,16 @@ static void test_tok_spaces_tabs(void **state) {
 
 static void test_tok_quotes(void **state) {
   (void)state;
-  words w = tok_ok("tag \"Name tag\" 'it''s' a\"b c\"d \"\"");
-  assert_int_equal(w.argc, 5);
+  /* Quotes group only where they open and close a word (issue 11): inside
+   * a word they are letters. */
+  words w = tok_ok("tag \"Name tag\" 'two words' a\"b c\"d \"\"");
+  assert_int_equal(w.argc, 6);
   assert_string_equal(w.argv[0], "tag");
   assert_string_equal(w.argv[1], "Name tag");
-  assert_string_equal(w.argv[2], "its"); /* two adjacent quoted parts join */
-  assert_string_equal(w.argv[3], "ab cd");
-  assert_string_equal(w.argv[4], ""); /* an empty quoted word is a word */
+  assert_string_equal(w.argv[2], "two words");
+  assert_string_equal(w.argv[3], "a\"b");
+  assert_string_equal(w.argv[4], "c\"d");
+  assert_string_equal(w.argv[5], ""); /* an empty quoted word is a word */
   tok_free(&w);
   /* Quotes of the other kind inside a quoted part are literal. */
   w = tok_ok("say \"it's\" 'a \"b\"'");
@@ -85,9 +88,53 @@ static void test_tok_curly_quotes(void **state) {
   free(err);
 }
 
+/* Real sentences: an apostrophe inside a word is a letter, straight or
+ * curly (issue 11). */
+static void test_tok_apostrophes(void **state) {
+  (void)state;
+  words w = tok_ok("chaos echo don't");
+  assert_int_equal(w.argc, 3);
+  assert_string_equal(w.argv[2], "don't");
+  tok_free(&w);
+  w = tok_ok("echo it's a dog's life");
+  assert_int_equal(w.argc, 5);
+  assert_string_equal(w.argv[1], "it's");
+  assert_string_equal(w.argv[3], "dog's");
+  assert_string_equal(w.argv[4], "life");
+  tok_free(&w);
+  w = tok_ok("echo it\xe2\x80\x99s a dog\xe2\x80\x99s life"); /* iOS: ’ */
+  assert_int_equal(w.argc, 5);
+  assert_string_equal(w.argv[1], "it\xe2\x80\x99s");
+  assert_string_equal(w.argv[3], "dog\xe2\x80\x99s");
+  tok_free(&w);
+  /* A quoted group may hold apostrophes; only a quote ending a word closes. */
+  w = tok_ok("tag Name 'Bob's server' \xe2\x80\x98"
+             "don\xe2\x80\x99t stop\xe2\x80\x99 "
+             "\"she's \"here\"");
+  assert_int_equal(w.argc, 5);
+  assert_string_equal(w.argv[2], "Bob's server");
+  assert_string_equal(w.argv[3], "don\xe2\x80\x99t stop");
+  assert_string_equal(w.argv[4], "she's \"here");
+  tok_free(&w);
+  /* A leading apostrophe that closes nothing is a letter too. */
+  w = tok_ok("echo 'tis the season");
+  assert_int_equal(w.argc, 4);
+  assert_string_equal(w.argv[1], "'tis");
+  tok_free(&w);
+  w = tok_ok("echo back in the '90s");
+  assert_int_equal(w.argc, 5);
+  assert_string_equal(w.argv[4], "'90s");
+  tok_free(&w);
+  w = tok_ok("s3 usage \"my bucket's\" and o'clock");
+  assert_int_equal(w.argc, 5);
+  assert_string_equal(w.argv[2], "my bucket's");
+  assert_string_equal(w.argv[4], "o'clock");
+  tok_free(&w);
+}
+
 static void test_tok_unterminated(void **state) {
   (void)state;
-  static const char *const bad[] = {"ec2 \"stop", "'", "a b 'c d", "x\""};
+  static const char *const bad[] = {"ec2 \"stop", "a \"b c", "\xe2\x80\x9cmy bucket", "say \"a\"b"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char *err = NULL;
     int argc = -1;
@@ -407,11 +454,26 @@ static void test_route_usage(void **state) {
   free(u);
 }
 
+static void test_route_name_valid(void **state) {
+  (void)state;
+  assert_true(route_name_valid("ec2"));
+  assert_true(route_name_valid("my_plugin-2"));
+  assert_true(route_name_valid("abcdefghijklmnopqrstuvwxyz012345")); /* 32 */
+  assert_false(route_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
+  assert_false(route_name_valid(""));
+  assert_false(route_name_valid(NULL));
+  assert_false(route_name_valid("EC2"));
+  assert_false(route_name_valid("ec2.so"));
+  assert_false(route_name_valid("a b"));
+  assert_false(route_name_valid("\xc3\xa9"));
+}
+
 int main(void) {
   const struct CMUnitTest tok[] = {
       cmocka_unit_test(test_tok_spaces_tabs),  cmocka_unit_test(test_tok_quotes),
       cmocka_unit_test(test_tok_curly_quotes), cmocka_unit_test(test_tok_unterminated),
-      cmocka_unit_test(test_tok_too_many),     cmocka_unit_test(test_tok_empty),
+      cmocka_unit_test(test_tok_apostrophes),  cmocka_unit_test(test_tok_too_many),
+      cmocka_unit_test(test_tok_empty),
   };
   const struct CMUnitTest routing[] = {
       cmocka_unit_test(test_table_built),
@@ -431,6 +493,7 @@ int main(void) {
       cmocka_unit_test(test_empty_text_runs_help),
       cmocka_unit_test(test_empty_text_without_help),
       cmocka_unit_test(test_route_usage),
+      cmocka_unit_test(test_route_name_valid),
   };
   int failed = cmocka_run_group_tests_name("tokenize", tok, NULL, NULL);
   failed += cmocka_run_group_tests_name("resolve", routing, table_setup, table_teardown);

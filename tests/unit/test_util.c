@@ -126,6 +126,40 @@ static void test_utf8_sanitize_any_bytes_make_json(void **state) {
   }
 }
 
+/* The direct JSON writer says what jansson would read back: the sanitized
+ * text, for any bytes (controls and quotes escaped, bad UTF-8 as U+FFFD). */
+static void test_json_string_any_bytes(void **state) {
+  (void)state;
+  unsigned seed = 777;
+  unsigned char buf[64];
+  for (int round = 0; round < 3000; round++) {
+    size_t n = (size_t)(round % 64);
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      unsigned r = seed >> 16;
+      buf[i] = (unsigned char)(r % 4 == 0   ? 0x80 + (r >> 2) % 0x80
+                               : r % 4 == 1 ? 0xc0 + (r >> 2) % 0x40
+                               : r % 4 == 2 ? (r >> 2) % 0x20
+                                            : (unsigned)"\"\\/a\x7f"[(r >> 2) % 5]);
+    }
+    sbuf b = {0};
+    sbuf_add_json_string(&b, (const char *)buf, n);
+    json_error_t err;
+    json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, &err);
+    if (!json_is_string(j))
+      fail_msg("round %d: %s is not a JSON string: %s", round, b.p, err.text);
+    char *want = utf8_sanitize((const char *)buf, n);
+    assert_string_equal(json_string_value(j), want);
+    free(want);
+    json_decref(j);
+    sbuf_free(&b);
+  }
+  sbuf b = {0};
+  sbuf_add_json_string(&b, "a\"b\\c\n\t\x01é", strlen("a\"b\\c\n\t\x01é"));
+  assert_string_equal(b.p, "\"a\\\"b\\\\c\\n\\t\\u0001é\"");
+  sbuf_free(&b);
+}
+
 static void test_ct_equal(void **state) {
   (void)state;
   assert_true(ct_equal("secret", 6, "secret", 6));
@@ -291,6 +325,7 @@ int main(void) {
       cmocka_unit_test(test_utf8_clean_invalid),
       cmocka_unit_test(test_utf8_sanitize),
       cmocka_unit_test(test_utf8_sanitize_any_bytes_make_json),
+      cmocka_unit_test(test_json_string_any_bytes),
       cmocka_unit_test(test_ct_equal),
       cmocka_unit_test(test_parse_int),
       cmocka_unit_test(test_str_split_list),

@@ -11,8 +11,9 @@
 
 #include "base/util.h"
 #include "base/verify.h"
+#include "shared_dir.h"
 
-#define VECTOR_DIR SLASHD_SHARED_DIR "/vectors/slack"
+#define VECTOR_SUBDIR "vectors/slack"
 
 typedef struct vector {
   char *secret;
@@ -39,8 +40,11 @@ static char *readme_value(const char *readme, const char *label) {
 
 static int vector_setup(void **state) {
   vector *v = xcalloc(1, sizeof *v);
-  char *readme = read_file(VECTOR_DIR "/README.md", 1 << 16, NULL);
+  char *dir = shared_path(VECTOR_SUBDIR), *path = xasprintf("%s/README.md", dir);
+  char *readme = read_file(path, 1 << 16, NULL);
+  free(path);
   if (!readme) {
+    free(dir);
     free(v);
     return -1;
   }
@@ -48,7 +52,10 @@ static int vector_setup(void **state) {
   v->timestamp = readme_value(readme, "X-Slack-Request-Timestamp:");
   v->signature = readme_value(readme, "expected X-Slack-Signature:");
   free(readme);
-  v->body = read_file(VECTOR_DIR "/body.txt", 1 << 16, &v->body_len);
+  path = xasprintf("%s/body.txt", dir);
+  free(dir);
+  v->body = read_file(path, 1 << 16, &v->body_len);
+  free(path);
   if (!v->body)
     return -1;
   long ts;
@@ -226,6 +233,7 @@ static void test_token(void **state) {
 }
 
 int main(void) {
+  shared_require("test_verify", VECTOR_SUBDIR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vector_parsed),      cmocka_unit_test(test_vector_signs),
       cmocka_unit_test(test_vector_verifies),    cmocka_unit_test(test_skew),

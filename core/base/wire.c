@@ -1,0 +1,294 @@
+#include "base/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "slashd/plugin.h"
+
+static const char *const NAMES[] = {"hello", "reply",  "done",   "creds",
+                                    "job",   "prompt", "accept", "done"};
+
+const char *wire_type_name(wire_type t) {
+  return (size_t)t < ARRAY_LEN(NAMES) ? NAMES[t] : "unknown";
+}
+
+/* ---- making ------------------------------------------------------------- */
+
+json_t *wire_hello(int pid, int generation, json_t *manifest) {
+  return json_pack("{s:s, s:i, s:i, s:i, s:o}", "t", "hello", "v", WIRE_VERSION, "pid", pid,
+                   "generation", generation, "manifest", manifest ? manifest : json_object());
+}
+
+json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text) {
+  return json_pack("{s:s, s:i, s:s, s:i, s:b, s:s}", "t", "reply", "v", WIRE_VERSION, "id", id,
+                   "flags", (int)flags, "interim", interim, "text", text ? text : "");
+}
+
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where) {
+  return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "v", WIRE_VERSION, "id",
+                   id, "what", what, "verb", verb, "doing", doing, "where", where ? where : "");
+}
+
+json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
+                  const char *session) {
+  return json_pack("{s:s, s:i, s:s, s:i, s:b, s:i, s:s?, s:s?}", "t", "done", "v", WIRE_VERSION,
+                   "id", id, "status", status, "error", error, "posts", posts, "identity", identity,
+                   "session", session);
+}
+
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew) {
+  json_t *a = json_pack("{s:s, s:I, s:I}", "source", source, "expires", (json_int_t)expires, "skew",
+                        (json_int_t)skew);
+  if (a)
+    json_object_set_new(done, "aws", a);
+}
+
+json_t *wire_creds(const json_t *entry) {
+  return json_pack("{s:s, s:i, s:O}", "t", "creds", "v", WIRE_VERSION, "entry", entry);
+}
+
+json_t *wire_job(const job *j, const json_t *creds) {
+  json_t *body = job_encode(j);
+  json_t *m =
+      body ? json_pack("{s:s, s:i, s:o}", "t", "job", "v", WIRE_VERSION, "job", body) : NULL;
+  if (m && creds)
+    json_object_set(m, "creds", (json_t *)creds);
+  return m;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static bool fail(char **err, const char *t, const char *field) {
+  *err = xasprintf("%s message: field %s is missing or malformed", t, field);
+  return false;
+}
+
+static bool get_str(const json_t *m, const char *k, const char **out) {
+  *out = json_string_value(json_object_get(m, k));
+  return *out != NULL;
+}
+
+static bool get_int(const json_t *m, const char *k, int *out) {
+  const json_t *v = json_object_get(m, k);
+  if (!json_is_integer(v))
+    return false;
+  *out = (int)json_integer_value(v);
+  return true;
+}
+
+/* A string that may be absent or null. */
+static bool get_opt_str(const json_t *m, const char *k, const char **out) {
+  const json_t *v = json_object_get(m, k);
+  *out = json_string_value(v);
+  return !v || json_is_null(v) || json_is_string(v);
+}
+
+static bool decode_hello(const json_t *m, wire_msg *out, char **err) {
+  out->manifest = json_object_get(m, "manifest");
+  if (!get_int(m, "pid", &out->pid))
+    return fail(err, "hello", "pid");
+  if (!get_int(m, "generation", &out->generation))
+    return fail(err, "hello", "generation");
+  if (!json_is_object(out->manifest))
+    return fail(err, "hello", "manifest");
+  return true;
+}
+
+static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
+  int flags = 0;
+  const json_t *interim = json_object_get(m, "interim");
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "reply", "id");
+  if (!get_int(m, "flags", &flags) || flags < 0)
+    return fail(err, "reply", "flags");
+  if (!json_is_boolean(interim))
+    return fail(err, "reply", "interim");
+  if (!get_str(m, "text", &out->text))
+    return fail(err, "reply", "text");
+  out->flags = (unsigned)flags;
+  out->interim = json_is_true(interim);
+  return true;
+}
+
+static bool decode_prompt(const json_t *m, wire_msg *out, char **err) {
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "prompt", "id");
+  const char *const names[] = {"what", "verb", "doing"};
+  const char **dst[] = {&out->what, &out->verb, &out->doing};
+  for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    const json_t *v = json_object_get(m, names[i]);
+    if (v && !json_is_string(v) && !json_is_null(v))
+      return fail(err, "prompt", names[i]);
+    *dst[i] = json_string_value(v);
+  }
+  if (!get_str(m, "where", &out->where))
+    return fail(err, "prompt", "where");
+  return true;
+}
+
+static bool decode_done(const json_t *m, wire_msg *out, char **err) {
+  const json_t *error = json_object_get(m, "error");
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "done", "id");
+  if (!get_int(m, "status", &out->status))
+    return fail(err, "done", "status");
+  if (!json_is_boolean(error))
+    return fail(err, "done", "error");
+  if (!get_int(m, "posts", &out->posts))
+    return fail(err, "done", "posts");
+  if (!get_opt_str(m, "identity", &out->identity))
+    return fail(err, "done", "identity");
+  if (!get_opt_str(m, "session", &out->session))
+    return fail(err, "done", "session");
+  const json_t *aws = json_object_get(m, "aws");
+  if (aws) {
+    const json_t *e = json_object_get(aws, "expires"), *k = json_object_get(aws, "skew");
+    if (!get_str(aws, "source", &out->aws_source) || !json_is_integer(e) || !json_is_integer(k))
+      return fail(err, "done", "aws");
+    out->aws_expires = json_integer_value(e);
+    out->aws_skew = json_integer_value(k);
+  }
+  out->error = json_is_true(error);
+  return true;
+}
+
+static bool decode_job(const json_t *m, wire_msg *out, char **err) {
+  out->creds = json_object_get(m, "creds");
+  if (out->creds && !json_is_object(out->creds))
+    return fail(err, "job", "creds");
+  out->job = job_decode(json_object_get(m, "job"), err);
+  if (!out->job)
+    return false;
+  out->id = out->job->id;
+  return true;
+}
+
+/* "t" and "v", checked the same for every message. */
+static const char *check_header(const json_t *m, char **err) {
+  const char *t = json_string_value(json_object_get(m, "t"));
+  if (!json_is_object(m) || !t) {
+    *err = xstrdup("message: not an object with a type \"t\"");
+    return NULL;
+  }
+  const json_t *v = json_object_get(m, "v");
+  if (!json_is_integer(v) || json_integer_value(v) != WIRE_VERSION) {
+    *err = json_is_integer(v) ? xasprintf("%.16s message: version %lld is not known here (this "
+                                          "slashd speaks version %d)",
+                                          t, (long long)json_integer_value(v), WIRE_VERSION)
+                              : xasprintf("%.16s message: no version field \"v\"", t);
+    return NULL;
+  }
+  return t;
+}
+
+bool wire_decode(const json_t *m, wire_msg *out, char **err) {
+  memset(out, 0, sizeof *out);
+  *err = NULL;
+  const char *t = check_header(m, err);
+  if (!t)
+    return false;
+  bool ok = false;
+  if (str_eq(t, "hello")) {
+    out->t = WIRE_HELLO;
+    ok = decode_hello(m, out, err);
+  } else if (str_eq(t, "reply")) {
+    out->t = WIRE_REPLY;
+    ok = decode_reply(m, out, err);
+  } else if (str_eq(t, "done")) {
+    out->t = WIRE_DONE;
+    ok = decode_done(m, out, err);
+  } else if (str_eq(t, "prompt")) {
+    out->t = WIRE_PROMPT;
+    ok = decode_prompt(m, out, err);
+  } else if (str_eq(t, "creds")) {
+    out->t = WIRE_CREDS;
+    out->creds = json_object_get(m, "entry");
+    ok = json_is_object(out->creds) || fail(err, "creds", "entry");
+  } else if (str_eq(t, "job")) {
+    out->t = WIRE_JOB;
+    ok = decode_job(m, out, err);
+  } else {
+    *err = xasprintf("message: unknown type \"%.32s\"", t);
+  }
+  if (!ok)
+    wire_msg_free(out);
+  return ok;
+}
+
+/* ---- the journal's records ---------------------------------------------- */
+
+char *wire_accept_line(const job *j) {
+  sbuf b = {0};
+  sbuf_addf(&b, "{\"t\":\"accept\",\"v\":%d,\"job\":", WIRE_VERSION);
+  job_encode_text(&b, j);
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
+}
+
+char *wire_finished_line(const char *id) {
+  sbuf b = {0};
+  sbuf_adds(&b, "{\"t\":\"done\",\"id\":");
+  sbuf_add_json_string(&b, id ? id : "", id ? strlen(id) : 0);
+  sbuf_addc(&b, '}');
+  return sbuf_steal(&b);
+}
+
+/* The flat accept record slashd wrote before the job message existed: what
+ * recovery needs to tell the user, no plugin or arguments. */
+static job *legacy_accept(const json_t *r) {
+  const char *id = json_string_value(json_object_get(r, "id"));
+  if (!id || !*id || strlen(id) >= sizeof((job *)0)->id)
+    return NULL;
+  job *j = xcalloc(1, sizeof *j);
+  memcpy(j->id, id, strlen(id) + 1);
+  const char *url = json_string_value(json_object_get(r, "response_url"));
+  struct {
+    const char *k;
+    char **dst;
+  } strs[] = {
+      {"user", &j->user_id}, {"team", &j->team_id}, {"command", &j->command}, {"text", &j->text}};
+  for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
+    const char *v = json_string_value(json_object_get(r, strs[i].k));
+    *strs[i].dst = xstrdup(v ? v : "");
+  }
+  j->response_url = url ? xstrdup(url) : NULL;
+  j->accepted_wall = json_integer_value(json_object_get(r, "ts"));
+  j->accepted_ms = j->accepted_wall * 1000;
+  j->access = json_is_true(json_object_get(r, "write")) ? SLASHD_WRITE : SLASHD_READ;
+  j->argv = xcalloc(1, sizeof *j->argv);
+  return j;
+}
+
+bool wire_decode_record(const json_t *m, wire_msg *out, char **err) {
+  memset(out, 0, sizeof *out);
+  *err = NULL;
+  const char *t = json_string_value(json_object_get(m, "t"));
+  if (str_eq(t, "done")) {
+    out->t = WIRE_FINISHED;
+    return get_str(m, "id", &out->id) || fail(err, "journal done", "id");
+  }
+  if (!str_eq(t, "accept")) {
+    *err = xstrdup("journal record: not an accept or done record");
+    return false;
+  }
+  out->t = WIRE_ACCEPT;
+  if (!json_object_get(m, "v")) {
+    out->job = legacy_accept(m);
+    if (out->job)
+      out->id = out->job->id;
+    return out->job || fail(err, "journal accept", "id");
+  }
+  if (!check_header(m, err))
+    return false;
+  out->job = job_decode(json_object_get(m, "job"), err);
+  if (out->job)
+    out->id = out->job->id;
+  return out->job != NULL;
+}
+
+void wire_msg_free(wire_msg *m) {
+  job_free(m->job);
+  m->job = NULL;
+}

@@ -1,0 +1,115 @@
+/* Every message between the main process and its workers, and every
+ * journal record: one JSON object each, with a type "t" and a version "v".
+ * Nothing else builds or reads these objects: senders call wire_*() to make
+ * one and ipc_send it; receivers call wire_decode() and read the fields.
+ *
+ * Worker → main (on the worker's socket, base/ipc.h):
+ *   hello  {"t":"hello","v":1,"pid":N,"generation":G,"manifest":{…}}
+ *          the worker loaded its plugins; manifest is registry_manifest().
+ *   reply  {"t":"reply","v":1,"id":"<job id>","flags":F,"interim":B,"text":"…"}
+ *          one message for the user (SLASHD_REPLY_* flags; interim: not
+ *          the last one).
+ *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
+ *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
+ *          the handler returned slashd_status S; error: the user was told
+ *          of a failure; identity/session: what the job ran as; aws
+ *          (optional): the worker's host AWS credentials, for /metrics.
+ *   prompt {"t":"prompt","v":1,"id":"<job id>","what":"…","verb":"…","doing":"…",
+ *           "where":"eu-west-1 (prod)"}
+ *          a prepare job's describe step is done: what the confirmation
+ *          prompt says (what/verb/doing optional: absent is the generic
+ *          prompt); the main process signs the token and posts the prompt.
+ *   creds  {"t":"creds","v":1,"entry":{…}}
+ *          assumed-role credentials to share with the other workers
+ *          (worker/awsglue.h's cache entry).
+ * Main → worker:
+ *   job    {"t":"job","v":1,"job":{<the job, base/jobs.h>},"creds":{…}}
+ *          run this job (creds: an assumed role another worker has, optional).
+ * Journal records (one per line, daemon/journal.c):
+ *   accept {"t":"accept","v":1,"job":{<the job>}}     accepted, not finished
+ *   done   {"t":"done","id":"<job id>"}                finished
+ *   A version-less accept record is the older flat form ("ts","user",
+ *   "command","text","response_url","write"), still read at recovery. */
+#ifndef SLASHD_WIRE_H
+#define SLASHD_WIRE_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "base/jobs.h"
+
+#define WIRE_VERSION 1
+
+typedef enum {
+  WIRE_HELLO,
+  WIRE_REPLY,
+  WIRE_DONE,
+  WIRE_CREDS,
+  WIRE_JOB,
+  WIRE_PROMPT,
+  WIRE_ACCEPT,  /* journal */
+  WIRE_FINISHED /* journal "done" */
+} wire_type;
+
+/* A decoded message. Strings and objects are borrowed from the message it
+ * was decoded from (valid while that lives); `job` is owned. */
+typedef struct wire_msg {
+  wire_type t;
+  const char *id; /* reply, done, finished; the job's id for job, accept */
+  /* hello */
+  int pid;
+  int generation;
+  const json_t *manifest;
+  /* reply */
+  unsigned flags;
+  bool interim;
+  const char *text;
+  /* done */
+  int status;
+  bool error;
+  int posts;
+  const char *identity;   /* NULL when absent */
+  const char *session;    /* NULL when absent */
+  const char *aws_source; /* NULL when absent */
+  long long aws_expires, aws_skew;
+  /* prompt (NULL when absent) */
+  const char *what, *verb, *doing, *where;
+  /* creds (entry) and job (creds, optional) */
+  const json_t *creds;
+  /* job, accept */
+  job *job;
+} wire_msg;
+
+/* Worker ↔ main messages. Each returns a new object (the caller owns it),
+ * NULL only when out of memory. */
+json_t *wire_hello(int pid, int generation, json_t *manifest /* stolen */);
+json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text);
+json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
+                  const char *session);
+/* Adds the optional "aws" object to a done message. */
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew);
+json_t *wire_creds(const json_t *entry);
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where);
+json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
+
+/* Reads a worker ↔ main message (`m` borrowed). False with *err (new
+ * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is
+ * missing or of the wrong type. */
+bool wire_decode(const json_t *m, wire_msg *out, char **err);
+
+/* Journal records, as one compact line without the newline (new strings). */
+char *wire_accept_line(const job *j);
+char *wire_finished_line(const char *id);
+/* Reads a journal record (`m` borrowed): WIRE_ACCEPT (with a job, also from
+ * the older flat form) or WIRE_FINISHED. */
+bool wire_decode_record(const json_t *m, wire_msg *out, char **err);
+
+/* Frees what a decode left owned (the job). */
+void wire_msg_free(wire_msg *m);
+
+/* A short name for logs ("hello", "job", …). */
+const char *wire_type_name(wire_type t);
+
+#endif
