@@ -19,6 +19,7 @@
 #include "base/paths.h"
 #include "base/place.h"
 #include "base/route.h"
+#include "base/urlcheck.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -461,6 +462,12 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
     c->n_response_hosts = str_split_list(kv->value, &c->response_hosts);
     if (!c->n_response_hosts)
       diag_add(c, kv->line, DIAG_ERROR, "response_hosts: at least one host is needed");
+    for (size_t i = 0; i < c->n_response_hosts; i++)
+      if (!url_host_entry_ok(c->response_hosts[i]))
+        diag_add(c, kv->line, DIAG_ERROR,
+                 "response_hosts: \"%s\" is not a host name or host:port (e.g. hooks.slack.com "
+                 "or 127.0.0.1:8080; no scheme, path or wildcard), so it could never match",
+                 c->response_hosts[i]);
     break;
   case T_BOOL:
   case T_SPECIAL:

@@ -23,6 +23,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "daemon/pool.h"
+#include "base/replay.h"
 #include "daemon/socket.h"
 #include "base/safefile.h"
 #include "base/secret.h"
@@ -538,6 +539,17 @@ int serve_main(int argc, char **argv) {
       goto out_early;
     }
   }
+  /* With the journal on, accepted signatures are kept on disk beside it,
+   * so a replay after a restart is refused too. */
+  char *replay_prefix = c->journal ? xasprintf("%s.replay", c->journal) : NULL;
+  s->replay = replay_open(replay_prefix, wall_s(), &err);
+  free(replay_prefix);
+  if (!s->replay) {
+    log_kv(SLOG_ERROR, "replay", KV_S("msg", err));
+    free(err);
+    rc = 73;
+    goto out_early;
+  }
   s->resp = responder_start(&rt->policy, &s->m, on_final, s);
   size_t recovered = journal_recover(s->journal, recover_one, s);
   if (recovered)
@@ -585,6 +597,7 @@ out_early:
   if (s->resp)
     responder_stop(s->resp, 0);
   journal_close(s->journal);
+  replay_close(s->replay);
   audit_close(s->audit);
   route_table_unref(s->routes);
   runtime_unref(s->rt);

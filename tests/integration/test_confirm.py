@@ -79,8 +79,13 @@ class Confirm(unittest.TestCase):
         self.fake.reset(state=True)
 
     # -- helpers -------------------------------------------------------------
+    def slash(self, text, user=MAPPED):
+        # A fresh trigger_id each time: the same signed bytes twice are a replay.
+        type(self).clicks += 1
+        return self.d.slash(text, user_id=user, extra={"trigger_id": "t%d" % self.clicks})
+
     def ask(self, text, user=MAPPED):
-        status, hdrs, ack = self.d.slash(text, user_id=user)
+        status, hdrs, ack = self.slash(text, user=user)
         self.assertEqual(status, 200, ack)
         return ack, self.sink.wait_final(hdrs["x-slashd-request-id"])
 
@@ -267,16 +272,16 @@ class Confirm(unittest.TestCase):
     def test_code_for_clients_without_buttons(self):
         msg = self.prompt()
         code = re.search(r"confirm ([A-Z0-9]{8})", msg["body"]["text"]).group(1)
-        status, hdrs, ack = self.d.slash("confirm %s" % code, user_id=OTHER)
+        status, hdrs, ack = self.slash("confirm %s" % code, user=OTHER)
         self.assertIn("Only the person who asked", ack["text"])
         self.assertNotIn("x-slashd-request-id", hdrs)
-        status, hdrs, ack = self.d.slash("confirm %s" % code.lower(), user_id=MAPPED)
+        status, hdrs, ack = self.slash("confirm %s" % code.lower())
         self.assertIn("(confirmed, request", ack["text"])
         msgs = self.sink.wait_final(hdrs["x-slashd-request-id"])
         self.assertRegex(msgs[-1]["text"], r"%s is stopped" % IID)
-        status, hdrs, ack = self.d.slash("confirm %s" % code, user_id=MAPPED)
+        status, hdrs, ack = self.slash("confirm %s" % code)
         self.assertIn("already used", ack["text"])
-        status, hdrs, ack = self.d.slash("confirm ZZZZZZZZ", user_id=MAPPED)
+        status, hdrs, ack = self.slash("confirm ZZZZZZZZ")
         self.assertIn("No pending confirmation has the code `ZZZZZZZZ`", ack["text"])
         self.assertEqual(self.stops(), 1)
 
