@@ -160,9 +160,17 @@ CASES = [
      {"AWS_WEB_IDENTITY_TOKEN_FILE": "@HOME@/token", "AWS_ROLE_ARN": role("slashd-web-identity"),
       "AWS_ROLE_SESSION_NAME": "slashd-wi"},
      {"token": ("slashd-web-identity-token", 0o600)}, None),
+    ("web_identity_token_file in the profile",
+     "[default]\nweb_identity_token_file = @HOME@/token\nrole_arn = %s\nrole_session_name = wi\n"
+     % role("slashd-web-identity"), keys("default", "AKIDIGNORED"), {},
+     {"token": ("slashd-web-identity-token", 0o600)}, None),
     ("AWS_PROFILE naming no profile", "", keys("default", "AKIDDEF"), {"AWS_PROFILE": "ghost"}, {},
      'profile "ghost" not in'),
 ]
+
+
+def case_named(name):
+    return next(c for c in CASES if c[0] == name)
 
 
 def setUpModule():
@@ -243,13 +251,31 @@ class BotocoreParity(unittest.TestCase):
                 self.run_case(case)
 
     def test_sources_are_described(self):
-        ours = self.run_case(CASES[6])
+        ours = self.run_case(case_named("role chain of depth 2"))
         self.assertEqual(ours["source"], "profile top → assume %s via source_profile mid → assume %s via "
                          "source_profile base" % (role("ops"), role("slashd-readonly")))
 
+    def test_sso_endpoints_follow_their_own_variables(self):
+        # AWS_ENDPOINT_URL points at a closed loopback port: only the SSO
+        # (portal) and SSO OIDC variables can make these succeed.
+        dead = "http://127.0.0.1:9"
+        for want in ("sso-session form", "sso-session token refreshed through OIDC"):
+            name, config, credentials, extra, files, _ = case_named(want)
+            with tempfile.TemporaryDirectory(prefix="slashd-parity-") as home:
+                self.layout(home, config, credentials, files)
+                env = self.env(home, extra)
+                env["AWS_ENDPOINT_URL"] = dead
+                env["AWS_ENDPOINT_URL_SSO"] = tcf.base_url()
+                env["AWS_ENDPOINT_URL_SSO_OIDC"] = tcf.base_url()
+                p = subprocess.run([tcf.PROBE, "creds"], env=env, capture_output=True, text=True, timeout=60)
+                self.assertEqual(json.loads(p.stdout)["status"], "ok", name + ": " + p.stdout)
+                del env["AWS_ENDPOINT_URL_SSO"]
+                p = subprocess.run([tcf.PROBE, "creds"], env=env, capture_output=True, text=True, timeout=60)
+                self.assertIn("127.0.0.1:9", json.loads(p.stdout).get("error", ""), name + ": " + p.stdout)
+
     def test_external_id_sent(self):
         tcf.control("/_fake/reset", {})
-        self.run_case(CASES[7])
+        self.run_case(case_named("role with external_id, session name and duration"))
         calls = tcf.control("/_fake/calls?service=sts&action=AssumeRole")
         calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
         params = [c["params"] for c in calls]
