@@ -108,17 +108,17 @@ CASES = [
       "AWS_CONTAINER_AUTHORIZATION_TOKEN": "slashd-container-token"}, {}, None),
     ("credential_source Bogus",
      "[default]\nrole_arn = %s\ncredential_source = Bogus\n" % role("ops"), "", {}, {},
-     'credential_source (@HOME@/.aws/config:3) is "Bogus"'),
+     ('credential_source (@HOME@/.aws/config:3) is "Bogus"', "InvalidConfigError")),
     ("source_profile loop",
      "[profile a]\nrole_arn = %s\nsource_profile = b\n[profile b]\nrole_arn = %s\nsource_profile = a\n"
-     % (role("ops"), role("ops")), "", {"AWS_PROFILE": "a"}, {}, "source_profile loop: a → b → a"),
+     % (role("ops"), role("ops")), "", {"AWS_PROFILE": "a"}, {}, ("source_profile loop: a → b → a", "InfiniteLoopConfigError")),
     ("missing source_profile",
      "[default]\nrole_arn = %s\nsource_profile = ghost\n" % role("ops"), "", {}, {},
-     'names "ghost", which is in neither file'),
+     ('names "ghost", which is in neither file', "InvalidConfigError")),
     ("mfa_serial refused",
      "[default]\nrole_arn = %s\nsource_profile = base\nmfa_serial = arn:aws:iam::%s:mfa/u\n"
      % (role("ops"), ACCT), keys("base", HOST_KEY, HOST_SECRET), {}, {},
-     "mfa_serial (@HOME@/.aws/config:4) needs an MFA code"),
+     ("mfa_serial (@HOME@/.aws/config:4) needs an MFA code", "EOFError")),
     ("credential_process without Expiration",
      "[default]\ncredential_process = \"@HOME@/bin/creds helper\" --static\n", "", {},
      {"bin/creds helper": (PROCESS_OK % ("AKIDPROCSTATIC", ""), 0o755)}, None),
@@ -129,7 +129,7 @@ CASES = [
     ("credential_process failing",
      "[profile p]\ncredential_process = @HOME@/bin/fail\n", "", {"AWS_PROFILE": "p"},
      {"bin/fail": ("#!/bin/sh\necho 'token expired, log in again' >&2\nexit 3\n", 0o755)},
-     'credential_process (@HOME@/.aws/config:2) exited with status 3: token expired'),
+     ('credential_process (@HOME@/.aws/config:2) exited with status 3: token expired', "CredentialRetrievalError")),
     ("sso-session form",
      "[default]\nsso_session = corp\nsso_account_id = %s\nsso_role_name = ReadOnly\n"
      "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n" % ACCT,
@@ -155,7 +155,7 @@ CASES = [
      {"@SSO:https://old.awsapps.com/start@": (json.dumps({
          "startUrl": "https://old.awsapps.com/start", "region": "us-east-1",
          "accessToken": "sso-token-revoked", "expiresAt": iso_in(-60)}), 0o600)},
-     "run `aws sso login --profile dev`"),
+     ("run `aws sso login --profile dev`", "UnauthorizedSSOTokenError")),
     ("web identity in the environment beats profile keys", "", keys("default", "AKIDFILE"),
      {"AWS_WEB_IDENTITY_TOKEN_FILE": "@HOME@/token", "AWS_ROLE_ARN": role("slashd-web-identity"),
       "AWS_ROLE_SESSION_NAME": "slashd-wi"},
@@ -165,7 +165,7 @@ CASES = [
      % role("slashd-web-identity"), keys("default", "AKIDIGNORED"), {},
      {"token": ("slashd-web-identity-token", 0o600)}, None),
     ("AWS_PROFILE naming no profile", "", keys("default", "AKIDDEF"), {"AWS_PROFILE": "ghost"}, {},
-     'profile "ghost" not in'),
+     ('profile "ghost" not in', "ProfileNotFound")),
 ]
 
 
@@ -238,8 +238,10 @@ class BotocoreParity(unittest.TestCase):
                 self.assertTrue(theirs["ok"] and theirs["akid"], where)
                 self.assertEqual(ours["access_key_id"], theirs["akid"], where)
             else:
+                want_text, want_class = want_err
                 self.assertEqual(ours.get("status"), "credentials", where)
-                self.assertIn(want_err.replace("@HOME@", home), ours["error"], where)
+                self.assertIn(want_text.replace("@HOME@", home), ours["error"], where)
+                self.assertEqual(theirs.get("error"), want_class, where)
                 self.assertIn("later sources were not tried", ours["error"], where)
                 self.assertFalse(theirs["ok"] and theirs.get("akid"), where)
             return ours
