@@ -71,7 +71,9 @@ def keys(name, akid, secret="x"):
 
 
 # name, config, credentials, env, extra files {relative path: (text, mode)},
-# expected slashd error substring (None: both must resolve the same key id)
+# and None (both must resolve the same key id) or (a substring of slashd's
+# error, botocore's exception class). mfa_serial: botocore would prompt for
+# a code (EOFError with no terminal); slashd refuses it outright.
 CASES = [
     ("plain default keys", "[default]\nregion = us-east-1\n", keys("default", "AKIDPLAIN"), {}, {}, None),
     ("named profile", "", keys("default", "AKIDDEF") + keys("ops", "AKIDOPS"),
