@@ -84,6 +84,19 @@ void wire_done_add_aws(json_t *done, const char *source, long long expires, long
 json_t *wire_creds(const json_t *entry);
 json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
 
+/* The same messages as JSON text appended to b, for the senders on the job
+ * path (each job sends one job, one or more replies and one done): written
+ * directly, not built as jansson objects and dumped. The object makers
+ * above parse these, so each message still has exactly one encoder. */
+typedef struct wire_aws {
+  const char *source;
+  long long expires, skew;
+} wire_aws;
+void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
+void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
+                    const char *identity, const char *session, const wire_aws *aws /* or NULL */);
+void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);
+
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is
  * missing or of the wrong type. */

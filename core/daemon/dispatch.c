@@ -49,11 +49,11 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
   char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
   json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
   free(key);
-  json_t *msg = wire_job(j, creds);
+  sbuf msg = {0};
+  wire_job_text(&msg, j, creds);
   json_decref(creds);
-  bool ok = msg && ipc_send(fd, msg);
-
-  json_decref(msg);
+  bool ok = ipc_send_text(fd, msg.p, msg.len);
+  sbuf_free(&msg);
   j->started_us = mono_us();
   log_kv(SLOG_DEBUG, "job_started", KV_S("req", j->id),
          KV_D("queued_ms", (double)(j->started_us - j->accepted_us) / 1000.0));
