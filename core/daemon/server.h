@@ -47,7 +47,7 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
-  caps caps; /* running jobs per user and per plugin (base/caps.h) */
+  caps caps;              /* running jobs per user and per plugin (base/caps.h) */
   confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;
