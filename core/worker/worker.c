@@ -12,6 +12,7 @@
 #include "worker/fanout.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
+#include "worker/output.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/place.h"
@@ -29,6 +30,7 @@ typedef struct worker_ctx {
    * calls exit(): see worker_exited. */
   const job *running;
   slashd_call *call;
+  plugin_output out; /* what plugins print (worker/output.h) */
 } worker_ctx;
 
 /* Assumed credentials go to the main process so other workers reuse them. */
@@ -157,6 +159,7 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     st = call_run(&call, j->argc, (const char *const *)j->argv);
   w->running = NULL;
   w->call = NULL;
+  output_drain(&w->out, j->plugin, j->id);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
@@ -174,6 +177,7 @@ static void worker_exited(int status, void *arg) {
   if (!j)
     return;
   w->running = NULL;
+  output_drain(&w->out, j->plugin, j->id);
   log_kv(SLOG_ERROR, "plugin_exited", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", status),
          KV_S("msg", "the plugin called exit() during its command; the worker is replaced"));
@@ -252,7 +256,9 @@ int worker_main(int argc, char **argv) {
   w->fd = WORKER_FD;
   w->cfg = cfg;
   w->glue = awsglue_new(cfg, share_creds, w);
+  output_capture(&w->out);
   w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
 
   json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
   bool ok = hello && ipc_send(w->fd, hello);

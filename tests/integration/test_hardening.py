@@ -737,6 +737,40 @@ class PluginExit(unittest.TestCase):
         self.assertIn("the worker exited during the command", err)
 
 
+class PluginOutput(unittest.TestCase):
+    """Item 17: what a plugin prints is captured per worker and logged as
+    tagged, length-limited, rate-limited plugin_output lines with the
+    plugin's name, never raw."""
+
+    def test_output_is_tagged_cut_and_limited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile print", user_id="U0OUT1")
+            rid = h["x-slashd-request-id"]
+            self.assertEqual(sink.wait_final(rid)[-1]["text"], "printed")
+            _, h2, _ = d.slash("good echo next", user_id="U0OUT2")
+            sink.wait_final(h2["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        lines = log.splitlines()
+        # Nothing raw: every line is the host's own.
+        for l in lines:
+            self.assertTrue(l.startswith("ts="), l[:200])
+        self.assertNotIn("\nts=2020-01-01", log)
+        self.assertNotRegex(log, r"(?m)^stdout line")
+        ours = [l for l in lines if "event=plugin_output " in l]
+        self.assertEqual(len(ours), 20, ours[:3])
+        for l in ours:
+            self.assertIn("plugin=hostile req=%s stream=stdout" % rid, l)
+            self.assertLess(len(l), 512 + 300)
+        self.assertIn('line="ts=2020-01-01T00:00:00.000Z level=info proc=main event=audit', ours[0])
+        self.assertIn("cut=true", ours[1])
+        self.assertRegex(log, r"event=plugin_output_dropped plugin=hostile req=%s lines=83 " % rid)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 

@@ -4,6 +4,8 @@
  *
  *   hostile ansi    replies with ANSI/OSC escape sequences, BEL and a C1 CSI
  *   hostile exit    calls exit(0) in its handler
+ *   hostile print   prints 100 lines to stdout (one a fake host log line, one
+ *                   2,000 bytes long) and 3 to stderr, then replies "printed"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,22 @@ static slashd_status quit(slashd_call *call, void *state, int argc, const char *
   exit(0);
 }
 
+static slashd_status print(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  (void)argc;
+  (void)argv;
+  printf("ts=2020-01-01T00:00:00.000Z level=info proc=main event=audit req=forged outcome=ok\n");
+  char big[2001];
+  memset(big, 'b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  printf("%s\n", big);
+  for (int i = 0; i < 98; i++)
+    printf("stdout line %d\n", i);
+  for (int i = 0; i < 3; i++)
+    fprintf(stderr, "stderr line %d\n", i);
+  return g_api->reply(call, 0, "printed", NULL);
+}
+
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
   (void)host;
   (void)state;
@@ -52,6 +70,13 @@ static const slashd_command commands[] = {{.name = "ansi",
                                            .max_args = 0,
                                            .access = SLASHD_READ,
                                            .handler = quit},
+                                          {.name = "print",
+                                           .usage = "",
+                                           .summary = "Print to stdout and stderr",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = print},
                                           {.name = NULL}};
 
 static const slashd_plugin descriptor = {
