@@ -276,18 +276,34 @@ class Front(unittest.TestCase):
             self.assertIn(expect, ack.lower())
         self.assertEqual(self.s.queued(), [])
 
-    def test_mapping_template_event_answers_with_the_ack_object(self):
+    def test_mapping_template_event_is_refused_when_a_signing_secret_is_set(self):
+        # It has no headers, hence no signature; with a secret only a signature will do.
         res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
-        self.assertEqual(res.kind, "response", res)
-        ack = res.json()
-        self.assertEqual(ack["response_type"], "ephemeral")
-        self.assertIn("is running", ack["text"])
-        bad = self.s.front.invoke({"body": self.s.form("help", token="wrong").decode()}, timeout_ms=3000)
-        self.assertEqual(bad.kind, "error", bad)
-        self.assertEqual(bad.json()["errorType"], "Unauthorized")
-        self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
-        self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
-        self.assertEqual(len(self.s.queued()), 2)
+        self.assertEqual(res.kind, "error", res)
+        self.assertEqual(res.json()["errorType"], "Unauthorized")
+        self.assertRegex(self.s.front_log(), r"event=mapping_template .*refused")
+        self.assertEqual(self.s.queued(), [])
+
+    def test_interactivity_payload_goes_to_the_shared_handler(self):
+        """A click with a token that does not verify changes nothing; the
+        clicker is told why on the click's response_url before the
+        invocation returns (Lambda may freeze the container after it)."""
+        payload = {"type": "block_actions", "user": {"id": "U0CLICK", "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": self.s.sink.url("/actions/lambda-click"), "trigger_id": "9.9.9",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": "v1.forged.token"}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        r = self.s.ask(self.s.url_event(body))
+        self.assertEqual(r["statusCode"], 200, r)
+        with self.s.sink.cond:
+            got = [m for m in self.s.sink.messages if m.get("path") == "/actions/lambda-click"]
+        self.assertEqual(len(got), 1, self.s.front_log())
+        self.assertRegex(self.s.front_log(), r"event=interaction .*outcome=refused")
+        self.assertEqual(self.s.queued(), [])
+        bad = self.s.ask(self.s.url_event(body, secret="not-the-secret"))
+        self.assertEqual(bad["statusCode"], 401)
 
     def test_every_line_of_an_invocation_names_both_request_ids(self):
         r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
@@ -297,6 +313,34 @@ class Front(unittest.TestCase):
         for line in lines:
             self.assertIn("req=%s" % rid, line)
         self.assertEqual(self.s.front.violations, [])
+
+
+class MappingTemplate(unittest.TestCase):
+    """The original design's API Gateway mapping template: {"body": form},
+    verified by the legacy token alone (no signing secret configured)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(slack={"signing_secret": None,
+                             "verification_token": "env:SLASHD_TEST_TOKEN"}).start(worker=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_answered_with_the_ack_object_and_warned_once(self):
+        res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        self.assertEqual(res.kind, "response", res)
+        ack = res.json()
+        self.assertEqual(ack["response_type"], "ephemeral")
+        self.assertIn("is running", ack["text"])
+        bad = self.s.front.invoke({"body": self.s.form("help", token="wrong").decode()}, timeout_ms=3000)
+        self.assertEqual(bad.kind, "error", bad)
+        self.assertEqual(bad.json()["errorType"], "Unauthorized")
+        refused = self.s.front.invoke({"body": self.s.form("nosuch").decode()}, timeout_ms=3000)
+        self.assertNotIn("is running", refused.json()["text"])
+        self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
+        self.assertEqual(len(self.s.queued()), 1)
 
 
 class FrontSends(unittest.TestCase):
