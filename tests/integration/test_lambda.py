@@ -227,7 +227,7 @@ class Front(unittest.TestCase):
         self.assertTrue(job["user"].startswith("U0TEST"))
         call = self.s.aws.calls("sqs", "SendMessage")[0]
         self.assertTrue(call["signed_ok"])
-        self.assertIn("req=%s" % rid, self.s.front_log())
+        self.assertIn("req=%s" % rid, self.s.front.wait_log("req=%s" % rid))
         # The same command from the same user again: a duplicate, not queued.
         again = self.s.ask(self.s.url_event(self.s.form("help", user_id=job["user"])))
         self.assertIn("already running", json.loads(again["body"])["text"])
@@ -251,7 +251,7 @@ class Front(unittest.TestCase):
         self.assertEqual(old["statusCode"], 401, old)
         self.assertEqual(self.s.aws.calls("sqs"), [])
         self.assertEqual(self.s.queued(), [])
-        self.assertIn("event=verify_failed", self.s.front_log())
+        self.assertIn("event=verify_failed", self.s.front.wait_log("event=verify_failed"))
 
     def test_method_type_size_and_shape_statuses(self):
         body = self.s.form("help")
@@ -281,7 +281,7 @@ class Front(unittest.TestCase):
         res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
         self.assertEqual(res.kind, "error", res)
         self.assertEqual(res.json()["errorType"], "Unauthorized")
-        self.assertRegex(self.s.front_log(), r"event=mapping_template .*refused")
+        self.assertRegex(self.s.front.wait_log(r"event=mapping_template .*refused"), r"event=mapping_template .*refused")
         self.assertEqual(self.s.queued(), [])
 
     def test_interactivity_payload_goes_to_the_shared_handler(self):
@@ -300,7 +300,7 @@ class Front(unittest.TestCase):
         with self.s.sink.cond:
             got = [m for m in self.s.sink.messages if m.get("path") == "/actions/lambda-click"]
         self.assertEqual(len(got), 1, self.s.front_log())
-        self.assertRegex(self.s.front_log(), r"event=interaction .*outcome=refused")
+        self.assertRegex(self.s.front.wait_log(r"event=interaction .*outcome=refused"), r"event=interaction .*outcome=refused")
         self.assertEqual(self.s.queued(), [])
         bad = self.s.ask(self.s.url_event(body, secret="not-the-secret"))
         self.assertEqual(bad["statusCode"], 401)
@@ -308,6 +308,7 @@ class Front(unittest.TestCase):
     def test_every_line_of_an_invocation_names_both_request_ids(self):
         r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
         rid = request_id(json.loads(r.json()["body"])["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % r.request_id)
         lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
         self.assertGreaterEqual(len(lines), 2, self.s.front_log())
         for line in lines:
@@ -339,6 +340,7 @@ class MappingTemplate(unittest.TestCase):
         self.assertEqual(bad.json()["errorType"], "Unauthorized")
         refused = self.s.front.invoke({"body": self.s.form("nosuch").decode()}, timeout_ms=3000)
         self.assertNotIn("is running", refused.json()["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % refused.request_id)
         self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
         self.assertEqual(len(self.s.queued()), 1)
 
@@ -364,7 +366,7 @@ class FrontSends(unittest.TestCase):
             ack = json.loads(r["body"])["text"]
             self.assertNotIn("is running", ack)
             self.assertIn("not started", ack)
-            self.assertRegex(s.front_log(), r"event=not_queued .*NonExistentQueue")
+            self.assertRegex(s.front.wait_log(r"event=not_queued .*NonExistentQueue"), r"event=not_queued .*NonExistentQueue")
         finally:
             s.close()
 
