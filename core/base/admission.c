@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/access.h"
+#include "base/ipc.h"
 #include "base/log.h"
 #include "base/message.h"
 #include "base/place.h"
@@ -183,9 +184,12 @@ static bool check_request(admit *a) {
   const config *c = a->env->cfg;
   const admission_request *r = a->req;
   if (c->command && *r->command && !str_ieq(r->command, c->command)) {
+    /* The field is the sender's: no backtick of it may close the span. */
+    char *theirs = message_command_span("", r->command, 64); /* " " + the field, cut */
     answerf(a, ACK_WRONG_COMMAND,
             "This slashd serves `%s`, not `%s`. Check the slash command's Request URL.", c->command,
-            r->command);
+            theirs + 1);
+    free(theirs);
     return false;
   }
   char *why = NULL, *host = NULL;
@@ -322,9 +326,23 @@ static void accept_job(admit *a) {
     return;
   }
   job *j = make_job(a, key, now_ms);
+  /* The job must fit in one message to a worker; one that cannot is told so
+   * now, not after a worker never got it. */
+  size_t bytes = job_wire_bytes(j);
+  if (bytes > IPC_MAX) {
+    dedupe_forget(a->env->dd, j->dedupe_key);
+    job_free(j);
+    log_kv(SLOG_WARN, "job_too_large", KV_S("user", r->user_id), KV_U("bytes", bytes),
+           KV_U("limit", IPC_MAX));
+    answerf(a, ACK_USAGE,
+            "`%s` is too long to run: its text is %zu bytes, and a command can carry at most "
+            "about %u. Nothing was run.",
+            a->shown, strlen(r->text), (unsigned)ADMISSION_TEXT_MAX);
+    return;
+  }
   char id[32];
   memcpy(id, j->id, sizeof id);
-  size_t depth = 0;
+  size_t depth = ADMISSION_STARTS_NOW;
   enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
   if (es != ENQUEUE_OK) {
     dedupe_forget(a->env->dd, j->dedupe_key);
@@ -347,7 +365,11 @@ static void accept_job(admit *a) {
   }
   log_kv(SLOG_INFO, "accepted", KV_S("req", id), KV_S("user", r->user_id),
          KV_S("plugin", a->m.plugin->name), KV_S("cmd", a->m.cmd->name));
-  answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is running… (request %s)", a->shown, id);
+  if (depth == ADMISSION_STARTS_NOW)
+    answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is running… (request %s)", a->shown, id);
+  else
+    answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is queued (%zu ahead)… (request %s)",
+            a->shown, depth, id);
   memcpy(a->out->request_id, id, sizeof a->out->request_id);
 }
 

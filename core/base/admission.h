@@ -28,6 +28,7 @@
 
 #include "base/config.h"
 #include "base/form.h"
+#include "base/ipc.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
 #include "base/route.h"
@@ -71,6 +72,14 @@ void admission_request_from_json(const json_t *obj, admission_door door, admissi
  * malformed. Every door's fields go through this. */
 bool admission_field_ok(const char *name, const char *value, size_t len);
 
+/* The text a command may carry for certain (whatever its quoting): the
+ * message to a worker (base/ipc.h: IPC_MAX) holds the text and its words,
+ * JSON-escaped, and room for the rest. Longer commands may still fit; one
+ * that does not is refused with a message saying so. */
+#define ADMISSION_TEXT_MAX ((IPC_MAX - JOB_WIRE_RESERVE) / 4 - 1024)
+
+#define ADMISSION_STARTS_NOW ((size_t)-1)
+
 typedef enum {
   ENQUEUE_OK,         /* the job is recorded and queued; the callee owns it now */
   ENQUEUE_UNRECORDED, /* it could not be recorded safely (journal write) */
@@ -95,6 +104,9 @@ typedef struct admission_env {
    * service). On ENQUEUE_OK it owns j; otherwise j stays the caller's and
    * nothing of it may remain recorded. */
   enqueue_status (*enqueue)(void *ud, job *j, size_t *depth);
+  /* On ENQUEUE_OK, *depth is how many jobs are ahead of it with no free
+   * worker left for it (the ack then says "queued (N ahead)"), or stays
+   * ADMISSION_STARTS_NOW when a worker is free for it. */
   void *ud;
   int64_t now_ms; /* wall clock, ms since the epoch (0: read the clock) */
 } admission_env;

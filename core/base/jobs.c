@@ -187,6 +187,14 @@ job *job_decode(const json_t *o, char **err) {
   return j;
 }
 
+size_t job_wire_bytes(const job *j) {
+  sbuf b = {0};
+  job_encode_text(&b, j);
+  size_t n = b.len;
+  sbuf_free(&b);
+  return n + JOB_WIRE_RESERVE;
+}
+
 char *job_display(const job *j) {
   return message_command_span(j->command, j->text, 120);
 }

@@ -69,6 +69,12 @@ json_t *job_encode(const job *j);
  * is missing, of the wrong type or out of bounds, or the version unknown.
  * The dedupe key and the monotonic times are left empty. */
 job *job_decode(const json_t *o, char **err);
+/* The exact bytes of the job as job_encode_text writes it, plus
+ * JOB_WIRE_RESERVE for what rides along to a worker (the message's own
+ * keys, assumed-role credentials): what a job needs of one message
+ * (base/ipc.h: IPC_MAX). */
+#define JOB_WIRE_RESERVE (16 * 1024)
+size_t job_wire_bytes(const job *j);
 /* `/aws ec2 stop i-1`, cut and scrubbed for a code span
  * (message_command_span; not escaped). */
 char *job_display(const job *j);

@@ -8,6 +8,7 @@
 #include "daemon/journal.h"
 #include "base/log.h"
 #include "daemon/pool.h"
+#include "base/replay.h"
 #include "base/util.h"
 #include "base/verify.h"
 
@@ -22,18 +23,7 @@ static void respond(frontdoor_response *out, int status, const char *ct, const c
 }
 
 bool frontdoor_is_form(const char *ct) {
-  if (!ct)
-    return false;
-  while (*ct == ' ' || *ct == '\t')
-    ct++;
-  static const char form_type[] = "application/x-www-form-urlencoded";
-  size_t n = sizeof form_type - 1;
-  if (strncasecmp(ct, form_type, n) != 0)
-    return false;
-  const char *rest = ct + n;
-  while (*rest == ' ' || *rest == '\t')
-    rest++;
-  return *rest == '\0' || *rest == ';';
+  return form_content_type_ok(ct);
 }
 
 int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,
@@ -89,11 +79,18 @@ static enqueue_status env_enqueue(void *ud, job *j, size_t *depth) {
   server *s = ud;
   if (!journal_accept(s->journal, j))
     return ENQUEUE_UNRECORDED;
+  size_t before = queue_len(&s->queue);
   if (!queue_push(&s->queue, j)) {
     *depth = queue_len(&s->queue);
     journal_finish(s->journal, j->id);
     return ENQUEUE_FULL;
   }
+  /* The idle workers take the first jobs waiting; this one waits when none
+   * is left for it. (A moment's view: good enough for the ack's words.) */
+  metrics_gauges g = {0};
+  pool_gauges(s->pool, &g);
+  if (before >= g.workers_idle)
+    *depth = before - g.workers_idle;
   pool_wake(s->pool);
   return ENQUEUE_OK;
 }
@@ -150,8 +147,24 @@ static bool verify_and_parse(server *s, const runtime *rt, const frontdoor_reque
                       .body_len = r->body_len,
                       .now = wall_s()};
   verify_result v = verify_request(&in, vp);
+  /* A signature is good for 300 s: remembered that long, so an identical
+   * request sent again is refused however late in the window it comes. */
+  replay_result rr = REPLAY_NEW;
+  if (v == VERIFY_OK && rt->signing_secret && s->replay) {
+    rr = replay_check(s->replay, r->signature, strtoll(r->timestamp, NULL, 10), in.now);
+    if (rr == REPLAY_SEEN)
+      v = VERIFY_REPLAYED;
+  }
   if (v != VERIFY_OK) {
     refuse(s, r, out, v);
+    return false;
+  }
+  if (rr == REPLAY_FULL) {
+    log_kv(SLOG_ERROR, "replay_memory_full",
+           KV_S("msg", "too many signed requests within the timestamp window to remember them "
+                       "all (or the replay file cannot be written); refusing rather than "
+                       "forgetting"));
+    respond(out, 503, CT_TEXT, "busy: try again in a moment\n");
     return false;
   }
   if (!vp->parsed) {

@@ -23,6 +23,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "daemon/pool.h"
+#include "base/replay.h"
 #include "daemon/socket.h"
 #include "base/safefile.h"
 #include "base/secret.h"
@@ -506,6 +507,7 @@ int serve_main(int argc, char **argv) {
   server *s = xcalloc(1, sizeof *s);
   s->config_path = xstrdup(o.config);
   pthread_mutex_init(&s->mu, NULL);
+  metrics_init(&s->m);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
@@ -529,6 +531,17 @@ int serve_main(int argc, char **argv) {
       rc = 73;
       goto out_early;
     }
+  }
+  /* With the journal on, accepted signatures are kept on disk beside it,
+   * so a replay after a restart is refused too. */
+  char *replay_prefix = c->journal ? xasprintf("%s.replay", c->journal) : NULL;
+  s->replay = replay_open(replay_prefix, wall_s(), &err);
+  free(replay_prefix);
+  if (!s->replay) {
+    log_kv(SLOG_ERROR, "replay", KV_S("msg", err));
+    free(err);
+    rc = 73;
+    goto out_early;
   }
   s->resp = responder_start(&rt->policy, &s->m, on_final, s);
   size_t recovered = journal_recover(s->journal, recover_one, s);
@@ -577,6 +590,7 @@ out_early:
   if (s->resp)
     responder_stop(s->resp, 0);
   journal_close(s->journal);
+  replay_close(s->replay);
   audit_close(s->audit);
   route_table_unref(s->routes);
   runtime_unref(s->rt);
@@ -584,6 +598,7 @@ out_early:
   dedupe_destroy(&s->dd);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
+  metrics_destroy(&s->m);
   free(s->config_path);
   free(s);
   cli_opts_free(&o);

@@ -20,6 +20,7 @@ typedef struct journal journal;
 typedef struct credcache credcache;
 typedef struct audit audit;
 typedef struct http_guard http_guard;
+typedef struct replay replay;
 typedef struct socket_door socket_door;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
@@ -48,6 +49,7 @@ typedef struct server {
   journal *journal;
   credcache *creds; /* assumed-role credentials shared by the workers */
   audit *audit;
+  replay *replay; /* signatures accepted within the timestamp window */
   struct MHD_Daemon *mhd;
   http_guard *http_guard;      /* deadlines of slow clients (http.c) */
   int listen_port;             /* the bound port (listen = host:0 picks one) */

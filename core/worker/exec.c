@@ -198,9 +198,10 @@ bool exec_send_job(exec_child *c, job *j, const json_t *creds, int timeout_s,
    * kill here is on this process's monotonic clock. */
   j->deadline_ms = wall_ms() + (int64_t)timeout_s * 1000;
   *kill_at_ms = mono_ms() + (uint64_t)timeout_s * 1000u;
-  json_t *msg = wire_job(j, creds);
-  bool ok = msg && c->fd >= 0 && ipc_send(c->fd, msg);
-  json_decref(msg);
+  sbuf msg = {0};
+  wire_job_text(&msg, j, creds);
+  bool ok = c->fd >= 0 && ipc_send_text(c->fd, msg.p, msg.len);
+  sbuf_free(&msg);
   return ok;
 }
 

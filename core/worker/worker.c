@@ -42,21 +42,25 @@ typedef struct emit_ctx {
 
 static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   emit_ctx *e = ud;
-  json_t *m = wire_reply(e->id, flags, interim, text);
-  if (!m || !ipc_send(e->w->fd, m)) {
+  sbuf b = {0};
+  wire_reply_text(&b, e->id, flags, interim, text);
+  if (!ipc_send_text(e->w->fd, b.p, b.len)) {
     /* The main process is gone: nobody can receive the rest. */
     log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
     _exit(1);
   }
-  json_decref(m);
+  sbuf_free(&b);
 }
 
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
-  json_t *m = wire_done(id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
-                        awsglue_identity(w->glue), awsglue_session(w->glue));
-  if (!m || !ipc_send(w->fd, m))
+  wire_aws aws;
+  bool has_aws = awsglue_host_status(w->glue, &aws.source, &aws.expires, &aws.skew);
+  sbuf b = {0};
+  wire_done_text(&b, id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
+                 awsglue_identity(w->glue), awsglue_session(w->glue), has_aws ? &aws : NULL);
+  if (!ipc_send_text(w->fd, b.p, b.len))
     _exit(1);
-  json_decref(m);
+  sbuf_free(&b);
 }
 
 /* The handler's deadline on this process's clock: a little before the

@@ -27,6 +27,8 @@ Use it in-process (``FakeSlack().start()``) from tests and benches, or run it
 """
 
 import asyncio
+import base64
+import hashlib
 import json
 import threading
 import time
@@ -38,6 +40,12 @@ import websockets
 import websockets.legacy.server as wsserver
 
 APP_ID = "A0TEST"
+
+
+def accept_for(key):
+    """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455, 4.2.2)."""
+    guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    return base64.b64encode(hashlib.sha1(key.encode() + guid).digest()).decode()
 
 
 class Conn:
@@ -70,6 +78,10 @@ class FakeSlack:
         self.acks = {}  # envelope_id -> list of {"at", "conn", "ack", "latency"}
         self.protocol_errors = []
         self.handshakes = []  # request headers of every WebSocket handshake
+        # The next opens hand out a URL to a raw TCP server that answers the
+        # handshake with fn(key) -> bytes instead (to test the client's checks).
+        self.raw_answers = []
+        self.raw_served = 0
         self.loop = None
         self.thread = None
 
@@ -142,6 +154,10 @@ class FakeSlack:
                 return {"ok": False, "error": "invalid_auth"}
             if self.open_errors:
                 return {"ok": False, "error": self.open_errors.pop(0)}
+            if self.raw_answers:
+                self.raw_queue.append(self.raw_answers.pop(0))
+                return {"ok": True, "url": "ws://127.0.0.1:%d/link/?ticket=raw&app_id=%s"
+                        % (self.raw_port, APP_ID)}
             ticket = str(uuid.uuid4())
             self.tickets[ticket] = False
         return {"ok": True,
@@ -177,12 +193,37 @@ class FakeSlack:
                 self._handler, "127.0.0.1", 0, create_protocol=Protocol,
                 process_request=process_request, ping_interval=None, max_size=1 << 20)
             self.ws_port = self.server.sockets[0].getsockname()[1]
+            self.raw_queue = []
+            self.raw_server = await asyncio.start_server(self._raw, "127.0.0.1", 0)
+            self.raw_port = self.raw_server.sockets[0].getsockname()[1]
             ready.set()
 
         self.loop.run_until_complete(main())
         self.loop.run_forever()
 
+    async def _raw(self, reader, writer):
+        """A server that answers the upgrade with whatever the test asked for."""
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            key = ""
+            for line in head.decode("latin-1").split("\r\n"):
+                if line.lower().startswith("sec-websocket-key:"):
+                    key = line.split(":", 1)[1].strip()
+            with self.cond:
+                fn = self.raw_queue.pop(0) if self.raw_queue else (lambda k: b"")
+            writer.write(fn(key))
+            await writer.drain()
+            with self.cond:
+                self.raw_served += 1
+                self.cond.notify_all()
+            await asyncio.sleep(0.5)
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
     async def _shutdown(self):
+        self.raw_server.close()
         self.server.close()
         for c in list(self.conns.values()):
             c.ws.transport.abort()

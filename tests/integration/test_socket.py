@@ -12,7 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fakes"))
-from fake_slack_socket import FakeSlack  # noqa: E402
+from fake_slack_socket import FakeSlack, accept_for  # noqa: E402
 from harness import SECRET, Daemon, Sink, run_cli  # noqa: E402
 
 ACK_DEADLINE = 3.0  # Slack's limit for an ack
@@ -233,6 +233,43 @@ class Reconnects(SocketCase):
         self.fake.drop(old)
         self.replaced(old)
         self.assertGreaterEqual(self.count("open_failed"), 2)
+
+
+class Handshake(SocketCase):
+    """The client refuses a server answer that is not a proper upgrade, and
+    carries on with a fresh URL."""
+    connections = 1
+
+    def refused(self, answer, why):
+        before = self.d.read_log().count("reason=connect_failed")
+        served = self.fake.raw_served
+        self.fake.raw_answers.append(answer)
+        old = self.fake.open_conns()[0]
+        self.fake.drop(old)
+        self.fake.wait(lambda: self.fake.raw_served > served, 20, "the raw handshake")
+        self.fake.wait(lambda: self.fake.open_count() == 1 and old not in self.fake.open_conns(),
+                       20, "a good connection again")
+        log = self.d.read_log()
+        self.assertGreater(log.count("reason=connect_failed"), before)
+        self.assertIn(why, log)
+
+    def test_bad_answers(self):
+        def up(extra="", accept=None):
+            return lambda key: ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
+                                % (accept or accept_for(key), extra)).encode()
+        cases = [
+            (up(accept="dGhlIHNhbXBsZSBub25jZQ=="), "wrong or missing Sec-WebSocket-Accept"),
+            (lambda key: b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+             "handshake refused: 403"),
+            (up("Sec-WebSocket-Extensions: permessage-deflate\r\n"), "did not offer"),
+            (up("X-Pad: %s\r\n" % ("x" * 9000)), "answer headers too large"),
+            (up("".join("X-%d: y\r\n" % i for i in range(70))), "too many header lines"),
+            (lambda key: b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "no Upgrade"),
+        ]
+        for answer, why in cases:
+            with self.subTest(why):
+                self.refused(answer, why)
 
 
 class NothingLostNothingTwice(SocketCase):
