@@ -6,7 +6,8 @@
 #include "base/util.h"
 #include "slashd/plugin.h"
 
-static const char *const NAMES[] = {"hello", "reply", "done", "creds", "job", "accept", "done"};
+static const char *const NAMES[] = {"hello", "reply",  "done",   "creds",
+                                    "job",   "prompt", "accept", "done"};
 
 const char *wire_type_name(wire_type t) {
   return (size_t)t < ARRAY_LEN(NAMES) ? NAMES[t] : "unknown";
@@ -59,6 +60,12 @@ void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
     sbuf_addf(b, ",\"expires\":%lld,\"skew\":%lld}", aws->expires, aws->skew);
   }
   sbuf_addc(b, '}');
+}
+
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where) {
+  return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "v", WIRE_VERSION, "id",
+                   id, "what", what, "verb", verb, "doing", doing, "where", where ? where : "");
 }
 
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
@@ -151,6 +158,22 @@ static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
   return true;
 }
 
+static bool decode_prompt(const json_t *m, wire_msg *out, char **err) {
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "prompt", "id");
+  const char *const names[] = {"what", "verb", "doing"};
+  const char **dst[] = {&out->what, &out->verb, &out->doing};
+  for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    const json_t *v = json_object_get(m, names[i]);
+    if (v && !json_is_string(v) && !json_is_null(v))
+      return fail(err, "prompt", names[i]);
+    *dst[i] = json_string_value(v);
+  }
+  if (!get_str(m, "where", &out->where))
+    return fail(err, "prompt", "where");
+  return true;
+}
+
 static bool decode_done(const json_t *m, wire_msg *out, char **err) {
   const json_t *error = json_object_get(m, "error");
   if (!get_str(m, "id", &out->id))
@@ -222,6 +245,9 @@ bool wire_decode(const json_t *m, wire_msg *out, char **err) {
   } else if (str_eq(t, "done")) {
     out->t = WIRE_DONE;
     ok = decode_done(m, out, err);
+  } else if (str_eq(t, "prompt")) {
+    out->t = WIRE_PROMPT;
+    ok = decode_prompt(m, out, err);
   } else if (str_eq(t, "creds")) {
     out->t = WIRE_CREDS;
     out->creds = json_object_get(m, "entry");

@@ -44,6 +44,28 @@ static void print_diag(void *ud, const char *plugin, int line, bool error, const
           msg);
 }
 
+/* A command that needs confirmation, without --yes: its describe step and
+ * what the prompt would say; nothing is changed. There is no one to click
+ * here: the operator runs it again with --yes. */
+static int run_prompt(slashd_call *call, const call_place *cp, const route_match *m) {
+  slashd_status st = call_describe(call, m->argc, (const char *const *)m->argv);
+  if (st != SLASHD_OK || call->error_reported || (call->posts && !call->prompt_what)) {
+    call_prompt_free(call);
+    return st != SLASHD_OK || call->error_reported ? 1 : 0;
+  }
+  char *where = place_label(cp->region, cp->account);
+  if (call->prompt_what)
+    printf("Confirm: %s%s%s?\n", call->prompt_what, *where ? " in " : "", where);
+  else
+    printf("Confirm: run `%s %s`%s%s?\n", call->caller.command, call->caller.text,
+           *where ? " in " : "", where);
+  printf("Nothing was done: this command asks for confirmation ([identity] confirm = write). Run "
+         "it again with `slashd run --yes ...` to go ahead.\n");
+  free(where);
+  call_prompt_free(call);
+  return 2;
+}
+
 int run_main(int argc, char **argv) {
   cli_opts o;
   if (!cli_parse(argc, argv, "run", true, &o))
@@ -132,6 +154,11 @@ int run_main(int argc, char **argv) {
   }
   signal(SIGALRM, on_alarm);
   alarm((unsigned)c->job_timeout);
+  if (c->confirm_writes && !o.yes && plugin_cmd_confirms(call.plugin, call.cmd)) {
+    rc = run_prompt(&call, &cp, &m);
+    alarm(0);
+    goto out;
+  }
   slashd_status st = call_fans_out(&call)
                          ? fanout_run(glue, &call, c->aws_regions, c->n_aws_regions, m.argc,
                                       (const char *const *)m.argv)

@@ -189,13 +189,15 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
     return;
   }
   if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||
-      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE)) {
+      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE && msg->t != WIRE_PROMPT)) {
     log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index),
            KV_S("t", wire_type_name(msg->t)));
     return;
   }
   if (msg->t == WIRE_REPLY) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
+  } else if (msg->t == WIRE_PROMPT) {
+    dispatch_job_prompt(p->srv, &w->dj, w->job, msg);
   } else {
     if (msg->aws_source)
       metrics_set_aws(&p->srv->m, msg->aws_source, msg->aws_expires, msg->aws_skew);

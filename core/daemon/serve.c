@@ -226,6 +226,12 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   }
   if (rt->signing_secret)
     rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
+  /* Confirmation tokens: a key of their own, derived from the secret that
+   * proves requests (the token in Mattermost mode). */
+  if (rt->signing_secret)
+    confirm_key_derive(rt->signing_secret, rt->signing_secret_len, rt->confirm_key);
+  else
+    confirm_key_derive(rt->token, rt->token_len, rt->confirm_key);
   runtime_policy(rt);
   return rt;
 fail:
@@ -512,6 +518,7 @@ int serve_main(int argc, char **argv) {
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
+  confirm_store_init(&s->confirms);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
@@ -596,6 +603,7 @@ out_early:
   runtime_unref(s->rt);
   queue_destroy(&s->queue);
   dedupe_destroy(&s->dd);
+  confirm_store_destroy(&s->confirms);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
   metrics_destroy(&s->m);

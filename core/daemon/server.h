@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "base/config.h"
+#include "base/confirm.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
 #include "daemon/responder.h"
@@ -36,6 +37,7 @@ typedef struct runtime {
   bool dev_secret;          /* generated development secret */
   unsigned char *app_token; /* Socket Mode app-level token, or NULL */
   size_t app_token_len;
+  unsigned char confirm_key[CONFIRM_KEY_LEN]; /* signs confirmation tokens (base/confirm.h) */
   url_policy policy;
 } runtime;
 
@@ -44,6 +46,7 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;
   journal *journal;

@@ -14,6 +14,7 @@
 #include "worker/hostapi.h"
 #include "base/ipc.h"
 #include "base/log.h"
+#include "base/place.h"
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
@@ -61,6 +62,28 @@ static void send_done(worker_ctx *w, const char *id, slashd_status st, const sla
   if (!ipc_send_text(w->fd, b.p, b.len))
     _exit(1);
   sbuf_free(&b);
+}
+
+/* A command that needs confirmation: the describe step (the plugin's, or
+ * none), then what the prompt should say goes to the main process, which
+ * signs the token and posts the prompt. No prompt when the step reported
+ * an error (a target that does not exist) or answered by itself. */
+static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place *cp, int argc,
+                             const char *const *argv) {
+  slashd_status st = call_describe(call, argc, argv);
+  bool ask = st == SLASHD_OK && !call->error_reported && (call->prompt_what || call->posts == 0);
+  if (ask) {
+    /* The prompt always says where, even on a one-region host. */
+    char *where = place_label(cp->region, cp->account);
+    json_t *m = wire_prompt(call->caller.request_id, call->prompt_what, call->prompt_verb,
+                            call->prompt_doing, where);
+    free(where);
+    if (!m || !ipc_send(w->fd, m))
+      _exit(1);
+    json_decref(m);
+  }
+  call_prompt_free(call);
+  return st;
 }
 
 /* The handler's deadline on this process's clock: a little before the
@@ -118,10 +141,14 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     goto out;
   }
   uint64_t t0 = mono_us();
-  slashd_status st = call_fans_out(&call)
-                         ? fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions,
-                                      j->argc, (const char *const *)j->argv)
-                         : call_run(&call, j->argc, (const char *const *)j->argv);
+  slashd_status st;
+  if (j->prepare)
+    st = prepare(w, &call, &cp, j->argc, (const char *const *)j->argv);
+  else if (call_fans_out(&call))
+    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, j->argc,
+                    (const char *const *)j->argv);
+  else
+    st = call_run(&call, j->argc, (const char *const *)j->argv);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
