@@ -173,9 +173,7 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
                       uint64_t now) {
   slot *sl = &d->slots[c->slot];
   atomic_fetch_add(&d->s->m.socket.reconnects[reason], 1);
-  log_kv(reason == SRC_DROPPED || reason == SRC_PING_TIMEOUT || c->phase != C_READY ? SLOG_WARN
-                                                                                    : SLOG_INFO,
-         "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
+  log_kv(SLOG_WARN, "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
          KV_S("reason", metrics_reconnect_name(reason)), KV_S("msg", msg ? msg : ""));
   gauge(d, c, -1);
   detach(d, c);
