@@ -103,6 +103,11 @@ typedef struct config {
   /* [audit] */
   char *audit_file; /* NULL: audit lines go to the log */
 
+  /* [lambda] (slashd lambda only) */
+  char *lambda_queue_url; /* SQS queue the front sends jobs to, or NULL */
+  char *lambda_topic_arn; /* SNS topic the front publishes jobs to, or NULL */
+  int lambda_max_job_age; /* seconds; older jobs are not run */
+
   /* [plugins] */
   char *plugin_dir;
   cfg_plugin *plugins;

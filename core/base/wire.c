@@ -31,6 +31,13 @@ json_t *wire_done(const char *id, int status, bool error, int posts, const char 
                    "session", session);
 }
 
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew) {
+  json_t *a = json_pack("{s:s, s:I, s:I}", "source", source, "expires", (json_int_t)expires, "skew",
+                        (json_int_t)skew);
+  if (a)
+    json_object_set_new(done, "aws", a);
+}
+
 json_t *wire_creds(const json_t *entry) {
   return json_pack("{s:s, s:i, s:O}", "t", "creds", "v", WIRE_VERSION, "entry", entry);
 }
@@ -112,6 +119,14 @@ static bool decode_done(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "done", "identity");
   if (!get_opt_str(m, "session", &out->session))
     return fail(err, "done", "session");
+  const json_t *aws = json_object_get(m, "aws");
+  if (aws) {
+    const json_t *e = json_object_get(aws, "expires"), *k = json_object_get(aws, "skew");
+    if (!get_str(aws, "source", &out->aws_source) || !json_is_integer(e) || !json_is_integer(k))
+      return fail(err, "done", "aws");
+    out->aws_expires = json_integer_value(e);
+    out->aws_skew = json_integer_value(k);
+  }
   out->error = json_is_true(error);
   return true;
 }

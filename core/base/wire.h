@@ -10,9 +10,10 @@
  *          one message for the user (SLASHD_REPLY_* flags; interim: not
  *          the last one).
  *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
- *           "identity":"…","session":"…"}
+ *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
  *          the handler returned slashd_status S; error: the user was told
- *          of a failure; identity/session: what the job ran as.
+ *          of a failure; identity/session: what the job ran as; aws
+ *          (optional): the worker's host AWS credentials, for /metrics.
  *   creds  {"t":"creds","v":1,"entry":{…}}
  *          assumed-role credentials to share with the other workers
  *          (worker/awsglue.h's cache entry).
@@ -62,8 +63,10 @@ typedef struct wire_msg {
   int status;
   bool error;
   int posts;
-  const char *identity; /* NULL when absent */
-  const char *session;  /* NULL when absent */
+  const char *identity;   /* NULL when absent */
+  const char *session;    /* NULL when absent */
+  const char *aws_source; /* NULL when absent */
+  long long aws_expires, aws_skew;
   /* creds (entry) and job (creds, optional) */
   const json_t *creds;
   /* job, accept */
@@ -76,6 +79,8 @@ json_t *wire_hello(int pid, int generation, json_t *manifest /* stolen */);
 json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text);
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
                   const char *session);
+/* Adds the optional "aws" object to a done message. */
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew);
 json_t *wire_creds(const json_t *entry);
 json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
 

@@ -22,18 +22,7 @@ static void respond(frontdoor_response *out, int status, const char *ct, const c
 }
 
 bool frontdoor_is_form(const char *ct) {
-  if (!ct)
-    return false;
-  while (*ct == ' ' || *ct == '\t')
-    ct++;
-  static const char form_type[] = "application/x-www-form-urlencoded";
-  size_t n = sizeof form_type - 1;
-  if (strncasecmp(ct, form_type, n) != 0)
-    return false;
-  const char *rest = ct + n;
-  while (*rest == ' ' || *rest == '\t')
-    rest++;
-  return *rest == '\0' || *rest == ';';
+  return form_content_type_ok(ct);
 }
 
 int frontdoor_precheck(server *s, const char *method, const char *path, const char *content_type,

@@ -302,6 +302,8 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
   if (msg->t == WIRE_REPLY) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
   } else {
+    if (msg->aws_source)
+      metrics_set_aws(&p->srv->m, msg->aws_source, msg->aws_expires, msg->aws_skew);
     dispatch_job_done(p->srv, &w->dj, w->job, msg);
     w->job = NULL;
     set_state(p, w, W_IDLE);

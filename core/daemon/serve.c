@@ -506,6 +506,7 @@ int serve_main(int argc, char **argv) {
   server *s = xcalloc(1, sizeof *s);
   s->config_path = xstrdup(o.config);
   pthread_mutex_init(&s->mu, NULL);
+  metrics_init(&s->m);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
@@ -584,6 +585,7 @@ out_early:
   dedupe_destroy(&s->dd);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
+  metrics_destroy(&s->m);
   free(s->config_path);
   free(s);
   cli_opts_free(&o);

@@ -190,6 +190,8 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
  * slot at once but is still read until Slack's close arrives, so an
  * envelope already on its way is acked, not lost. */
 static void conn_leave(socket_door *d, sconn *c, uint64_t now) {
+  log_kv(SLOG_DEBUG, "socket_closing", KV_I("slot", c->slot), KV_U("conn", c->id),
+         KV_B("open", c->ws && ws_phase_of(c->ws) == WS_OPEN));
   gauge(d, c, -1);
   detach(d, c);
   if (c->ws && ws_phase_of(c->ws) == WS_OPEN)
@@ -372,6 +374,8 @@ static void each_conn(socket_door *d, void (*fn)(socket_door *, sconn *, void *)
   while (*pp) {
     sconn *c = *pp;
     if (!c->ws || ws_phase_of(c->ws) == WS_CLOSED || now >= c->deadline_ms) {
+      log_kv(SLOG_DEBUG, "socket_closed", KV_U("conn", c->id),
+             KV_S("msg", c->ws && ws_error(c->ws) ? ws_error(c->ws) : "close handshake timed out"));
       *pp = c->next;
       conn_free(d, c);
       continue;

@@ -54,6 +54,10 @@ static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
   json_t *m = wire_done(id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
                         awsglue_identity(w->glue), awsglue_session(w->glue));
+  const char *source;
+  long long expires, skew;
+  if (m && awsglue_host_status(w->glue, &source, &expires, &skew))
+    wire_done_add_aws(m, source, expires, skew);
   if (!m || !ipc_send(w->fd, m))
     _exit(1);
   json_decref(m);

@@ -409,6 +409,44 @@ static void test_container(void **state) {
   free(url);
 }
 
+/* A role profile: AssumeRole signed with the source profile's keys, the
+ * result cached and fetched again 10 minutes before it expires. */
+static void test_assumed_profile_refresh(void **state) {
+  (void)state;
+  write_file("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/demo\n"
+                       "source_profile = base\nexternal_id = x-1\n[profile base]\n"
+                       "aws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n");
+  char *cfg = path_in("config");
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  int64_t exp;
+  assert_true(aws_parse_iso8601("2019-11-09T13:34:41Z", &exp)); /* the example's */
+  fake_now = exp - 3600;
+  char *xml = example("sts-AssumeRole.xml", NULL), *err = NULL, *v;
+  put(200, "Content-Type: text/xml\r\n", xml);
+  put(200, "Content-Type: text/xml\r\n", xml);
+  aws_client *c = client();
+  const aws_creds *cr = aws_host_creds(c, &err);
+  assert_non_null(cr);
+  assert_int_equal(cr->expiration, exp);
+  assert_string_equal(cr->source, "profile default → assume arn:aws:iam::123456789012:role/demo "
+                                  "via source_profile base");
+  assert_int_equal(stub_requests(srv), 1);
+  assert_non_null(strstr(stub_body(srv, 0), "Action=AssumeRole&"));
+  assert_non_null(strstr(stub_body(srv, 0), "ExternalId=x-1"));
+  assert_int_equal(stub_header(srv, 0, "Authorization", &v), 1);
+  assert_true(str_starts(v, "AWS4-HMAC-SHA256 Credential=AKIDBASE/"));
+  free(v);
+  fake_now = exp - 700; /* cached: not yet inside the refresh window */
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 1);
+  fake_now = exp - 500;
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 2);
+  aws_client_free(c);
+  free(xml);
+  free(cfg);
+}
+
 /* want with "@" replaced by the test folder. */
 static char *with_dir(const char *want) {
   sbuf b = {0};
@@ -562,6 +600,7 @@ int main(void) {
       cmocka_unit_test_setup(test_container, setup),
       cmocka_unit_test_setup(test_web_identity, setup),
       cmocka_unit_test_setup(test_profile_refusals, setup),
+      cmocka_unit_test_setup(test_assumed_profile_refresh, setup),
       cmocka_unit_test_setup(test_expired_token_refresh, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@ Run: /usr/bin/python3 tests/fakes/test_fake_aws.py [-v]
 """
 
 import base64
+import hashlib
 import datetime as dt
 import http.client
 import json
@@ -609,6 +610,45 @@ class FakeAwsTest(unittest.TestCase):
         self.assertEqual([(m["message_id"], m["message"], m["topic_arn"]) for m in msgs], [(mid, "job-1", topic)])
         e = self.client_error(sns.publish, TopicArn=topic + "-nope", Message="x")
         self.assertEqual(e["Error"]["Code"], "NotFound")
+
+    def test_sqs_send_receive_delete(self):
+        """SQS's Query API, signed by hand (botocore's own SQS client speaks JSON)."""
+        from urllib.parse import urlencode
+        q = "https://sqs.us-east-1.amazonaws.com/%s/slashd-jobs" % ACCT
+        ns = "{http://queue.amazonaws.com/doc/2012-11-05/}"
+
+        def sqs(**params):
+            return self.raw(body=urlencode(dict({"Version": "2012-11-05"}, **params)), service="sqs")
+        st, _, body = sqs(Action="SendMessage", QueueUrl=q, MessageBody='{"v":1}')
+        self.assertEqual(st, 200, body)
+        root = ET.fromstring(body)
+        self.assertEqual(root.tag, ns + "SendMessageResponse")
+        mid = root.findtext("%sSendMessageResult/%sMessageId" % (ns, ns))
+        self.assertEqual(root.findtext("%sSendMessageResult/%sMD5OfMessageBody" % (ns, ns)),
+                         hashlib.md5(b'{"v":1}').hexdigest())
+        st, _, body = sqs(Action="ReceiveMessage", QueueUrl=q, VisibilityTimeout="30")
+        msg = ET.fromstring(body).find("%sReceiveMessageResult/%sMessage" % (ns, ns))
+        self.assertEqual(msg.findtext(ns + "MessageId"), mid)
+        self.assertEqual(msg.findtext(ns + "Body"), '{"v":1}')
+        handle = msg.findtext(ns + "ReceiptHandle")
+        # Hidden while in flight.
+        st, _, body = sqs(Action="ReceiveMessage", QueueUrl=q)
+        self.assertIsNone(ET.fromstring(body).find("%sReceiveMessageResult/%sMessage" % (ns, ns)))
+        self.assertXmlError(sqs(Action="DeleteMessage", QueueUrl=q, ReceiptHandle="nope"), 404,
+                            "ReceiptHandleIsInvalid", "query")
+        st, _, body = sqs(Action="DeleteMessage", QueueUrl=q, ReceiptHandle=handle)
+        self.assertEqual(st, 200, body)
+        state = self.control("GET", "/_fake/state")["sqs_messages"]["slashd-jobs"]
+        self.assertEqual([(m["message_id"], m["deleted"]) for m in state], [(mid, True)])
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q + "-nope", MessageBody="x"), 400,
+                            "AWS.SimpleQueueService.NonExistentQueue", "query")
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q, MessageBody="x", Delay="1"), 400,
+                            "InvalidParameterValue", "query")
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q), 400, "MissingParameter", "query")
+        st, _, body = self.raw(body=urlencode({"Version": "2012-11-05", "Action": "SendMessage",
+                                               "QueueUrl": q, "MessageBody": "x"}),
+                               service="sqs", sk="wrong")
+        self.assertEqual(st, 403, body)
 
     # ---------------------------------------------------------------- auth failures
     def test_wrong_secret_signature_errors(self):

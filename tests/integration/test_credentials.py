@@ -9,11 +9,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakeaws import FakeAws, role, HOST_KEY, HOST_SECRET  # noqa: E402
-from harness import Daemon, run_cli  # noqa: E402
+from harness import Daemon, Sink, run_cli  # noqa: E402
 
 ACCT = "123456789012"
 
@@ -123,6 +124,47 @@ class ClockSkew(unittest.TestCase):
         m = re.search(r"event=aws_clock_skew service=sts code=SignatureDoesNotMatch offset_s=(\d+)", p.stderr)
         self.assertTrue(m, p.stderr)
         self.assertLess(abs(int(m.group(1)) - 3600), 5)
+
+
+class Metrics(unittest.TestCase):
+    """/metrics shows where the workers' host credentials come from, when
+    they expire and the clock correction, once a job has used them."""
+
+    def test_source_expiry_and_skew(self):
+        fake = FakeAws({"clock_offset_seconds": 900})
+        tmp = tempfile.TemporaryDirectory(prefix="slashd-creds-metrics-")
+        sink = Sink()
+        try:
+            cfg = os.path.join(tmp.name, "config")
+            with open(cfg, "w") as f:
+                f.write("[profile ops]\nrole_arn = %s\nsource_profile = base\nrole_session_name = metrics\n"
+                        "[profile base]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                        % (role("slashd-readonly"), HOST_KEY, HOST_SECRET))
+            env = fake.env(AWS_PROFILE="ops", AWS_CONFIG_FILE=cfg, AWS_ACCESS_KEY_ID="",
+                           AWS_SECRET_ACCESS_KEY="", HOME=tmp.name)
+            d = Daemon(sink, plugins=("help",), fixtures=(), env=env,
+                       sections={"aws": {"region": "us-east-1"}, "plugin.s3": {"enabled": "true"}})
+            d.start()
+            try:
+                before = d.metrics()
+                self.assertEqual(before["slashd_aws_credentials_expiry_timestamp_seconds"], 0)
+                self.assertFalse([k for k in before if k.startswith("slashd_aws_credentials_info")])
+                status, hdrs, _ = d.slash("s3 list")
+                self.assertEqual(status, 200)
+                msgs = sink.wait_final(hdrs["x-slashd-request-id"], timeout=30)
+                self.assertIn("slashd-logs", msgs[-1]["text"])
+                m = d.metrics()
+            finally:
+                self.assertEqual(d.stop(), 0)
+            src = 'slashd_aws_credentials_info{source="profile ops → assume %s via source_profile base"}' \
+                % role("slashd-readonly")
+            self.assertEqual(m.get(src), 1, m)
+            self.assertGreater(m["slashd_aws_credentials_expiry_timestamp_seconds"], time.time() + 600)
+            self.assertLess(abs(m["slashd_aws_clock_skew_seconds"] - 900), 5)
+        finally:
+            sink.close()
+            fake.close()
+            tmp.cleanup()
 
 
 if __name__ == "__main__":
