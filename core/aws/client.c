@@ -541,6 +541,10 @@ int64_t aws_client_clock_skew(const aws_client *c) {
   return c->skew_s;
 }
 
+void aws_client_set_process_timeout(aws_client *c, unsigned ms) {
+  c->process_timeout_ms = ms;
+}
+
 unsigned aws_client_last_attempts(const aws_client *c) {
   return c->last_attempts;
 }

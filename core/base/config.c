@@ -19,6 +19,7 @@
 #include "base/paths.h"
 #include "base/place.h"
 #include "base/route.h"
+#include "base/urlcheck.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -193,6 +194,8 @@ static const key_spec schema[] = {
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
     {"server", "max_body", T_INT, F(max_body), 1024, 1048576},
     {"server", "dedupe_seconds", T_INT, F(dedupe_seconds), 0, 3600},
+    {"server", "max_running_per_user", T_INT, F(max_running_per_user), 0, 4096},
+    {"server", "max_running_per_plugin", T_INT, F(max_running_per_plugin), 0, 4096},
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
@@ -273,6 +276,8 @@ static void set_defaults(config *c) {
   c->job_timeout = 120;
   c->max_body = 16384;
   c->dedupe_seconds = 10;
+  c->max_running_per_user = -1; /* absent: workers - 1 */
+  c->max_running_per_plugin = -1;
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;
@@ -461,6 +466,12 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
     c->n_response_hosts = str_split_list(kv->value, &c->response_hosts);
     if (!c->n_response_hosts)
       diag_add(c, kv->line, DIAG_ERROR, "response_hosts: at least one host is needed");
+    for (size_t i = 0; i < c->n_response_hosts; i++)
+      if (!url_host_entry_ok(c->response_hosts[i]))
+        diag_add(c, kv->line, DIAG_ERROR,
+                 "response_hosts: \"%s\" is not a host name or host:port (e.g. hooks.slack.com "
+                 "or 127.0.0.1:8080; no scheme, path or wildcard), so it could never match",
+                 c->response_hosts[i]);
     break;
   case T_BOOL:
   case T_SPECIAL:

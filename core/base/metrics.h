@@ -58,7 +58,7 @@ typedef enum {
 
 typedef enum { SENV_SLASH, SENV_INTERACTIVE, SENV_EVENTS, SENV_OTHER, SENV__N } socket_envelope;
 
-#define VERIFY__N (VERIFY_NOT_CONFIGURED + 1)
+#define VERIFY__N (VERIFY_REPLAYED + 1)
 #define HIST_BUCKETS 16
 
 typedef struct histogram {

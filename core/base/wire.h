@@ -14,6 +14,11 @@
  *          the handler returned slashd_status S; error: the user was told
  *          of a failure; identity/session: what the job ran as; aws
  *          (optional): the worker's host AWS credentials, for /metrics.
+ *   prompt {"t":"prompt","v":1,"id":"<job id>","what":"…","verb":"…","doing":"…",
+ *           "where":"eu-west-1 (prod)"}
+ *          a prepare job's describe step is done: what the confirmation
+ *          prompt says (what/verb/doing optional: absent is the generic
+ *          prompt); the main process signs the token and posts the prompt.
  *   creds  {"t":"creds","v":1,"entry":{…}}
  *          assumed-role credentials to share with the other workers
  *          (worker/awsglue.h's cache entry).
@@ -42,6 +47,7 @@ typedef enum {
   WIRE_DONE,
   WIRE_CREDS,
   WIRE_JOB,
+  WIRE_PROMPT,
   WIRE_ACCEPT,  /* journal */
   WIRE_FINISHED /* journal "done" */
 } wire_type;
@@ -67,6 +73,8 @@ typedef struct wire_msg {
   const char *session;    /* NULL when absent */
   const char *aws_source; /* NULL when absent */
   long long aws_expires, aws_skew;
+  /* prompt (NULL when absent) */
+  const char *what, *verb, *doing, *where;
   /* creds (entry) and job (creds, optional) */
   const json_t *creds;
   /* job, accept */
@@ -82,7 +90,22 @@ json_t *wire_done(const char *id, int status, bool error, int posts, const char 
 /* Adds the optional "aws" object to a done message. */
 void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew);
 json_t *wire_creds(const json_t *entry);
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where);
 json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
+
+/* The same messages as JSON text appended to b, for the senders on the job
+ * path (each job sends one job, one or more replies and one done): written
+ * directly, not built as jansson objects and dumped. The object makers
+ * above parse these, so each message still has exactly one encoder. */
+typedef struct wire_aws {
+  const char *source;
+  long long expires, skew;
+} wire_aws;
+void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
+void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
+                    const char *identity, const char *session, const wire_aws *aws /* or NULL */);
+void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);
 
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is
