@@ -217,7 +217,9 @@ static void *run(void *arg) {
     }
     w->lat_us[w->done++] = dt;
     w->status[status / 100 >= 2 && status / 100 <= 5 ? status / 100 : 0]++;
-    if (rbody && strstr(rbody, "is running"))
+    /* Queued: "is running…" when a worker takes it at once, "is queued (N
+     * ahead)…" when it waits. */
+    if (rbody && (strstr(rbody, "is running") || strstr(rbody, "is queued (")))
       w->queued++;
     else if (rbody && strstr(rbody, "busy"))
       w->busy++;

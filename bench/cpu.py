@@ -2,23 +2,24 @@
 """bench/cpu.py — CPU per request of slashd builds, side by side (A B A B …).
 
     bench/cpu.py BUILD_DIR [BUILD_DIR ...]      e.g. /tmp/base/build-bench build-bench
-    ROUNDS=4 N=60000 HELP_N=6000 HELP_RATE=2000 E2E_N=300 bench/cpu.py A B
+    ROUNDS=4 WRK_SECONDS=5 HELP_N=6000 HELP_RATE=2000 E2E_N=300 bench/cpu.py A B
 
 Wall-clock throughput on a shared machine moves with whatever else runs;
 the CPU time the server spends per request moves far less. So this measures,
 for each build and each round, with the server (and its workers) pinned to
 CPU 0 and the client on CPU 1:
 
-  nosuch   N unknown commands over 64 keep-alive connections (closed loop):
-           the pure ack path. CPU per ack, the server core's busy share, and
-           requests/s (the last one only as steady as the machine).
+  nosuch   wrk, WRK_SECONDS of unknown commands over 64 keep-alive
+           connections (closed loop, bench/slash.lua, as bench/run): the pure
+           ack path. CPU per ack, the server core's and wrk's core's busy
+           share, requests/s (the last ones only as steady as the machine).
   help     HELP_N `/aws help` at HELP_RATE/s over 64 connections (open loop,
            below saturation so every one is queued and none is "busy"): the
            whole job — ack, journal, IPC, plugin, response_url POST. CPU per
            job, counted until the last reply reached the sink and the server
            went idle.
   (SERVER_INI="http_threads = 1;queue = 512" adds [server] lines.)
-  burst    BURST_N `/aws help` over 64 connections, closed loop: jobs queue up
+  burst    wrk, WRK_SECONDS of `/aws help` over 64 connections: jobs queue up
            and, past the queue, are answered "busy". CPU per completed job
            (the busy acks charged at the unknown command's CPU per ack) and
            completed jobs/s, until the last reply reached the sink.
@@ -42,11 +43,10 @@ import tempfile
 import time
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-N = int(os.environ.get("N", "60000"))
 HELP_N = int(os.environ.get("HELP_N", "6000"))
 HELP_RATE = float(os.environ.get("HELP_RATE", "2000"))
 E2E_N = int(os.environ.get("E2E_N", "300"))
-BURST_N = int(os.environ.get("BURST_N", "20000"))
+SINK_PORT = 0
 PIN = os.environ.get("PIN", "1") == "1"
 SRV = ["taskset", "-c", "0"] if PIN else []
 CLI = ["taskset", "-c", "1"] if PIN else []
@@ -130,6 +130,34 @@ def ackbench(build, port, args):
     return r.stdout
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "5"))
+
+
+def wrk(port, text):
+    """A wrk burst of WRK_SECONDS over 64 connections, as bench/run runs it.
+    Returns bench/slash.lua's counts and wrk's own CPU seconds."""
+    with tempfile.NamedTemporaryFile("r", suffix=".wrk") as out:
+        env = dict(os.environ, BENCH_TEXT=text, BENCH_NONCE=secrets.token_hex(4),
+                   BENCH_SINK=f"http://127.0.0.1:{SINK_PORT}/hook", BENCH_OUT=out.name)
+        r0 = os.times()
+        subprocess.run(CLI + ["wrk", "-t1", "-c64", f"-d{WRK_SECONDS}s", "--timeout", "10s",
+                              "-s", os.path.join(ROOT, "bench/slash.lua"),
+                              f"http://127.0.0.1:{port}/slack/commands"],
+                       env=env, capture_output=True, check=True)
+        r1 = os.times()
+        res = {}
+        for line in out.read().splitlines():
+            k, _, v = line.partition(" ")
+            try:
+                res[k] = float(v)
+            except ValueError:
+                pass
+    res["client_cpu_s"] = (r1.children_user - r0.children_user) + (r1.children_system -
+                                                                   r0.children_system)
+    return res
+
+
 def field(out, name):
     m = re.search(r"\b" + re.escape(name) + r"=([0-9.]+)", out)
     return float(m.group(1)) if m else float("nan")
@@ -170,14 +198,13 @@ def run_one(build, work):
         settle(s.pid)
 
         c0, t0 = cpu_ns(s.pid), time.monotonic()
-        out = ackbench(build, s.port, ["-n", str(N), "-c", "64", "-t", "nosuch"])
+        w = wrk(s.port, "nosuch")
         c1, t1 = cpu_ns(s.pid), time.monotonic()
-        n = field(out, "requests")
-        secs = field(out, "seconds")
-        res["nosuch_us"] = (c1 - c0) / 1e3 / n
+        res["nosuch_us"] = (c1 - c0) / 1e3 / w["requests"]
         res["nosuch_busy"] = 100.0 * (c1 - c0) / 1e9 / (t1 - t0)
-        res["nosuch_rps"] = n / secs
-        res["nosuch_p99_ms"] = field(out, "p99") / 1e3
+        res["nosuch_rps"] = w["rps"]
+        res["nosuch_p99_ms"] = w.get("lat_p99_us", float("nan")) / 1e3
+        res["nosuch_client_busy"] = 100.0 * w["client_cpu_s"] / (t1 - t0)
         settle(s.pid)
 
         c0 = cpu_ns(s.pid)
@@ -192,15 +219,16 @@ def run_one(build, work):
         res["help_p99_ms"] = field(out, "p99") / 1e3
 
         c0, t0 = cpu_ns(s.pid), time.monotonic()
-        out = ackbench(build, s.port, ["-n", str(BURST_N), "-c", "64", "-t", "help"])
+        w = wrk(s.port, "help")
         settle(s.pid)
         c1, t1 = cpu_ns(s.pid), time.monotonic()
-        q, busy = field(out, "queued"), field(out, "busy")
+        q, busy = w["acks_queued"], w["acks_busy"]
         # A busy ack costs about what an unknown command does: the rest is
         # what the completed jobs cost.
+        res["burst_us"] = (c1 - c0) / 1e3 / w["requests"]
         res["burst_job_us"] = ((c1 - c0) / 1e3 - busy * res["nosuch_us"]) / q
         res["burst_jobs_s"] = q / (t1 - t0)
-        res["burst_busy_pct"] = 100.0 * busy / field(out, "requests")
+        res["burst_busy_pct"] = 100.0 * busy / w["requests"]
 
         c0 = cpu_ns(s.pid)
         out = ackbench(build, s.port, ["-n", str(E2E_N), "-t", "help", "--e2e"])
@@ -218,8 +246,10 @@ LABELS = [
     ("nosuch_busy", "unknown command c64: server core busy (%)"),
     ("nosuch_rps", "unknown command c64: requests/s"),
     ("nosuch_p99_ms", "unknown command c64: p99 ack (ms)"),
+    ("nosuch_client_busy", "unknown command c64: wrk's core busy (%)"),
     ("help_us", f"help open loop {HELP_RATE:.0f}/s: CPU per job (µs)"),
     ("help_p99_ms", f"help open loop {HELP_RATE:.0f}/s: p99 ack (ms)"),
+    ("burst_us", "help burst c64: CPU per request, busy acks included (µs)"),
     ("burst_job_us", "help burst c64: CPU per completed job (µs)"),
     ("burst_jobs_s", "help burst c64: completed jobs/s (until the last reply)"),
     ("burst_busy_pct", "help burst c64: acks answered busy (%)"),
@@ -236,6 +266,9 @@ def main():
     ACKBENCH = ACKBENCH or os.path.abspath(f"{builds[-1]}/bench/ackbench")
     os.environ.setdefault("BENCH_SECRET", secrets.token_hex(32))
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    global SINK_PORT
+    sink = subprocess.Popen(CLI + [ACKBENCH, "--sink-only"], stdout=subprocess.PIPE, text=True)
+    SINK_PORT = int(sink.stdout.readline().split()[1])
     work = tempfile.mkdtemp(prefix="slashd-cpu-")
     print(f"loadavg before: {open('/proc/loadavg').read().strip()}", flush=True)
     results = {b: [] for b in builds}
@@ -257,6 +290,8 @@ def main():
             noise = 100.0 * (max(v) - min(v)) / 2 / mean if mean else 0.0
             cells.append(f"{mean:,.2f} ±{noise:.0f}%")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    sink.terminate()
+    sink.wait()
     shutil.rmtree(work, ignore_errors=True)
 
 

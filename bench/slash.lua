@@ -76,7 +76,7 @@ end
 function response(status, headers, body)
   if status ~= 200 then
     non200 = non200 + 1
-  elseif body:find("is running", 1, true) then
+  elseif body:find("is running", 1, true) or body:find("is queued (", 1, true) then
     queued = queued + 1
   elseif body:find("busy", 1, true) then
     busy = busy + 1

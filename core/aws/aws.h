@@ -119,6 +119,10 @@ const char *aws_status_name(aws_status s);
  * string) lists everything tried. */
 const aws_creds *aws_host_creds(aws_client *c, char **err);
 
+/* The cached host credentials' source and expiry (0: long-term), without
+ * fetching anything; false when none are cached. For /metrics. */
+bool aws_host_creds_cached(const aws_client *c, const char **source, int64_t *expiration);
+
 /* After aws_host_creds failed: whether a source is configured but broken
  * (a bad or unsupported setting, a failing credential_process, a refused
  * role), rather than no source being configured at all. */

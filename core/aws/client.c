@@ -231,6 +231,14 @@ const aws_creds *aws_host_creds(aws_client *c, char **err) {
   return NULL;
 }
 
+bool aws_host_creds_cached(const aws_client *c, const char **source, int64_t *expiration) {
+  if (!c->have_host)
+    return false;
+  *source = c->host.source ? c->host.source : "";
+  *expiration = c->host.expiration;
+  return true;
+}
+
 static void forget_host_creds(aws_client *c) {
   c->host_refresh_at = 0; /* next aws_host_creds refetches */
   c->host.expiration = 1; /* and does not keep these as a fallback */
@@ -531,6 +539,10 @@ const char *aws_client_setting_error(const aws_client *c) {
 
 int64_t aws_client_clock_skew(const aws_client *c) {
   return c->skew_s;
+}
+
+void aws_client_set_process_timeout(aws_client *c, unsigned ms) {
+  c->process_timeout_ms = ms;
 }
 
 unsigned aws_client_last_attempts(const aws_client *c) {

@@ -37,7 +37,8 @@ struct aws_client {
   unsigned backoff_base_ms, backoff_cap_ms;
   char *container_host; /* "http://169.254.170.2" */
   size_t max_response;
-  unsigned last_attempts; /* attempts of the last API call */
+  unsigned process_timeout_ms; /* credential_process; 0: 30 s */
+  unsigned last_attempts;      /* attempts of the last API call */
 
   uint64_t rng;
   int64_t skew_s; /* server time minus ours, learnt from a refused signature */
@@ -105,6 +106,7 @@ void aws_client_set_clock(aws_client *c, int64_t (*now)(void *ud), void *ud);
 void aws_client_set_backoff(aws_client *c, unsigned base_ms, unsigned cap_ms);
 void aws_client_set_container_host(aws_client *c, const char *base_url);
 void aws_client_set_max_response(aws_client *c, size_t bytes);
+void aws_client_set_process_timeout(aws_client *c, unsigned ms);
 unsigned aws_client_last_attempts(const aws_client *c);
 
 #endif

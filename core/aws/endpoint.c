@@ -14,6 +14,8 @@ static const aws_service services[] = {
     {"sts", "sts", "AWS_ENDPOINT_URL_STS", "sts", AWS_PROTO_QUERY, "2011-06-15", NULL, false},
     {"iam", "iam", "AWS_ENDPOINT_URL_IAM", "iam", AWS_PROTO_QUERY, "2010-05-08", NULL, true},
     {"sns", "sns", "AWS_ENDPOINT_URL_SNS", "sns", AWS_PROTO_QUERY, "2010-03-31", NULL, false},
+    /* SQS still serves its Query API (QueueUrl as a parameter, POST /). */
+    {"sqs", "sqs", "AWS_ENDPOINT_URL_SQS", "sqs", AWS_PROTO_QUERY, "2012-11-05", NULL, false},
     {"kms", "kms", "AWS_ENDPOINT_URL_KMS", "kms", AWS_PROTO_JSON, NULL, "TrentService", false},
     {"s3", "s3", "AWS_ENDPOINT_URL_S3", "s3", AWS_PROTO_REST_XML, NULL, NULL, false},
 };

@@ -6,7 +6,7 @@
  * S3 is s3.amazonaws.com for us-east-1 (signed us-east-1) and
  * s3.{region}.amazonaws.com elsewhere.
  * Overrides, in the SDKs' order: AWS_ENDPOINT_URL_<SERVICE_ID> (EC2, S3,
- * CLOUDWATCH, STS, IAM, KMS, SNS), then AWS_ENDPOINT_URL, then the ini's
+ * CLOUDWATCH, STS, IAM, KMS, SNS, SQS), then AWS_ENDPOINT_URL, then the ini's
  * [aws] endpoint_url. With an override the signing region stays the
  * client's region (us-east-1 for global services) and S3 uses path style. */
 #ifndef SLASHD_AWS_ENDPOINT_H
@@ -32,7 +32,7 @@ typedef struct aws_service {
   bool global;             /* one endpoint per partition */
 } aws_service;
 
-/* "ec2", "monitoring" (or "cloudwatch"), "sts", "iam", "kms", "sns", "s3";
+/* "ec2", "monitoring" (or "cloudwatch"), "sts", "iam", "kms", "sns", "sqs", "s3";
  * NULL for anything else. */
 const aws_service *aws_service_find(const char *name);
 

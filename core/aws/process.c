@@ -118,6 +118,11 @@ static bool spawn(const words *w, child *ch, int *spawn_errno) {
     dup2(devnull, 0);
     dup2(po[1], 1);
     dup2(pe[1], 2);
+    /* Nothing else of the worker's (its socket to the main process above
+     * all) reaches the helper; the error pipe closes on exec. */
+    fcntl(px[1], F_SETFD, FD_CLOEXEC);
+    close_range(3, px[1] > 3 ? (unsigned)px[1] - 1 : 2, 0);
+    close_range((unsigned)px[1] + 1, ~0u, 0);
     execvp(w->v[0], w->v);
     int e = errno;
     (void)!write(px[1], &e, sizeof e);
@@ -143,8 +148,8 @@ static bool spawn(const words *w, child *ch, int *spawn_errno) {
 
 /* Reads stdout and stderr until both close, the deadline passes or stdout
  * grows past its bound. Returns "" or what went wrong. */
-static const char *collect(child *ch, sbuf *out, sbuf *err) {
-  uint64_t deadline = mono_ms() + PROCESS_TIMEOUT_MS;
+static const char *collect(child *ch, unsigned timeout_ms, sbuf *out, sbuf *err) {
+  uint64_t deadline = mono_ms() + timeout_ms;
   struct pollfd fds[2] = {{ch->out, POLLIN, 0}, {ch->err, POLLIN, 0}};
   char buf[4096];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
@@ -247,7 +252,8 @@ src_result creds_process(aws_client *c, const char *profile, const char *cmdline
     sbuf_addf(why, "could not be started: %s", strerror(errno));
     goto out;
   }
-  const char *cerr = collect(&ch, &o, &e);
+  const char *cerr =
+      collect(&ch, c->process_timeout_ms ? c->process_timeout_ms : PROCESS_TIMEOUT_MS, &o, &e);
   if (*cerr)
     kill(ch.pid, SIGKILL);
   if (ch.out >= 0)

@@ -21,9 +21,10 @@ typedef struct aws_profile {
   char *region;
   /* client settings (botocore's profile keys of the same names) */
   char *ca_bundle, *max_attempts, *retry_mode, *use_fips_endpoint, *use_dualstack_endpoint;
-  char *unsupported; /* the first key naming a source we do not support
-                        (role_arn, credential_process, sso_session, …), or NULL */
-  bool found;        /* the section exists in at least one file */
+  char *other_source; /* the first key naming a credential source other than
+                         keys (role_arn, credential_process, sso_session, …),
+                         or NULL; profcreds.c resolves those */
+  bool found;         /* the section exists in at least one file */
 } aws_profile;
 
 typedef void (*profile_ini_fn)(void *ud, const char *section, const char *key, const char *value);

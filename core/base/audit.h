@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/confirm.h"
 #include "base/metrics.h"
 #include "daemon/server.h"
 
@@ -26,5 +27,9 @@ void audit_close(audit *a);
 bool audit_reopen(audit *a, char **err);
 
 void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us);
+
+/* One line per confirmation step (see base/confirm.h). `a` NULL: to the
+ * log. */
+void audit_confirm(audit *a, const audit_confirm_line *l);
 
 #endif

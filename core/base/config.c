@@ -19,6 +19,7 @@
 #include "base/paths.h"
 #include "base/place.h"
 #include "base/route.h"
+#include "base/urlcheck.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -193,6 +194,8 @@ static const key_spec schema[] = {
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
     {"server", "max_body", T_INT, F(max_body), 1024, 1048576},
     {"server", "dedupe_seconds", T_INT, F(dedupe_seconds), 0, 3600},
+    {"server", "max_running_per_user", T_INT, F(max_running_per_user), 0, 4096},
+    {"server", "max_running_per_plugin", T_INT, F(max_running_per_plugin), 0, 4096},
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
@@ -229,6 +232,9 @@ static const key_spec schema[] = {
     {"identity", "confirm_seconds", T_INT, F(confirm_seconds), 30, 3600},
     {"audit", "file", T_PATH, F(audit_file), 0, 0},
     {"plugins", "dir", T_PATH, F(plugin_dir), 0, 0},
+    {"lambda", "queue_url", T_STR, F(lambda_queue_url), 0, 0},
+    {"lambda", "topic_arn", T_STR, F(lambda_topic_arn), 0, 0},
+    {"lambda", "max_job_age", T_INT, F(lambda_max_job_age), 1, 86400},
 };
 
 /* Sections whose keys are free-form (user ids, access rules). */
@@ -270,6 +276,8 @@ static void set_defaults(config *c) {
   c->job_timeout = 120;
   c->max_body = 16384;
   c->dedupe_seconds = 10;
+  c->max_running_per_user = -1; /* absent: workers - 1 */
+  c->max_running_per_plugin = -1;
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;
@@ -287,6 +295,7 @@ static void set_defaults(config *c) {
   c->id_mode = ID_NONE;
   c->id_read = READ_AS_HOST;
   c->session_duration = 900;
+  c->lambda_max_job_age = 1500;
   c->confirm_writes = true;
   c->confirm_seconds = 300;
 }
@@ -457,6 +466,12 @@ static void apply_key(config *c, const cfg_section *s, const cfg_kv *kv) {
     c->n_response_hosts = str_split_list(kv->value, &c->response_hosts);
     if (!c->n_response_hosts)
       diag_add(c, kv->line, DIAG_ERROR, "response_hosts: at least one host is needed");
+    for (size_t i = 0; i < c->n_response_hosts; i++)
+      if (!url_host_entry_ok(c->response_hosts[i]))
+        diag_add(c, kv->line, DIAG_ERROR,
+                 "response_hosts: \"%s\" is not a host name or host:port (e.g. hooks.slack.com "
+                 "or 127.0.0.1:8080; no scheme, path or wildcard), so it could never match",
+                 c->response_hosts[i]);
     break;
   case T_BOOL:
   case T_SPECIAL:
@@ -548,6 +563,24 @@ static void check_server(config *c) {
     diag_add(c, line, DIAG_ERROR, "job_timeout must be at least 1 second");
 }
 
+/* A Lambda front sends each job to exactly one place. Neither is checked by
+ * the front itself: a worker needs neither. */
+static void check_lambda(config *c) {
+  const cfg_section *s = config_section(c, "lambda");
+  if (c->lambda_queue_url && c->lambda_topic_arn)
+    diag_add(c, s ? s->line : 0, DIAG_ERROR,
+             "[lambda] queue_url and topic_arn: set one of them, not both (a front sends each job "
+             "to one place)");
+  if (c->lambda_topic_arn && !str_starts(c->lambda_topic_arn, "arn:aws"))
+    diag_add(c, config_get_kv(s, "topic_arn")->line, DIAG_ERROR,
+             "topic_arn: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
+  if (c->lambda_queue_url && !str_starts(c->lambda_queue_url, "https://") &&
+      !str_starts(c->lambda_queue_url, "http://"))
+    diag_add(
+        c, config_get_kv(s, "queue_url")->line, DIAG_ERROR,
+        "queue_url: expected an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)");
+}
+
 static void check_slack(config *c) {
   const cfg_section *s = config_section(c, "slack");
   int line = s ? s->line : 0;
@@ -614,6 +647,7 @@ static void interpret(config *c) {
   check_server(c);
   check_slack(c);
   check_identity(c);
+  check_lambda(c);
 }
 
 config *config_load(const char *path, char **err) {
@@ -709,7 +743,9 @@ void config_free(config *c) {
                    &c->role_name,
                    &c->required_policy,
                    &c->audit_file,
-                   &c->plugin_dir};
+                   &c->plugin_dir,
+                   &c->lambda_queue_url,
+                   &c->lambda_topic_arn};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   free(c);

@@ -52,6 +52,8 @@ typedef struct config {
   int job_timeout;
   int max_body;
   int dedupe_seconds;
+  int max_running_per_user;   /* -1 (absent): workers - 1; 0: no limit (base/caps.h) */
+  int max_running_per_plugin; /* the same */
   int drain_seconds;
   int connection_limit;
   int connection_timeout;
@@ -102,6 +104,11 @@ typedef struct config {
 
   /* [audit] */
   char *audit_file; /* NULL: audit lines go to the log */
+
+  /* [lambda] (slashd lambda only) */
+  char *lambda_queue_url; /* SQS queue the front sends jobs to, or NULL */
+  char *lambda_topic_arn; /* SNS topic the front publishes jobs to, or NULL */
+  int lambda_max_job_age; /* seconds; older jobs are not run */
 
   /* [plugins] */
   char *plugin_dir;

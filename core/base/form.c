@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
 
@@ -148,4 +149,19 @@ char *form_encode(const char *s) {
     }
   }
   return sbuf_steal(&b);
+}
+
+bool form_content_type_ok(const char *ct) {
+  if (!ct)
+    return false;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  static const char form_type[] = "application/x-www-form-urlencoded";
+  size_t n = sizeof form_type - 1;
+  if (strncasecmp(ct, form_type, n) != 0)
+    return false;
+  const char *rest = ct + n;
+  while (*rest == ' ' || *rest == '\t')
+    rest++;
+  return *rest == '\0' || *rest == ';';
 }

@@ -2,6 +2,7 @@
 #ifndef SLASHD_FORM_H
 #define SLASHD_FORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct form_field {
@@ -33,6 +34,10 @@ const char *form_get(const form *f, const char *name);
 const form_field *form_field_get(const form *f, const char *name);
 void form_free(form *f);
 const char *form_strerror(form_err e);
+
+/* Whether a Content-Type is a form (charset and other parameters allowed).
+ * Every door that takes a form body checks it the same way (415 otherwise). */
+bool form_content_type_ok(const char *content_type);
 
 /* Percent-encodes s for a form body or a URL query (space as %20). */
 char *form_encode(const char *s);

@@ -20,21 +20,23 @@ bool ipc_pair(int fds[2]) {
   return true;
 }
 
+bool ipc_send_text(int fd, const char *s, size_t n) {
+  if (n > IPC_MAX) {
+    log_kv(SLOG_ERROR, "ipc_too_large", KV_U("bytes", n));
+    return false;
+  }
+  ssize_t w;
+  do {
+    w = send(fd, s, n, MSG_NOSIGNAL);
+  } while (w < 0 && errno == EINTR);
+  return w == (ssize_t)n;
+}
+
 bool ipc_send(int fd, const json_t *msg) {
   char *s = json_dumps(msg, JSON_COMPACT);
   if (!s)
     return false;
-  size_t n = strlen(s);
-  bool ok = false;
-  if (n > IPC_MAX) {
-    log_kv(SLOG_ERROR, "ipc_too_large", KV_U("bytes", n));
-  } else {
-    ssize_t w;
-    do {
-      w = send(fd, s, n, MSG_NOSIGNAL);
-    } while (w < 0 && errno == EINTR);
-    ok = (w == (ssize_t)n);
-  }
+  bool ok = ipc_send_text(fd, s, strlen(s));
   free(s);
   return ok;
 }

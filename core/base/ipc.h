@@ -13,6 +13,8 @@
 bool ipc_pair(int fds[2]);
 /* Sends one message (blocking, no SIGPIPE). False on error (peer gone). */
 bool ipc_send(int fd, const json_t *msg);
+/* Sends one message already written as JSON text (s[0..n)). */
+bool ipc_send_text(int fd, const char *s, size_t n);
 /* Receives one message. Returns NULL on EOF (*eof = true) or on error or a
  * malformed message (*eof = false). */
 json_t *ipc_recv(int fd, bool *eof);

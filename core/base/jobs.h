@@ -18,10 +18,13 @@ typedef struct job {
   char *user_name;
   char *channel_id;
   char *channel_name;
-  char *command; /* "/aws" */
-  char *text;    /* as typed */
-  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
-  char *account; /* --account alias, or NULL */
+  char *command;         /* "/aws" */
+  char *text;            /* as typed */
+  char *region;          /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account;         /* --account alias, or NULL */
+  bool prepare;          /* run the describe step and post a confirmation prompt, not the command */
+  bool replace_original; /* every post replaces the message the job came from (a prompt) */
+  char *preface; /* mrkdwn posted before the job runs ("Stopping… (confirmed by <@U>)"), or NULL */
   char *response_url;
   char *plugin;
   char *cmd;
@@ -54,6 +57,9 @@ void job_free(job *j);
  *    "deadline_ms": 0 | 1700000060123,
  *    "region": "eu-west-1" | "all" (optional: absent is the host's default),
  *    "account": "<[accounts] alias>" (optional),
+ *    "prepare": true (optional: run the describe step and ask to confirm),
+ *    "replace_original": true (optional: every post replaces the prompt),
+ *    "preface": "<mrkdwn posted first>" (optional),
  *    "identity": "none" | "host" | "<role ARN>" (optional),
  *    "session": "<STS session name>" (optional)}
  *
@@ -69,6 +75,12 @@ json_t *job_encode(const job *j);
  * is missing, of the wrong type or out of bounds, or the version unknown.
  * The dedupe key and the monotonic times are left empty. */
 job *job_decode(const json_t *o, char **err);
+/* The exact bytes of the job as job_encode_text writes it, plus
+ * JOB_WIRE_RESERVE for what rides along to a worker (the message's own
+ * keys, assumed-role credentials): what a job needs of one message
+ * (base/ipc.h: IPC_MAX). */
+#define JOB_WIRE_RESERVE (16 * 1024)
+size_t job_wire_bytes(const job *j);
 /* `/aws ec2 stop i-1`, cut and scrubbed for a code span
  * (message_command_span; not escaped). */
 char *job_display(const job *j);

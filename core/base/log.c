@@ -17,6 +17,16 @@
 static atomic_int g_level = SLOG_INFO;
 static atomic_bool g_json = false;
 static char g_role[32] = "main";
+/* Fields added to every line of the current unit of work (the Lambda
+ * runtime's invocation: its request id). Only a single-threaded process
+ * sets them (the Lambda runtime, between invocations); a threaded one
+ * never does, so it reads an empty, unchanging list. */
+#define LOG_CTX_MAX 4
+static struct {
+  char key[24];
+  char value[128];
+} g_ctx[LOG_CTX_MAX];
+static unsigned g_nctx;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -47,6 +57,37 @@ bool log_configure(const char *format, const char *level) {
 
 void log_set_role(const char *role) {
   snprintf(g_role, sizeof g_role, "%s", role);
+  /* A child started for one unit of work (the Lambda worker's job process)
+   * inherits its parent's context fields: "key=value key=value". */
+  const char *ctx = getenv(LOG_CONTEXT_ENV);
+  while (ctx && *ctx) {
+    const char *eq = strchr(ctx, '=');
+    if (!eq)
+      break;
+    const char *end = strchr(eq, ' ');
+    size_t kl = (size_t)(eq - ctx), vl = end ? (size_t)(end - eq - 1) : strlen(eq + 1);
+    char key[24], value[128];
+    snprintf(key, sizeof key, "%.*s", (int)kl, ctx);
+    snprintf(value, sizeof value, "%.*s", (int)vl, eq + 1);
+    log_context_set(key, value);
+    ctx = end ? end + 1 : NULL;
+  }
+}
+
+void log_context_set(const char *key, const char *value) {
+  unsigned i = 0;
+  while (i < g_nctx && strcmp(g_ctx[i].key, key) != 0)
+    i++;
+  if (i == LOG_CTX_MAX)
+    return;
+  if (i == g_nctx)
+    g_nctx++;
+  snprintf(g_ctx[i].key, sizeof g_ctx[i].key, "%s", key);
+  snprintf(g_ctx[i].value, sizeof g_ctx[i].value, "%s", value ? value : "");
+}
+
+void log_context_clear(void) {
+  g_nctx = 0;
 }
 
 bool log_enabled(int level) {
@@ -235,6 +276,12 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     add_quoted(&b, g_role);
     sbuf_adds(&b, ",\"event\":");
     add_quoted(&b, event);
+    for (unsigned i = 0; i < g_nctx; i++) {
+      sbuf_addc(&b, ',');
+      add_quoted(&b, g_ctx[i].key);
+      sbuf_addc(&b, ':');
+      add_quoted(&b, g_ctx[i].value);
+    }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addc(&b, ',');
       add_quoted(&b, fields[i].key);
@@ -251,6 +298,12 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, g_role);
     sbuf_adds(&b, " event=");
     sbuf_adds(&b, event);
+    for (unsigned i = 0; i < g_nctx; i++) {
+      sbuf_addc(&b, ' ');
+      sbuf_adds(&b, g_ctx[i].key);
+      sbuf_addc(&b, '=');
+      add_value(&b, &KV_S(g_ctx[i].key, g_ctx[i].value), json);
+    }
     for (unsigned i = 0; i < n; i++) {
       sbuf_addc(&b, ' ');
       sbuf_adds(&b, fields[i].key);

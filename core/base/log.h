@@ -19,6 +19,16 @@ int log_level_from_name(const char *name);
 /* A process tag added to every line (e.g. "worker" with the worker's index). */
 void log_set_role(const char *role);
 bool log_enabled(int level);
+/* A field added to every following line (at most 4; setting a key again
+ * replaces its value), until log_context_clear(). For a process that runs
+ * one unit of work at a time on one thread: the Lambda runtime tags each
+ * invocation's lines with its request id. */
+void log_context_set(const char *key, const char *value);
+/* The environment variable a parent sets ("key=value key=value", no spaces
+ * in values) so that a child process it starts for the same unit of work
+ * logs the same context fields; read by log_set_role. */
+#define LOG_CONTEXT_ENV "SLASHD_LOG_CONTEXT"
+void log_context_clear(void);
 
 void log_fields(int level, const char *event, const log_field *fields, unsigned n);
 

@@ -82,18 +82,26 @@ char *message_command_span(const char *command, const char *text, size_t max) {
 
 /* Escaped text for a code block: a ``` inside would close the block early,
  * so a zero-width space is put between its backticks. */
+/* A code block's text: a ``` inside would end the block early, so a
+ * zero-width space goes between its backticks. Runs between them are
+ * escaped (or copied) at once. */
 static void add_code(sbuf *out, const char *code, bool escape) {
-  size_t n = strlen(code);
-  for (size_t i = 0; i < n; i++) {
-    if (code[i] == '`' && i + 2 < n && code[i + 1] == '`' && code[i + 2] == '`') {
-      sbuf_adds(out, "`\xe2\x80\x8b`\xe2\x80\x8b`");
-      i += 2;
-    } else if (escape) {
-      slack_escape(out, code + i, 1);
-    } else {
-      sbuf_addc(out, code[i]);
-    }
+  size_t n = strlen(code), run = 0;
+  for (size_t i = 0; i + 2 < n; i++) {
+    if (code[i] != '`' || code[i + 1] != '`' || code[i + 2] != '`')
+      continue;
+    if (escape)
+      slack_escape(out, code + run, i - run);
+    else
+      sbuf_add(out, code + run, i - run);
+    sbuf_adds(out, "`\xe2\x80\x8b`\xe2\x80\x8b`");
+    i += 2;
+    run = i + 1;
   }
+  if (escape)
+    slack_escape(out, code + run, n - run);
+  else
+    sbuf_add(out, code + run, n - run);
 }
 
 /* Trailing newlines only make a block taller, and do not make one line of

@@ -88,6 +88,58 @@ static void render_socket(sbuf *o, const socket_metrics *s) {
               "Socket Mode: time from an envelope read to its ack written.", &s->ack_seconds);
 }
 
+void metrics_init(metrics *m) {
+  pthread_mutex_init(&m->aws.mu, NULL);
+}
+
+void metrics_destroy(metrics *m) {
+  pthread_mutex_destroy(&m->aws.mu);
+}
+
+void metrics_set_aws(metrics *m, const char *source, long long expires, long long skew) {
+  aws_metrics *a = &m->aws;
+  pthread_mutex_lock(&a->mu);
+  size_t n = 0, cap = sizeof a->source - 1;
+  for (const char *p = source; *p && n < cap; p++) {
+    bool esc = *p == '\\' || *p == '"' || *p == '\n';
+    if (n + (esc ? 2 : 1) > cap)
+      break;
+    if (esc)
+      a->source[n++] = '\\';
+    a->source[n++] = *p == '\n' ? 'n' : *p;
+  }
+  /* Never end inside a UTF-8 sequence. */
+  while (n && ((unsigned char)a->source[n - 1] & 0xc0) == 0x80)
+    n--;
+  if (n && (unsigned char)a->source[n - 1] >= 0xc0)
+    n--;
+  a->source[n] = '\0';
+  pthread_mutex_unlock(&a->mu);
+  atomic_store(&a->expires, expires);
+  atomic_store(&a->skew, skew);
+}
+
+static void render_aws(const metrics *m, sbuf *o) {
+  aws_metrics *a = (aws_metrics *)&m->aws; /* the lock, not the data, changes */
+  pthread_mutex_lock(&a->mu);
+  if (a->source[0]) {
+    sbuf_adds(o, "# HELP slashd_aws_credentials_info Where the workers' host AWS credentials "
+                 "come from.\n# TYPE slashd_aws_credentials_info gauge\n");
+    sbuf_addf(o, "slashd_aws_credentials_info{source=\"%s\"} 1\n", a->source);
+  }
+  pthread_mutex_unlock(&a->mu);
+  sbuf_addf(o,
+            "# HELP slashd_aws_credentials_expiry_timestamp_seconds When the host AWS credentials "
+            "expire (0: long-term keys, or not fetched yet).\n"
+            "# TYPE slashd_aws_credentials_expiry_timestamp_seconds gauge\n"
+            "slashd_aws_credentials_expiry_timestamp_seconds %lld\n"
+            "# HELP slashd_aws_clock_skew_seconds AWS's clock minus ours, as learnt from a "
+            "signature refused as skewed (the signing clock is corrected by it).\n"
+            "# TYPE slashd_aws_clock_skew_seconds gauge\n"
+            "slashd_aws_clock_skew_seconds %lld\n",
+            (long long)atomic_load(&a->expires), (long long)atomic_load(&a->skew));
+}
+
 void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
   sbuf_adds(o, "# HELP slashd_build_info Build information.\n# TYPE slashd_build_info gauge\n");
   sbuf_addf(o, "slashd_build_info{version=\"%s\"} 1\n", SLASHD_VERSION);
@@ -152,4 +204,5 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
   render_hist(o, "slashd_ack_duration_seconds", "Time to answer a slash command (front door).",
               &m->ack_seconds);
   render_socket(o, &m->socket);
+  render_aws(m, o);
 }

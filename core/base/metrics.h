@@ -3,6 +3,7 @@
 #ifndef SLASHD_METRICS_H
 #define SLASHD_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -57,7 +58,7 @@ typedef enum {
 
 typedef enum { SENV_SLASH, SENV_INTERACTIVE, SENV_EVENTS, SENV_OTHER, SENV__N } socket_envelope;
 
-#define VERIFY__N (VERIFY_NOT_CONFIGURED + 1)
+#define VERIFY__N (VERIFY_REPLAYED + 1)
 #define HIST_BUCKETS 16
 
 typedef struct histogram {
@@ -74,6 +75,14 @@ typedef struct socket_metrics {
   histogram ack_seconds;    /* envelope read to ack written */
 } socket_metrics;
 
+/* The host AWS credentials of the workers, as the last finished job's
+ * worker reported them. */
+typedef struct aws_metrics {
+  pthread_mutex_t mu; /* guards source */
+  char source[192];   /* "" until a worker reported */
+  atomic_llong expires, skew;
+} aws_metrics;
+
 typedef struct metrics {
   atomic_ullong http[HTTP__N];
   atomic_ullong verify_fail[VERIFY__N];
@@ -85,7 +94,13 @@ typedef struct metrics {
   histogram job_seconds;
   histogram ack_seconds;
   socket_metrics socket;
+  aws_metrics aws;
 } metrics;
+
+void metrics_init(metrics *m);
+void metrics_destroy(metrics *m);
+/* source: any text (escaped as a label value, cut to fit). */
+void metrics_set_aws(metrics *m, const char *source, long long expires, long long skew);
 
 void metrics_http(metrics *m, int status);
 void metrics_observe(histogram *h, uint64_t us);

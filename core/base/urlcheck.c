@@ -57,6 +57,61 @@ static bool entry_matches(const char *entry, const char *host, long port, bool h
   return str_ieq(entry, host) && (port == def || host_is_loopback(host));
 }
 
+static bool dns_name_ok(const char *s, size_t n) {
+  if (n == 0 || n > 253)
+    return false;
+  size_t label = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '.') {
+      if (label == 0 || s[i - 1] == '-')
+        return false;
+      label = 0;
+      continue;
+    }
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0))
+      return false;
+    if (++label > 63)
+      return false;
+  }
+  return label > 0 && s[n - 1] != '-';
+}
+
+static bool ipv6_ok(const char *s, size_t n) {
+  if (n < 2 || n > 47)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+          c == '.'))
+      return false;
+  }
+  return memchr(s, ':', n) != NULL;
+}
+
+bool url_host_entry_ok(const char *entry) {
+  if (!entry || !*entry)
+    return false;
+  const char *host = entry, *port = NULL;
+  size_t n;
+  if (entry[0] == '[') {
+    const char *close = strchr(entry, ']');
+    if (!close || !ipv6_ok(entry + 1, (size_t)(close - entry - 1)))
+      return false;
+    if (close[1] && close[1] != ':')
+      return false;
+    port = close[1] ? close + 2 : NULL;
+    return !port || parse_int(port, 1, 65535, &(long){0});
+  }
+  const char *colon = strchr(entry, ':');
+  n = colon ? (size_t)(colon - entry) : strlen(entry);
+  port = colon ? colon + 1 : NULL;
+  if (port && !parse_int(port, 1, 65535, &(long){0}))
+    return false;
+  return dns_name_ok(host, n);
+}
+
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host_out) {
   return url_allowed_origin(p, url, why, host_out, NULL);
 }

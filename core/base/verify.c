@@ -155,13 +155,12 @@ verify_result verify_token(const void *expected, size_t expected_len, const char
   return ct_equal(expected, expected_len, got, strlen(got)) ? VERIFY_OK : VERIFY_BAD_TOKEN;
 }
 
-static bool has_sig_headers(const verify_inputs *in) {
-  return (in->timestamp && *in->timestamp) || (in->signature && *in->signature);
-}
-
 verify_result verify_request(const verify_inputs *in, verify_parsed *out) {
   memset(out, 0, sizeof *out);
-  if (in->secret && (has_sig_headers(in) || !in->token)) {
+  /* With a signing secret, only a valid signature will do, whatever token
+   * the body carries: a token is a static password, replayable for ever.
+   * Token-only verification is for hosts without a secret (Mattermost). */
+  if (in->secret) {
     if (in->key)
       return verify_slack_signature_key(in->key, in->timestamp, in->signature, in->body,
                                         in->body_len, in->now);
@@ -204,6 +203,8 @@ const char *verify_reason(verify_result r) {
     return "bad_token";
   case VERIFY_NOT_CONFIGURED:
     return "not_configured";
+  case VERIFY_REPLAYED:
+    return "replayed";
   }
   return "unknown";
 }

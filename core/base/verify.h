@@ -12,14 +12,15 @@
 
 typedef enum {
   VERIFY_OK = 0,
-  VERIFY_MISSING,       /* no signature/timestamp headers (and no token) */
-  VERIFY_BAD_TIMESTAMP, /* not a plain decimal number */
-  VERIFY_OLD,           /* older than the allowed skew */
-  VERIFY_FUTURE,        /* newer than the allowed skew */
-  VERIFY_BAD_FORMAT,    /* signature not "v0=" + 64 hex digits */
-  VERIFY_MISMATCH,      /* signature does not match */
-  VERIFY_BAD_TOKEN,     /* legacy token missing or wrong */
-  VERIFY_NOT_CONFIGURED /* neither a secret nor a token is configured */
+  VERIFY_MISSING,        /* no signature/timestamp headers (and no token) */
+  VERIFY_BAD_TIMESTAMP,  /* not a plain decimal number */
+  VERIFY_OLD,            /* older than the allowed skew */
+  VERIFY_FUTURE,         /* newer than the allowed skew */
+  VERIFY_BAD_FORMAT,     /* signature not "v0=" + 64 hex digits */
+  VERIFY_MISMATCH,       /* signature does not match */
+  VERIFY_BAD_TOKEN,      /* legacy token missing or wrong */
+  VERIFY_NOT_CONFIGURED, /* neither a secret nor a token is configured */
+  VERIFY_REPLAYED        /* a valid signature already accepted (base/replay.h) */
 } verify_result;
 
 /* Checks X-Slack-Request-Timestamp / X-Slack-Signature over the raw body,
@@ -74,10 +75,11 @@ typedef struct verify_parsed {
   char *bad;    /* the field form_parse named, or NULL; the caller frees it */
 } verify_parsed;
 
-/* Proves a request's origin. With a signing secret (and signature headers,
- * or no token configured) the raw bytes are verified before anything parses
- * them; only legacy-token mode (Mattermost) parses the form first, to find
- * the token in it (then *out holds that parse). `out` is zeroed first. */
+/* Proves a request's origin. With a signing secret the raw bytes must carry
+ * a valid signature (a token is then never enough) and are verified before
+ * anything parses them; only legacy-token mode (no secret: Mattermost)
+ * parses the form first, to find the token in it (then *out holds that
+ * parse). `out` is zeroed first. */
 verify_result verify_request(const verify_inputs *in, verify_parsed *out);
 /* Frees what verify_request left in *p (safe on a zeroed one). */
 void verify_parsed_free(verify_parsed *p);

@@ -6,7 +6,8 @@
 #include "base/util.h"
 #include "slashd/plugin.h"
 
-static const char *const NAMES[] = {"hello", "reply", "done", "creds", "job", "accept", "done"};
+static const char *const NAMES[] = {"hello", "reply",  "done",   "creds",
+                                    "job",   "prompt", "accept", "done"};
 
 const char *wire_type_name(wire_type t) {
   return (size_t)t < ARRAY_LEN(NAMES) ? NAMES[t] : "unknown";
@@ -19,29 +20,88 @@ json_t *wire_hello(int pid, int generation, json_t *manifest) {
                    "generation", generation, "manifest", manifest ? manifest : json_object());
 }
 
+static void add_str(sbuf *b, const char *key, const char *value) {
+  sbuf_addf(b, ",\"%s\":", key);
+  sbuf_add_json_string(b, value, strlen(value));
+}
+
+static json_t *parsed(sbuf *b) {
+  json_t *o = json_loadb(b->p, b->len, 0, NULL);
+  sbuf_free(b);
+  return o;
+}
+
+void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text) {
+  sbuf_addf(b, "{\"t\":\"reply\",\"v\":%d", WIRE_VERSION);
+  add_str(b, "id", id);
+  sbuf_addf(b, ",\"flags\":%d,\"interim\":%s", (int)flags, interim ? "true" : "false");
+  add_str(b, "text", text ? text : "");
+  sbuf_addc(b, '}');
+}
+
 json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text) {
-  return json_pack("{s:s, s:i, s:s, s:i, s:b, s:s}", "t", "reply", "v", WIRE_VERSION, "id", id,
-                   "flags", (int)flags, "interim", interim, "text", text ? text : "");
+  sbuf b = {0};
+  wire_reply_text(&b, id, flags, interim, text);
+  return parsed(&b);
+}
+
+void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
+                    const char *identity, const char *session, const wire_aws *aws) {
+  sbuf_addf(b, "{\"t\":\"done\",\"v\":%d", WIRE_VERSION);
+  add_str(b, "id", id);
+  sbuf_addf(b, ",\"status\":%d,\"error\":%s,\"posts\":%d", status, error ? "true" : "false", posts);
+  if (identity)
+    add_str(b, "identity", identity);
+  if (session)
+    add_str(b, "session", session);
+  if (aws) {
+    sbuf_adds(b, ",\"aws\":{\"source\":");
+    sbuf_add_json_string(b, aws->source ? aws->source : "", aws->source ? strlen(aws->source) : 0);
+    sbuf_addf(b, ",\"expires\":%lld,\"skew\":%lld}", aws->expires, aws->skew);
+  }
+  sbuf_addc(b, '}');
+}
+
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where) {
+  return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "v", WIRE_VERSION, "id",
+                   id, "what", what, "verb", verb, "doing", doing, "where", where ? where : "");
 }
 
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
                   const char *session) {
-  return json_pack("{s:s, s:i, s:s, s:i, s:b, s:i, s:s?, s:s?}", "t", "done", "v", WIRE_VERSION,
-                   "id", id, "status", status, "error", error, "posts", posts, "identity", identity,
-                   "session", session);
+  sbuf b = {0};
+  wire_done_text(&b, id, status, error, posts, identity, session, NULL);
+  return parsed(&b);
+}
+
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew) {
+  json_t *a = json_pack("{s:s, s:I, s:I}", "source", source, "expires", (json_int_t)expires, "skew",
+                        (json_int_t)skew);
+  if (a)
+    json_object_set_new(done, "aws", a);
 }
 
 json_t *wire_creds(const json_t *entry) {
   return json_pack("{s:s, s:i, s:O}", "t", "creds", "v", WIRE_VERSION, "entry", entry);
 }
 
+void wire_job_text(sbuf *b, const job *j, const json_t *creds) {
+  sbuf_addf(b, "{\"t\":\"job\",\"v\":%d,\"job\":", WIRE_VERSION);
+  job_encode_text(b, j);
+  char *c = creds ? json_dumps(creds, JSON_COMPACT) : NULL;
+  if (c) {
+    sbuf_adds(b, ",\"creds\":");
+    sbuf_adds(b, c);
+    free(c);
+  }
+  sbuf_addc(b, '}');
+}
+
 json_t *wire_job(const job *j, const json_t *creds) {
-  json_t *body = job_encode(j);
-  json_t *m =
-      body ? json_pack("{s:s, s:i, s:o}", "t", "job", "v", WIRE_VERSION, "job", body) : NULL;
-  if (m && creds)
-    json_object_set(m, "creds", (json_t *)creds);
-  return m;
+  sbuf b = {0};
+  wire_job_text(&b, j, creds);
+  return parsed(&b);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -98,6 +158,22 @@ static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
   return true;
 }
 
+static bool decode_prompt(const json_t *m, wire_msg *out, char **err) {
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "prompt", "id");
+  const char *const names[] = {"what", "verb", "doing"};
+  const char **dst[] = {&out->what, &out->verb, &out->doing};
+  for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    const json_t *v = json_object_get(m, names[i]);
+    if (v && !json_is_string(v) && !json_is_null(v))
+      return fail(err, "prompt", names[i]);
+    *dst[i] = json_string_value(v);
+  }
+  if (!get_str(m, "where", &out->where))
+    return fail(err, "prompt", "where");
+  return true;
+}
+
 static bool decode_done(const json_t *m, wire_msg *out, char **err) {
   const json_t *error = json_object_get(m, "error");
   if (!get_str(m, "id", &out->id))
@@ -112,6 +188,14 @@ static bool decode_done(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "done", "identity");
   if (!get_opt_str(m, "session", &out->session))
     return fail(err, "done", "session");
+  const json_t *aws = json_object_get(m, "aws");
+  if (aws) {
+    const json_t *e = json_object_get(aws, "expires"), *k = json_object_get(aws, "skew");
+    if (!get_str(aws, "source", &out->aws_source) || !json_is_integer(e) || !json_is_integer(k))
+      return fail(err, "done", "aws");
+    out->aws_expires = json_integer_value(e);
+    out->aws_skew = json_integer_value(k);
+  }
   out->error = json_is_true(error);
   return true;
 }
@@ -161,6 +245,9 @@ bool wire_decode(const json_t *m, wire_msg *out, char **err) {
   } else if (str_eq(t, "done")) {
     out->t = WIRE_DONE;
     ok = decode_done(m, out, err);
+  } else if (str_eq(t, "prompt")) {
+    out->t = WIRE_PROMPT;
+    ok = decode_prompt(m, out, err);
   } else if (str_eq(t, "creds")) {
     out->t = WIRE_CREDS;
     out->creds = json_object_get(m, "entry");

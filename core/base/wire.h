@@ -10,9 +10,15 @@
  *          one message for the user (SLASHD_REPLY_* flags; interim: not
  *          the last one).
  *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
- *           "identity":"…","session":"…"}
+ *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
  *          the handler returned slashd_status S; error: the user was told
- *          of a failure; identity/session: what the job ran as.
+ *          of a failure; identity/session: what the job ran as; aws
+ *          (optional): the worker's host AWS credentials, for /metrics.
+ *   prompt {"t":"prompt","v":1,"id":"<job id>","what":"…","verb":"…","doing":"…",
+ *           "where":"eu-west-1 (prod)"}
+ *          a prepare job's describe step is done: what the confirmation
+ *          prompt says (what/verb/doing optional: absent is the generic
+ *          prompt); the main process signs the token and posts the prompt.
  *   creds  {"t":"creds","v":1,"entry":{…}}
  *          assumed-role credentials to share with the other workers
  *          (worker/awsglue.h's cache entry).
@@ -41,6 +47,7 @@ typedef enum {
   WIRE_DONE,
   WIRE_CREDS,
   WIRE_JOB,
+  WIRE_PROMPT,
   WIRE_ACCEPT,  /* journal */
   WIRE_FINISHED /* journal "done" */
 } wire_type;
@@ -62,8 +69,12 @@ typedef struct wire_msg {
   int status;
   bool error;
   int posts;
-  const char *identity; /* NULL when absent */
-  const char *session;  /* NULL when absent */
+  const char *identity;   /* NULL when absent */
+  const char *session;    /* NULL when absent */
+  const char *aws_source; /* NULL when absent */
+  long long aws_expires, aws_skew;
+  /* prompt (NULL when absent) */
+  const char *what, *verb, *doing, *where;
   /* creds (entry) and job (creds, optional) */
   const json_t *creds;
   /* job, accept */
@@ -76,8 +87,25 @@ json_t *wire_hello(int pid, int generation, json_t *manifest /* stolen */);
 json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text);
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
                   const char *session);
+/* Adds the optional "aws" object to a done message. */
+void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew);
 json_t *wire_creds(const json_t *entry);
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where);
 json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
+
+/* The same messages as JSON text appended to b, for the senders on the job
+ * path (each job sends one job, one or more replies and one done): written
+ * directly, not built as jansson objects and dumped. The object makers
+ * above parse these, so each message still has exactly one encoder. */
+typedef struct wire_aws {
+  const char *source;
+  long long expires, skew;
+} wire_aws;
+void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
+void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
+                    const char *identity, const char *session, const wire_aws *aws /* or NULL */);
+void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);
 
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is

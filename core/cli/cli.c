@@ -9,8 +9,8 @@
 
 static void usage(const char *cmd) {
   if (strcmp(cmd, "run") == 0)
-    fprintf(stderr, "usage: slashd run [-c FILE] [--user-id U] [--user-name N] [--channel-id C] "
-                    "[--team-id T] TEXT...\n");
+    fprintf(stderr, "usage: slashd run [-c FILE] [--yes] [--user-id U] [--user-name N] "
+                    "[--channel-id C] [--team-id T] TEXT...\n");
   else if (strcmp(cmd, "send") == 0)
     fprintf(stderr, "usage: slashd send [-c FILE] [--url URL] [--user-id U] [--user-name N] "
                     "[--channel-id C] [--team-id T] [--timeout SECONDS] TEXT...\n");
@@ -58,6 +58,10 @@ bool cli_parse(int argc, char **argv, const char *cmd, bool want_text, cli_opts 
         return false;
       }
       o->timeout = (int)t;
+      continue;
+    }
+    if (!words && strcmp(cmd, "run") == 0 && strcmp(a, "--yes") == 0) {
+      o->yes = true;
       continue;
     }
     if (!words && strcmp(a, "--") == 0) {

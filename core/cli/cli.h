@@ -9,6 +9,7 @@ typedef struct cli_opts {
   const char *user_id, *user_name, *channel_id, *channel_name, *team_id;
   const char *url; /* send: where to POST instead of the configured listen */
   int timeout;     /* send: seconds to wait for the final reply */
+  bool yes;        /* run: --yes, no confirmation prompt for write commands */
   char *text;      /* the remaining words, joined by spaces */
 } cli_opts;
 

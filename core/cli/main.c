@@ -8,6 +8,7 @@
 #include "cli/run.h"
 #include "cli/send.h"
 #include "daemon/serve.h"
+#include "lambda/lambda.h"
 #include "worker/worker.h"
 
 static void usage(FILE *out) {
@@ -23,6 +24,8 @@ static void usage(FILE *out) {
           "  slashd reload [-c FILE]         make the running daemon re-read its ini (SIGHUP to\n"
           "                                  the process in [server] pid_file)\n"
           "  slashd send [-c FILE] TEXT...   send a signed test command to a running host\n"
+          "  slashd lambda                   the AWS Lambda custom runtime (_HANDLER = front or\n"
+          "                                  worker; docs/lambda.md)\n"
           "  slashd --version\n"
           "\n"
           "The default FILE is <prefix>/etc/slashd/slashd.ini when slashd is installed there,\n"
@@ -60,6 +63,8 @@ int main(int argc, char **argv) {
     rc = reload_main(argc - 1, argv + 1);
   else if (strcmp(cmd, "send") == 0)
     rc = send_main(argc - 1, argv + 1);
+  else if (strcmp(cmd, "lambda") == 0)
+    rc = lambda_main(argc - 1, argv + 1);
   else {
     fprintf(stderr, "slashd: unknown command \"%s\"\n\n", cmd);
     usage(stderr);

@@ -15,16 +15,23 @@
 #include "base/metrics.h"
 #include "base/wire.h"
 #include "daemon/server.h"
+#include "worker/exec.h"
 
 typedef struct dispatch_job {
   char *held_text; /* formatted reply not yet posted, or NULL */
   unsigned held_flags;
+  char *prompt_body; /* a prepare job's confirmation prompt (JSON), posted last; or NULL */
   bool error_seen;
 } dispatch_job;
 
-/* Sends the job to a worker; *timeout_s gets its time limit. */
-bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeout_s);
+/* Hands the job to a worker child; *kill_at_ms gets the monotonic time
+ * past which the child is to be killed ([server] job_timeout). */
+bool dispatch_job_start(server *s, dispatch_job *dj, job *j, exec_child *c, uint64_t *kill_at_ms);
 void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
+/* A prepare job's describe step is done: the main process (which alone
+ * holds the token key) signs the token and builds the prompt, posted as the
+ * job's final message. */
+void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* The worker finished the job. Frees j. */
 void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* The worker died with the job (crash, timeout kill, shutdown). Frees j. */
@@ -34,5 +41,7 @@ void dispatch_job_dropped(server *s, job *j);
 
 /* Posts one message for a job, counting it against Slack's 5. */
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final);
+/* The same with a whole JSON message body. */
+void dispatch_post_json(server *s, job *j, const char *body, bool final, bool error);
 
 #endif

@@ -78,6 +78,7 @@ struct responder {
   url_policy policy;       /* the responder thread's own */
   url_policy *next_policy; /* a reload's, handed over under mu */
   atomic_bool stopping;
+  atomic_bool asleep; /* in curl_multi_poll: a new post must wake it */
   atomic_size_t pending;
   uint64_t deadline_ms;
   CURLM *multi;
@@ -436,6 +437,17 @@ static void abandon_all(responder *r) {
     hq->ready = (chain_list){0};
 }
 
+/* Says the thread is about to sleep, then looks once more: a post handed
+ * over before the flag was set found it clear and did not wake it (see
+ * responder_post). */
+static bool sleep_ok(responder *r) {
+  atomic_store(&r->asleep, true);
+  pthread_mutex_lock(&r->mu);
+  bool empty = !r->in_head;
+  pthread_mutex_unlock(&r->mu);
+  return empty;
+}
+
 static void *run(void *arg) {
   responder *r = arg;
   for (;;) {
@@ -459,8 +471,9 @@ static void *run(void *arg) {
       if (wait > 100)
         wait = 100;
     }
-    if (wait > 0)
+    if (wait > 0 && sleep_ok(r))
       curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
+    atomic_store(&r->asleep, false);
   }
   take_incoming(r);
   abandon_all(r);
@@ -524,7 +537,10 @@ void responder_post(responder *r, const char *job_id, const char *url, const cha
     r->in_head = p;
   r->in_tail = p;
   pthread_mutex_unlock(&r->mu);
-  curl_multi_wakeup(r->multi);
+  /* Awake, the thread takes it before it sleeps again: under load this
+   * saves a write and a wake-up per post. */
+  if (atomic_exchange(&r->asleep, false))
+    curl_multi_wakeup(r->multi);
 }
 
 size_t responder_pending(responder *r) {

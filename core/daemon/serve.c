@@ -23,6 +23,7 @@
 #include "base/message.h"
 #include "slashd/plugin.h"
 #include "daemon/pool.h"
+#include "base/replay.h"
 #include "daemon/socket.h"
 #include "base/safefile.h"
 #include "base/secret.h"
@@ -225,6 +226,12 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   }
   if (rt->signing_secret)
     rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
+  /* Confirmation tokens: a key of their own, derived from the secret that
+   * proves requests (the token in Mattermost mode). */
+  if (rt->signing_secret)
+    confirm_key_derive(rt->signing_secret, rt->signing_secret_len, rt->confirm_key);
+  else
+    confirm_key_derive(rt->token, rt->token_len, rt->confirm_key);
   runtime_policy(rt);
   return rt;
 fail:
@@ -506,10 +513,13 @@ int serve_main(int argc, char **argv) {
   server *s = xcalloc(1, sizeof *s);
   s->config_path = xstrdup(o.config);
   pthread_mutex_init(&s->mu, NULL);
+  metrics_init(&s->m);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
+  caps_init(&s->caps);
+  confirm_store_init(&s->confirms);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
@@ -529,6 +539,17 @@ int serve_main(int argc, char **argv) {
       rc = 73;
       goto out_early;
     }
+  }
+  /* With the journal on, accepted signatures are kept on disk beside it,
+   * so a replay after a restart is refused too. */
+  char *replay_prefix = c->journal ? xasprintf("%s.replay", c->journal) : NULL;
+  s->replay = replay_open(replay_prefix, wall_s(), &err);
+  free(replay_prefix);
+  if (!s->replay) {
+    log_kv(SLOG_ERROR, "replay", KV_S("msg", err));
+    free(err);
+    rc = 73;
+    goto out_early;
   }
   s->resp = responder_start(&rt->policy, &s->m, on_final, s);
   size_t recovered = journal_recover(s->journal, recover_one, s);
@@ -577,13 +598,17 @@ out_early:
   if (s->resp)
     responder_stop(s->resp, 0);
   journal_close(s->journal);
+  replay_close(s->replay);
   audit_close(s->audit);
   route_table_unref(s->routes);
   runtime_unref(s->rt);
   queue_destroy(&s->queue);
   dedupe_destroy(&s->dd);
+  caps_destroy(&s->caps);
+  confirm_store_destroy(&s->confirms);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
+  metrics_destroy(&s->m);
   free(s->config_path);
   free(s);
   cli_opts_free(&o);

@@ -7,7 +7,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/caps.h"
 #include "base/config.h"
+#include "base/confirm.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
 #include "daemon/responder.h"
@@ -20,6 +22,7 @@ typedef struct journal journal;
 typedef struct credcache credcache;
 typedef struct audit audit;
 typedef struct http_guard http_guard;
+typedef struct replay replay;
 typedef struct socket_door socket_door;
 
 /* What a configuration resolves to. Replaced whole on reload; readers hold a
@@ -35,6 +38,7 @@ typedef struct runtime {
   bool dev_secret;          /* generated development secret */
   unsigned char *app_token; /* Socket Mode app-level token, or NULL */
   size_t app_token_len;
+  unsigned char confirm_key[CONFIRM_KEY_LEN]; /* signs confirmation tokens (base/confirm.h) */
   url_policy policy;
 } runtime;
 
@@ -43,11 +47,14 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  caps caps;              /* running jobs per user and per plugin (base/caps.h) */
+  confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;
   journal *journal;
   credcache *creds; /* assumed-role credentials shared by the workers */
   audit *audit;
+  replay *replay; /* signatures accepted within the timestamp window */
   struct MHD_Daemon *mhd;
   http_guard *http_guard;      /* deadlines of slow clients (http.c) */
   int listen_port;             /* the bound port (listen = host:0 picks one) */

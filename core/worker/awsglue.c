@@ -82,6 +82,16 @@ void awsglue_forked(aws_glue *g) {
   g->on_creds = NULL;
 }
 
+bool awsglue_host_status(const aws_glue *g, const char **source, long long *expires,
+                         long long *skew) {
+  int64_t exp;
+  if (!g->client || !aws_host_creds_cached(g->client, source, &exp))
+    return false;
+  *expires = exp;
+  *skew = aws_client_clock_skew(g->client);
+  return true;
+}
+
 char *awsglue_cache_key(const char *team_id, const char *user_id, const char *channel_id,
                         const char *account) {
   return xasprintf("%s|%s|%s|%s", team_id ? team_id : "", user_id ? user_id : "",

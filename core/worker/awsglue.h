@@ -59,5 +59,10 @@ void awsglue_forked(aws_glue *g);
 
 /* The underlying client (created on first use). */
 aws_client *awsglue_client(aws_glue *g);
+/* The source, expiry (unix s; 0: long-term) and clock correction of the
+ * host credentials this worker holds (for /metrics); false when it has
+ * none cached. *source is borrowed until the next AWS call. */
+bool awsglue_host_status(const aws_glue *g, const char **source, long long *expires,
+                         long long *skew);
 
 #endif

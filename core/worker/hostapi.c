@@ -1,5 +1,6 @@
 #include "worker/hostapi.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,12 @@ static slashd_status api_aws(slashd_call *call, const char *service, const char 
       snprintf(err, err_len, "this host has no AWS client");
     return SLASHD_ERR_UNSUPPORTED;
   }
+  /* A describe step runs before the user said yes: it may only look. */
+  if (call->describing && !hostapi_read_action(action)) {
+    if (err && err_len)
+      snprintf(err, err_len, "%s is not a read call; a describe step may only look", action);
+    return SLASHD_ERR_DENIED;
+  }
   return call->aws(call->aws_ud, call, service, action, params, out, err, err_len);
 }
 
@@ -129,6 +136,26 @@ static long api_time_left_ms(slashd_call *call) {
     return 24L * 3600 * 1000;
   uint64_t now = mono_ms();
   return now >= call->deadline_ms ? 0 : (long)(call->deadline_ms - now);
+}
+
+bool hostapi_read_action(const char *action) {
+  static const char *const reads[] = {"Describe", "Get", "List", "Head"};
+  for (size_t i = 0; i < ARRAY_LEN(reads); i++)
+    if (str_starts(action, reads[i]) && isupper((unsigned char)action[strlen(reads[i])]))
+      return true;
+  return false;
+}
+
+static slashd_status api_confirm_with(slashd_call *call, const char *what, const char *verb,
+                                      const char *doing) {
+  if (!call || !call->describing || !what || !*what)
+    return SLASHD_ERR_ARGS;
+  call_prompt_free(call);
+  call->prompt_what = utf8_sanitize(what, strlen(what));
+  call->prompt_verb =
+      utf8_sanitize(verb && *verb ? verb : "Go ahead", strlen(verb && *verb ? verb : "Go ahead"));
+  call->prompt_doing = doing && *doing ? utf8_sanitize(doing, strlen(doing)) : NULL;
+  return SLASHD_OK;
 }
 
 static size_t api_usage(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
@@ -161,6 +188,7 @@ static const slashd_host_api api_table = {
     .aws = api_aws,
     .time_left_ms = api_time_left_ms,
     .usage = api_usage,
+    .confirm_with = api_confirm_with,
 };
 
 const slashd_host_api *hostapi_table(void) {
@@ -192,6 +220,23 @@ void call_place_free(call_place *cp) {
 
 bool call_fans_out(const slashd_call *call) {
   return str_eq(call->caller.region, PLACE_ALL);
+}
+
+slashd_status call_describe(slashd_call *call, int argc, const char *const *argv) {
+  slashd_describe_fn d = plugin_describe(call->plugin);
+  if (!d)
+    return SLASHD_OK;
+  call->describing = true;
+  slashd_status st = d(call, call->plugin->state, call->cmd, argc, argv);
+  call->describing = false;
+  return st;
+}
+
+void call_prompt_free(slashd_call *call) {
+  free(call->prompt_what);
+  free(call->prompt_verb);
+  free(call->prompt_doing);
+  call->prompt_what = call->prompt_verb = call->prompt_doing = NULL;
 }
 
 slashd_status call_run(slashd_call *call, int argc, const char *const *argv) {

@@ -14,6 +14,7 @@
 #include "worker/hostapi.h"
 #include "base/ipc.h"
 #include "base/log.h"
+#include "base/place.h"
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
@@ -24,6 +25,10 @@ typedef struct worker_ctx {
   const config *cfg;
   registry *reg;
   aws_glue *glue;
+  /* The job whose handler runs now (NULL between jobs), for a plugin that
+   * calls exit(): see worker_exited. */
+  const job *running;
+  slashd_call *call;
 } worker_ctx;
 
 /* Assumed credentials go to the main process so other workers reuse them. */
@@ -42,21 +47,47 @@ typedef struct emit_ctx {
 
 static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   emit_ctx *e = ud;
-  json_t *m = wire_reply(e->id, flags, interim, text);
-  if (!m || !ipc_send(e->w->fd, m)) {
+  sbuf b = {0};
+  wire_reply_text(&b, e->id, flags, interim, text);
+  if (!ipc_send_text(e->w->fd, b.p, b.len)) {
     /* The main process is gone: nobody can receive the rest. */
     log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
     _exit(1);
   }
-  json_decref(m);
+  sbuf_free(&b);
 }
 
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
-  json_t *m = wire_done(id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
-                        awsglue_identity(w->glue), awsglue_session(w->glue));
-  if (!m || !ipc_send(w->fd, m))
+  wire_aws aws;
+  bool has_aws = awsglue_host_status(w->glue, &aws.source, &aws.expires, &aws.skew);
+  sbuf b = {0};
+  wire_done_text(&b, id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
+                 awsglue_identity(w->glue), awsglue_session(w->glue), has_aws ? &aws : NULL);
+  if (!ipc_send_text(w->fd, b.p, b.len))
     _exit(1);
-  json_decref(m);
+  sbuf_free(&b);
+}
+
+/* A command that needs confirmation: the describe step (the plugin's, or
+ * none), then what the prompt should say goes to the main process, which
+ * signs the token and posts the prompt. No prompt when the step reported
+ * an error (a target that does not exist) or answered by itself. */
+static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place *cp, int argc,
+                             const char *const *argv) {
+  slashd_status st = call_describe(call, argc, argv);
+  bool ask = st == SLASHD_OK && !call->error_reported && (call->prompt_what || call->posts == 0);
+  if (ask) {
+    /* The prompt always says where, even on a one-region host. */
+    char *where = place_label(cp->region, cp->account);
+    json_t *m = wire_prompt(call->caller.request_id, call->prompt_what, call->prompt_verb,
+                            call->prompt_doing, where);
+    free(where);
+    if (!m || !ipc_send(w->fd, m))
+      _exit(1);
+    json_decref(m);
+  }
+  call_prompt_free(call);
+  return st;
 }
 
 /* The handler's deadline on this process's clock: a little before the
@@ -114,15 +145,50 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     goto out;
   }
   uint64_t t0 = mono_us();
-  slashd_status st = call_fans_out(&call)
-                         ? fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions,
-                                      j->argc, (const char *const *)j->argv)
-                         : call_run(&call, j->argc, (const char *const *)j->argv);
+  slashd_status st;
+  w->running = j;
+  w->call = &call;
+  if (j->prepare)
+    st = prepare(w, &call, &cp, j->argc, (const char *const *)j->argv);
+  else if (call_fans_out(&call))
+    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, j->argc,
+                    (const char *const *)j->argv);
+  else
+    st = call_run(&call, j->argc, (const char *const *)j->argv);
+  w->running = NULL;
+  w->call = NULL;
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
 out:
   call_place_free(&cp);
+}
+
+/* A plugin that calls exit() ends the worker in the middle of its command:
+ * the user is told just that (not that it crashed), and the job ends as a
+ * failure before the process does; the main process then replaces the
+ * worker. (on_exit hands the context over: exit() takes none.) */
+static void worker_exited(int status, void *arg) {
+  worker_ctx *w = arg;
+  const job *j = w->running;
+  if (!j)
+    return;
+  w->running = NULL;
+  log_kv(SLOG_ERROR, "plugin_exited", KV_S("req", j->id), KV_S("plugin", j->plugin),
+         KV_S("cmd", j->cmd), KV_I("status", status),
+         KV_S("msg", "the plugin called exit() during its command; the worker is replaced"));
+  char *text = xasprintf("`%s %s` failed: the worker exited during the command (exit status %d, "
+                         "called by the plugin). Nothing else was affected.",
+                         j->plugin, j->cmd, status);
+  emit_ctx ec = {.w = w, .id = j->id};
+  emit_ipc(&ec, SLASHD_REPLY_ERROR, false, text);
+  free(text);
+  slashd_call *call = w->call;
+  if (call) {
+    call->posts++;
+    call->error_reported = true;
+  }
+  send_done(w, j->id, SLASHD_ERR_INTERNAL, call);
 }
 
 static void usage_exit(void) {
@@ -180,17 +246,22 @@ int worker_main(int argc, char **argv) {
     config_free(cfg);
     return 78;
   }
-  worker_ctx w = {.fd = WORKER_FD, .cfg = cfg};
-  w.glue = awsglue_new(cfg, share_creds, &w);
-  w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  /* On the heap, and kept until the process ends: worker_exited may run
+   * after this function has returned. */
+  worker_ctx *w = xcalloc(1, sizeof *w);
+  w->fd = WORKER_FD;
+  w->cfg = cfg;
+  w->glue = awsglue_new(cfg, share_creds, w);
+  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
 
-  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w.reg));
-  bool ok = hello && ipc_send(w.fd, hello);
+  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
+  bool ok = hello && ipc_send(w->fd, hello);
   json_decref(hello);
+  on_exit(worker_exited, w);
   ipc_reader rd = {0};
   while (ok) {
     ipc_status st;
-    json_t *msg = ipc_read(&rd, w.fd, true, &st);
+    json_t *msg = ipc_read(&rd, w->fd, true, &st);
     if (!msg) {
       if (st == IPC_EOF)
         break;
@@ -199,7 +270,7 @@ int worker_main(int argc, char **argv) {
     wire_msg wm;
     char *why = NULL;
     if (wire_decode(msg, &wm, &why) && wm.t == WIRE_JOB)
-      run_job(&w, wm.job, wm.creds);
+      run_job(w, wm.job, wm.creds);
     else
       log_kv(SLOG_ERROR, "worker_bad_message", KV_S("msg", why ? why : "not a job"));
     wire_msg_free(&wm);
@@ -207,8 +278,11 @@ int worker_main(int argc, char **argv) {
     json_decref(msg);
   }
   ipc_reader_free(&rd);
-  registry_unload(w.reg);
-  awsglue_free(w.glue);
+  registry_unload(w->reg);
+  awsglue_free(w->glue);
+  w->reg = NULL;
+  w->glue = NULL;
+  w->cfg = NULL;
   config_free(cfg);
   return 0;
 }

@@ -411,6 +411,51 @@ static slashd_status cmd_stop(slashd_call *call, void *state, int argc, const ch
   return change_state(call, state, argv[0], false);
 }
 
+/* ---- describe (ABI 1.2): what start/stop will touch, for the prompt ------- */
+
+static slashd_status ec2_describe(slashd_call *call, void *state, const slashd_command *cmd,
+                                  int argc, const char *const *argv) {
+  ec2_state *st = state;
+  bool start = cmd->handler == cmd_start;
+  if ((!start && cmd->handler != cmd_stop) || argc < 1 || !SLASHD_HAS(st->api, confirm_with))
+    return SLASHD_OK; /* the generic prompt */
+  const char *id = argv[0];
+  if (!valid_instance_id(id))
+    return bad_id(st, call, id);
+  char err[1024] = "", what[64];
+  snprintf(what, sizeof what, "%s %s", start ? "start" : "stop", id);
+  json_t *params = json_pack("{s:s}", "InstanceId.1", id);
+  json_t *out = NULL;
+  slashd_status rc = st->api->aws(call, "ec2", "DescribeInstances", params, &out, err, sizeof err);
+  json_decref(params);
+  json_t *inst = aj_item(
+      json_object_get(aj_item(json_object_get(out, "reservationSet"), "item", 0), "instancesSet"),
+      "item", 0);
+  if (rc == SLASHD_OK && !inst)
+    snprintf(err, sizeof err, "EC2 does not know %s", id);
+  if (rc != SLASHD_OK || !inst) {
+    json_decref(out);
+    return is_not_found(err) || strstr(err, "EC2 does not know")
+               ? not_found(st, call, id, what, err)
+               : aj_reply_failed(st->api, call, what, err);
+  }
+  const char *name = tag_value(inst, "Name");
+  const char *type = aj_str(json_object_get(inst, "instanceType"));
+  const char *state_name = aj_str(aj_get(inst, "instanceState", "name", NULL));
+  char msg[512], doing[256];
+  if (strcmp(state_name, start ? "running" : "stopped") == 0) {
+    snprintf(msg, sizeof msg, "%s is already %s; nothing to do.", id, state_name);
+    json_decref(out);
+    return st->api->reply(call, 0, msg, NULL);
+  }
+  snprintf(msg, sizeof msg, "%s %s (%.60s, %s, %s)", start ? "Start" : "Stop", id,
+           name && *name ? name : "no Name", *type ? type : "?", *state_name ? state_name : "?");
+  snprintf(doing, sizeof doing, "%s %s%s%.60s%s", start ? "Starting" : "Stopping", id,
+           name && *name ? " (" : "", name && *name ? name : "", name && *name ? ")" : "");
+  json_decref(out);
+  return st->api->confirm_with(call, msg, start ? "Start" : "Stop", doing);
+}
+
 /* ---- plugin ------------------------------------------------------------- */
 
 static slashd_status ec2_init(slashd_host *host, const slashd_host_api *api, void **state) {
@@ -472,7 +517,7 @@ static const slashd_plugin descriptor = {
     SLASHD_PLUGIN_HEADER, .name = "ec2",
     .version = "1.0.0",   .summary = "EC2 instances: list, console output, start, stop",
     .init = ec2_init,     .destroy = ec2_destroy,
-    .commands = commands,
+    .commands = commands, .describe = ec2_describe,
 };
 
 SLASHD_PLUGIN_ENTRY(descriptor)

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aws/aws.h"
@@ -58,6 +60,17 @@ static void write_file(const char *name, const char *text) {
   fputs(text, f);
   fclose(f);
   free(p);
+}
+
+/* want with "@" replaced by the test folder. */
+static char *with_dir(const char *want) {
+  sbuf b = {0};
+  for (const char *p = want; *p; p++)
+    if (*p == '@')
+      sbuf_adds(&b, dir);
+    else
+      sbuf_addc(&b, *p);
+  return sbuf_steal(&b);
 }
 
 static int setup(void **state) {
@@ -409,15 +422,119 @@ static void test_container(void **state) {
   free(url);
 }
 
-/* want with "@" replaced by the test folder. */
-static char *with_dir(const char *want) {
-  sbuf b = {0};
-  for (const char *p = want; *p; p++)
-    if (*p == '@')
-      sbuf_adds(&b, dir);
-    else
-      sbuf_addc(&b, *p);
-  return sbuf_steal(&b);
+static void write_script(const char *name, const char *text) {
+  write_file(name, text);
+  char *p = path_in(name);
+  assert_int_equal(chmod(p, 0700), 0);
+  free(p);
+}
+
+/* credential_process: words split like the CLI, no shell, Version 1 JSON
+ * with or without Expiration; failures, a hang and a flood are reported
+ * with the profile, and none of the worker's descriptors reach it. */
+static void test_credential_process(void **state) {
+  (void)state;
+  write_script("p ok",
+               "#!/bin/sh\n[ \"$1\" = 'a b' ] && [ \"$2\" = '$HOME' ] || exit 9\n"
+               "[ -e /proc/$$/fd/57 ] && exit 8\n"
+               "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": "
+               "\"ps\", \"SessionToken\": \"pt\", \"Expiration\": \"2023-11-14T23:13:20Z\"}'\n");
+  write_script("static", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDSTATIC\", "
+                         "\"SecretAccessKey\": \"s\"}'\n");
+  write_script("fail", "#!/bin/sh\necho 'no vault' >&2\nexit 3\n");
+  write_script("v2", "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", "
+                     "\"SecretAccessKey\": \"s\"}'\n");
+  write_script("hang", "#!/bin/sh\nexec sleep 30\n");
+  write_script("flood", "#!/bin/sh\nexec head -c 70000 /dev/zero\n");
+  int fd = open("/dev/null", O_RDONLY);
+  assert_int_equal(dup2(fd, 57), 57); /* inherited unless slashd closes it */
+  close(fd);
+  char *cfg = path_in("config");
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  sbuf text = {0};
+  sbuf_addf(&text, "[default]\ncredential_process = \"%s/p ok\" 'a b' \\$HOME\n", dir);
+  sbuf_addf(&text, "[profile static]\ncredential_process = %s/static\n", dir);
+  static const char *const bad[] = {"fail", "v2", "hang", "flood", "missing"};
+  for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+    sbuf_addf(&text, "[profile %s]\ncredential_process = %s/%s\n", bad[i], dir, bad[i]);
+  write_file("config", text.p);
+  sbuf_free(&text);
+  char *err = NULL;
+  aws_client *c = client();
+  const aws_creds *cr = aws_host_creds(c, &err);
+  if (!cr)
+    fail_msg("%s", err);
+  assert_string_equal(cr->access_key_id, "AKIDPROC");
+  assert_string_equal(cr->session_token, "pt");
+  assert_int_equal(cr->expiration, 1700003600);
+  assert_string_equal(cr->source, "profile default (credential_process)");
+  aws_client_free(c);
+  setenv("AWS_PROFILE", "static", 1);
+  c = client();
+  cr = aws_host_creds(c, &err);
+  assert_non_null(cr);
+  assert_int_equal(cr->expiration, 0);
+  assert_null(cr->session_token);
+  aws_client_free(c);
+  static const char *const want[] = {
+      "credential_process (@/config:6) exited with status 3: no vault",
+      "credential_process (@/config:8) its output's Version is not 1",
+      "credential_process (@/config:10) timed out (@/hang)",
+      "credential_process (@/config:12) printed more than 64 KiB (@/flood)",
+      "credential_process (@/config:14) could not run @/missing: No such file or directory"};
+  for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+    setenv("AWS_PROFILE", bad[i], 1);
+    c = client();
+    aws_client_set_process_timeout(c, 300);
+    char *w = with_dir(want[i]), *prefix = xasprintf("profile \"%s\": ", bad[i]);
+    assert_null(aws_host_creds(c, &err));
+    if (!strstr(err, prefix) || !strstr(err, w) || !strstr(err, "later sources were not tried"))
+      fail_msg("%s: %s", bad[i], err);
+    free(w);
+    free(prefix);
+    free(err);
+    aws_client_free(c);
+  }
+  close(57);
+  free(cfg);
+}
+
+/* A role profile: AssumeRole signed with the source profile's keys, the
+ * result cached and fetched again 10 minutes before it expires. */
+static void test_assumed_profile_refresh(void **state) {
+  (void)state;
+  write_file("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/demo\n"
+                       "source_profile = base\nexternal_id = x-1\n[profile base]\n"
+                       "aws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n");
+  char *cfg = path_in("config");
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  int64_t exp;
+  assert_true(aws_parse_iso8601("2019-11-09T13:34:41Z", &exp)); /* the example's */
+  fake_now = exp - 3600;
+  char *xml = example("sts-AssumeRole.xml", NULL), *err = NULL, *v;
+  put(200, "Content-Type: text/xml\r\n", xml);
+  put(200, "Content-Type: text/xml\r\n", xml);
+  aws_client *c = client();
+  const aws_creds *cr = aws_host_creds(c, &err);
+  assert_non_null(cr);
+  assert_int_equal(cr->expiration, exp);
+  assert_string_equal(cr->source, "profile default → assume arn:aws:iam::123456789012:role/demo "
+                                  "via source_profile base");
+  assert_int_equal(stub_requests(srv), 1);
+  assert_non_null(strstr(stub_body(srv, 0), "Action=AssumeRole&"));
+  assert_non_null(strstr(stub_body(srv, 0), "ExternalId=x-1"));
+  assert_int_equal(stub_header(srv, 0, "Authorization", &v), 1);
+  assert_true(str_starts(v, "AWS4-HMAC-SHA256 Credential=AKIDBASE/"));
+  free(v);
+  fake_now = exp - 700; /* cached: not yet inside the refresh window */
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 1);
+  fake_now = exp - 500;
+  assert_non_null(aws_host_creds(c, &err));
+  assert_int_equal(stub_requests(srv), 2);
+  aws_client_free(c);
+  free(xml);
+  free(cfg);
 }
 
 /* A profile that uses a setting slashd refuses, or a bad value, stops the
@@ -562,6 +679,8 @@ int main(void) {
       cmocka_unit_test_setup(test_container, setup),
       cmocka_unit_test_setup(test_web_identity, setup),
       cmocka_unit_test_setup(test_profile_refusals, setup),
+      cmocka_unit_test_setup(test_assumed_profile_refresh, setup),
+      cmocka_unit_test_setup(test_credential_process, setup),
       cmocka_unit_test_setup(test_expired_token_refresh, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,7 @@ static void test_defaults(void **state) {
   check("sts", "us-west-2", NULL, "https://sts.us-west-2.amazonaws.com/", "us-west-2", "default");
   check("kms", "us-west-2", NULL, "https://kms.us-west-2.amazonaws.com/", "us-west-2", "default");
   check("sns", "us-west-2", NULL, "https://sns.us-west-2.amazonaws.com/", "us-west-2", "default");
+  check("sqs", "eu-west-1", NULL, "https://sqs.eu-west-1.amazonaws.com/", "eu-west-1", "default");
   check("iam", "eu-central-1", NULL, "https://iam.amazonaws.com/", "us-east-1", "default");
   check("s3", "us-east-1", NULL, "https://s3.amazonaws.com/", "us-east-1", "default");
   check("s3", "eu-west-1", NULL, "https://s3.eu-west-1.amazonaws.com/", "eu-west-1", "default");

@@ -139,9 +139,21 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 EC2_VERSION = "2016-11-15"
 VERSIONS = {"ec2": EC2_VERSION, "monitoring": "2010-08-01", "sts": "2011-06-15",
-            "iam": "2010-05-08", "sns": "2010-03-31"}
+            "iam": "2010-05-08", "sns": "2010-03-31", "sqs": "2012-11-05"}
 PROTOCOL = {"ec2": "ec2", "monitoring": "query", "sts": "query", "iam": "query",
-            "sns": "query", "s3": "s3", "kms": "json"}
+            "sns": "query", "sqs": "query", "s3": "s3", "kms": "json"}
+# SQS parameters by action (the SQS functions near the end use them).
+SQS_NS = "http://queue.amazonaws.com/doc/2012-11-05/"
+SQS_ALLOWED = {
+    "SendMessage": ["QueueUrl", "MessageBody", "DelaySeconds",
+                    r"MessageAttribute\.\d+\.(Name|Value\.DataType|Value\.StringValue|Value\.BinaryValue)",
+                    "MessageDeduplicationId", "MessageGroupId"],
+    "ReceiveMessage": ["QueueUrl", r"AttributeName\.\d+", r"MessageAttributeName\.\d+",
+                       "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
+                       "ReceiveRequestAttemptId"],
+    "DeleteMessage": ["QueueUrl", "ReceiptHandle"],
+}
+SQS_MAX_BODY = 262144
 # PROVENANCE.md: the S3 docs omit it, real responses carry it.
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
@@ -289,6 +301,7 @@ DEFAULT_SCENARIO = {
         },
     },
     "sns": {"topics": ["arn:aws:sns:us-east-1:%s:slashd-jobs" % ACCT]},
+    "sqs": {"queues": ["slashd-jobs"], "visibility_timeout": 30},
     "imds": {"mode": "v2", "v1_token_status": 403, "off_behavior": "close",
              "role_name": "slashd-instance-role", "credential_ttl_seconds": 21600},
     "container": {"authorization_token": "slashd-container-token",
@@ -434,7 +447,7 @@ class Templates:
         self.ec2_error = x("ec2-error-InvalidInstanceID.xml")
         self.query = {"sts": x("sts-AssumeRole.xml"), "iam": x("iam-GetUser.xml"),
                       "monitoring": x("cloudwatch-GetMetricStatistics-BucketSizeBytes.xml"),
-                      "sns": x("sns-Publish.xml")}
+                      "sns": x("sns-Publish.xml"), "sqs": sqs_template()}
         self.iam_policy = x("iam-GetUserPolicy-urlencoded.xml")
         self.query_error = x("sts-error-AccessDenied.xml")
         self.s3_list = x("s3-ListBuckets-paginated.xml")
@@ -555,6 +568,7 @@ class FakeState:
             self.issued = {}
             self.assume_role_records = []
             self.sns_messages = []
+            self.sqs_queues = {}  # name -> [message dicts], see sqs_*()
             self.imds_tokens = {}
             self.imds_creds = None
             self.container_creds = None
@@ -688,6 +702,7 @@ class FakeState:
                     for c in self.issued.values()],
                 "assume_role_calls": copy.deepcopy(self.assume_role_records),
                 "sns_messages": copy.deepcopy(self.sns_messages),
+                "sqs_messages": sqs_snapshot(self),
                 "faults": copy.deepcopy(self.faults),
                 "imds_tokens": len(self.imds_tokens),
                 "calls": len(self.calls),
@@ -1391,6 +1406,9 @@ class Handler(BaseHTTPRequestHandler):
             "TopicArn", "TargetArn", "PhoneNumber", "Message", "Subject", "MessageStructure",
             r"MessageAttributes\.entry\.\d+\.(Name|Value\.DataType|Value\.StringValue|Value\.BinaryValue)",
             "MessageDeduplicationId", "MessageGroupId"],
+        ("sqs", "SendMessage"): SQS_ALLOWED["SendMessage"],
+        ("sqs", "ReceiveMessage"): SQS_ALLOWED["ReceiveMessage"],
+        ("sqs", "DeleteMessage"): SQS_ALLOWED["DeleteMessage"],
     }
 
     def _query_checks(self, service, protocol, params, form_ok, ctype):
@@ -1416,7 +1434,8 @@ class Handler(BaseHTTPRequestHandler):
                            % (version, {"ec2": "AmazonEC2", "monitoring": "GraniteServiceVersion20100801",
                                         "sts": "AWSSecurityTokenServiceV20110615",
                                         "iam": "AWSIdentityManagementV20100508",
-                                        "sns": "AmazonSimpleNotificationService"}[service]), 400)
+                                        "sns": "AmazonSimpleNotificationService",
+                                        "sqs": "AmazonSQS"}[service]), 400)
         allowed = self.ALLOWED.get((service, action))
         if allowed is None:
             if protocol == "ec2":
@@ -2088,6 +2107,16 @@ class Handler(BaseHTTPRequestHandler):
         set_text(result, "MessageId", mid)
         self._ok_xml(root, "sns")
 
+    # ---- SQS (Query API 2012-11-05; the queue is named by QueueUrl)
+    def _sqs_SendMessage(self, params, cred):
+        sqs_send(self, params)
+
+    def _sqs_ReceiveMessage(self, params, cred):
+        sqs_receive(self, params)
+
+    def _sqs_DeleteMessage(self, params, cred):
+        sqs_delete(self, params)
+
     # ---- S3
     def _s3_action(self):
         path = self.raw_path
@@ -2254,11 +2283,13 @@ class Handler(BaseHTTPRequestHandler):
 #   sts.deterministic_keys false AssumeRole answers the same access key id
 #                                for the same role, caller and ExternalId
 #   sso.access_tokens     {}    token -> {"accounts": {account_id: [role
-#                                names]}} tokens the portal accepts
+#                                names]}} or {"from_token": T}: tokens the
+#                                portal accepts
 #   sso.clients           {}    client_id -> {"secret": S, "refresh_tokens":
 #                                {refresh_token: new_access_token}} for
-#                                CreateToken (the new token is then accepted
-#                                with the same accounts as "from_token")
+#                                CreateToken (list the new token in
+#                                access_tokens, e.g. {"from_token": OLD}
+#                                to give it OLD's accounts)
 #   sso.expires_in        3600  CreateToken's expiresIn
 # GetRoleCredentials: GET /federation/credentials?role_name=&account_id=
 # with x-amz-sso_bearer_token (unsigned, like the real portal); unknown or
@@ -2365,6 +2396,119 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+
+# --------------------------------------------------------------------------
+# SQS: queues of the scenario's "sqs.queues" (names, in the scenario account),
+# addressed by QueueUrl https://sqs.<region>.amazonaws.com/<account>/<name>
+# (any host: behind an endpoint override the URL keeps AWS's form).
+# Messages have a visibility timeout; ReceiveMessage hides them, DeleteMessage
+# needs the receipt handle of the latest receive, as in SQS.
+
+
+
+def sqs_template():
+    """SendMessageResponse/SendMessageResult/ResponseMetadata/RequestId, as SQS
+    answers on its Query API (retagged per action by _query_root)."""
+    return (E("SendMessageResponse", children=[
+        E("SendMessageResult"), E("ResponseMetadata", children=[E("RequestId")])]), SQS_NS)
+
+
+def sqs_queue(h, params):
+    url = params.get("QueueUrl")
+    if not url:
+        raise AwsError("MissingParameter", "The request must contain the parameter QueueUrl.", 400)
+    m = re.fullmatch(r"https?://[^/]+/(\d{12})/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)/?", url)
+    if not m or m.group(1) != h.st.scenario["account_id"] or \
+            m.group(2) not in h.st.scenario["sqs"]["queues"]:
+        raise AwsError("AWS.SimpleQueueService.NonExistentQueue",
+                       "The specified queue does not exist for this wsdl version.", 400)
+    return h.st.sqs_queues.setdefault(m.group(2), [])
+
+
+def sqs_int(params, name, lo, hi, default):
+    v = params.get(name)
+    if v is None:
+        return default
+    if not re.fullmatch(r"\d+", v) or not lo <= int(v) <= hi:
+        raise AwsError("InvalidParameterValue", "Value %s for parameter %s is invalid. Reason: Must be "
+                       "between %d and %d." % (v, name, lo, hi), 400)
+    return int(v)
+
+
+def sqs_send(h, params):
+    body = params.get("MessageBody")
+    if body is None or body == "":
+        raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.", 400)
+    if len(body.encode()) > SQS_MAX_BODY:
+        raise AwsError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must "
+                       "be shorter than 262144 bytes.", 400)
+    if re.search(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", body):
+        raise AwsError("InvalidMessageContents", "Invalid binary character in the message body.", 400)
+    delay = sqs_int(params, "DelaySeconds", 0, 900, 0)
+    with h.st.lock:
+        q = sqs_queue(h, params)
+        mid = str(uuid.uuid4())
+        q.append({"message_id": mid, "body": body, "sent": now(), "visible_at": now() + delay,
+                  "receipt": None, "receives": 0, "deleted": False})
+    root, result = h._query_root("sqs", "SendMessage")
+    result.append(E("MD5OfMessageBody", hashlib.md5(body.encode()).hexdigest()))
+    result.append(E("MessageId", mid))
+    h._ok_xml(root, "sqs")
+
+
+def sqs_receive(h, params):
+    n = sqs_int(params, "MaxNumberOfMessages", 1, 10, 1)
+    vis = sqs_int(params, "VisibilityTimeout", 0, 43200, h.st.scenario["sqs"]["visibility_timeout"])
+    wait = sqs_int(params, "WaitTimeSeconds", 0, 20, 0)
+    end = now() + wait
+    while True:
+        with h.st.lock:
+            q = sqs_queue(h, params)
+            t = now()
+            ready = [m for m in q if not m["deleted"] and m["visible_at"] <= t][:n]
+            for m in ready:
+                m["receives"] += 1
+                m["receipt"] = base64.b64encode(os.urandom(48)).decode()
+                m["visible_at"] = t + vis
+                m.setdefault("first_receive", t)
+        if ready or now() >= end:
+            break
+        time.sleep(0.05)
+    root, result = h._query_root("sqs", "ReceiveMessage")
+    for m in ready:
+        attrs = {"SenderId": "AIDASLASHDHOST0000001", "SentTimestamp": str(int(m["sent"] * 1000)),
+                 "ApproximateReceiveCount": str(m["receives"]),
+                 "ApproximateFirstReceiveTimestamp": str(int(m["first_receive"] * 1000))}
+        msg = E("Message", children=[
+            E("MessageId", m["message_id"]), E("ReceiptHandle", m["receipt"]),
+            E("MD5OfBody", hashlib.md5(m["body"].encode()).hexdigest()), E("Body", m["body"])])
+        for k in sorted(attrs):
+            msg.append(E("Attribute", children=[E("Name", k), E("Value", attrs[k])]))
+        result.append(msg)
+    h._ok_xml(root, "sqs")
+
+
+def sqs_delete(h, params):
+    handle = params.get("ReceiptHandle")
+    if not handle:
+        raise AwsError("MissingParameter", "The request must contain the parameter ReceiptHandle.", 400)
+    with h.st.lock:
+        q = sqs_queue(h, params)
+        m = next((m for m in q if m["receipt"] == handle), None)
+        if m is None:
+            raise AwsError("ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid "
+                           "receipt handle." % handle, 404)
+        m["deleted"] = True
+    root, result = h._query_root("sqs", "DeleteMessage")
+    root.remove(result)  # DeleteMessageResponse has only ResponseMetadata
+    h._ok_xml(root, "sqs")
+
+
+def sqs_snapshot(st):
+    return {name: [{"message_id": m["message_id"], "body": m["body"], "receives": m["receives"],
+                    "deleted": m["deleted"]} for m in q]
+            for name, q in st.sqs_queues.items()}
 
 
 def shared_dir():

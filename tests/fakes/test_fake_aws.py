@@ -7,9 +7,11 @@ Run: /usr/bin/python3 tests/fakes/test_fake_aws.py [-v]
 """
 
 import base64
+import hashlib
 import datetime as dt
 import http.client
 import json
+import email.utils
 import os
 import re
 import select
@@ -610,6 +612,45 @@ class FakeAwsTest(unittest.TestCase):
         e = self.client_error(sns.publish, TopicArn=topic + "-nope", Message="x")
         self.assertEqual(e["Error"]["Code"], "NotFound")
 
+    def test_sqs_send_receive_delete(self):
+        """SQS's Query API, signed by hand (botocore's own SQS client speaks JSON)."""
+        from urllib.parse import urlencode
+        q = "https://sqs.us-east-1.amazonaws.com/%s/slashd-jobs" % ACCT
+        ns = "{http://queue.amazonaws.com/doc/2012-11-05/}"
+
+        def sqs(**params):
+            return self.raw(body=urlencode(dict({"Version": "2012-11-05"}, **params)), service="sqs")
+        st, _, body = sqs(Action="SendMessage", QueueUrl=q, MessageBody='{"v":1}')
+        self.assertEqual(st, 200, body)
+        root = ET.fromstring(body)
+        self.assertEqual(root.tag, ns + "SendMessageResponse")
+        mid = root.findtext("%sSendMessageResult/%sMessageId" % (ns, ns))
+        self.assertEqual(root.findtext("%sSendMessageResult/%sMD5OfMessageBody" % (ns, ns)),
+                         hashlib.md5(b'{"v":1}').hexdigest())
+        st, _, body = sqs(Action="ReceiveMessage", QueueUrl=q, VisibilityTimeout="30")
+        msg = ET.fromstring(body).find("%sReceiveMessageResult/%sMessage" % (ns, ns))
+        self.assertEqual(msg.findtext(ns + "MessageId"), mid)
+        self.assertEqual(msg.findtext(ns + "Body"), '{"v":1}')
+        handle = msg.findtext(ns + "ReceiptHandle")
+        # Hidden while in flight.
+        st, _, body = sqs(Action="ReceiveMessage", QueueUrl=q)
+        self.assertIsNone(ET.fromstring(body).find("%sReceiveMessageResult/%sMessage" % (ns, ns)))
+        self.assertXmlError(sqs(Action="DeleteMessage", QueueUrl=q, ReceiptHandle="nope"), 404,
+                            "ReceiptHandleIsInvalid", "query")
+        st, _, body = sqs(Action="DeleteMessage", QueueUrl=q, ReceiptHandle=handle)
+        self.assertEqual(st, 200, body)
+        state = self.control("GET", "/_fake/state")["sqs_messages"]["slashd-jobs"]
+        self.assertEqual([(m["message_id"], m["deleted"]) for m in state], [(mid, True)])
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q + "-nope", MessageBody="x"), 400,
+                            "AWS.SimpleQueueService.NonExistentQueue", "query")
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q, MessageBody="x", Delay="1"), 400,
+                            "InvalidParameterValue", "query")
+        self.assertXmlError(sqs(Action="SendMessage", QueueUrl=q), 400, "MissingParameter", "query")
+        st, _, body = self.raw(body=urlencode({"Version": "2012-11-05", "Action": "SendMessage",
+                                               "QueueUrl": q, "MessageBody": "x"}),
+                               service="sqs", sk="wrong")
+        self.assertEqual(st, 403, body)
+
     # ---------------------------------------------------------------- auth failures
     def test_wrong_secret_signature_errors(self):
         bad = dict(ak=HOST_AK, sk="not-the-secret")
@@ -1021,6 +1062,62 @@ class FakeAwsTest(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+
+class IdentityCenterAndClockTest(unittest.TestCase):
+    """The credentials extras, through botocore's own sso / sso-oidc / sts
+    clients: the fake answers the real shapes and refuses what AWS refuses.
+    (FakeAwsTest's fake and helpers, without running its tests again.)"""
+
+    setUpClass = classmethod(FakeAwsTest.setUpClass.__func__)
+    tearDownClass = classmethod(FakeAwsTest.tearDownClass.__func__)
+    control = FakeAwsTest.control
+    scenario = FakeAwsTest.scenario
+    client = FakeAwsTest.client
+
+    def setUp(self):
+        self.control("POST", "/_fake/reset", {"scenario": True})
+        self.scenario({"sso": {"access_tokens": {"tok-1": {"accounts": {ACCT: ["ReadOnly"]}},
+                                                 "tok-2": {"from_token": "tok-1"}},
+                               "clients": {"c1": {"secret": "s1", "refresh_tokens": {"r1": "tok-2"}}}}})
+
+    def test_get_role_credentials(self):
+        sso = self.client("sso", unsigned=True)
+        rc = sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="tok-1")
+        creds = rc["roleCredentials"]
+        self.assertTrue(creds["accessKeyId"].startswith("ASIA"))
+        self.assertGreater(creds["expiration"], time.time() * 1000)
+        # The credentials are real: STS knows who they are.
+        sts = self.client("sts", ak=creds["accessKeyId"], sk=creds["secretAccessKey"], token=creds["sessionToken"])
+        self.assertIn("AWSReservedSSO_ReadOnly", sts.get_caller_identity()["Arn"])
+        with self.assertRaises(sso.exceptions.UnauthorizedException):
+            sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="nope")
+        with self.assertRaises(ClientError) as cm:
+            sso.get_role_credentials(roleName="Admin", accountId=ACCT, accessToken="tok-1")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ForbiddenException")
+
+    def test_create_token(self):
+        oidc = self.client("sso-oidc", unsigned=True)
+        t = oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="s1", refreshToken="r1")
+        self.assertEqual(t["accessToken"], "tok-2")
+        self.assertEqual(t["expiresIn"], 3600)
+        sso = self.client("sso", unsigned=True)
+        sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="tok-2")
+        with self.assertRaises(oidc.exceptions.InvalidGrantException):
+            oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="s1", refreshToken="r0")
+        with self.assertRaises(oidc.exceptions.InvalidClientException):
+            oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="bad", refreshToken="r1")
+
+    def test_clock_offset(self):
+        self.scenario({"clock_offset_seconds": 3600})
+        sts = self.client("sts")
+        with self.assertRaises(ClientError) as cm:
+            sts.get_caller_identity()
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], "SignatureDoesNotMatch")
+        date = email.utils.parsedate_to_datetime(err["ResponseMetadata"]["HTTPHeaders"]["date"])
+        self.assertLess(abs(date.timestamp() - time.time() - 3600), 5)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,7 @@ class Smuggling(unittest.TestCase):
         connection are both answered."""
         body = self.d.form("help", user_id="U0SMUG8")
         one = self.head(body) + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        body = self.d.form("help", user_id="U0SMUG9")  # its own signature: not a replay
         chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
         two = (b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n" + self.head(body)
                + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
@@ -473,6 +474,267 @@ class PluginGuide(unittest.TestCase):
         g = self.guide()
         self.assertIn("### Output and memory", g)
         self.assertIn("standard output and standard error", g)
+
+
+class Replay(unittest.TestCase):
+    """Item 3: an identical signed request is refused (401) for the whole
+    300 s window, not only within dedupe_seconds, and after a restart too
+    (the journal keeps the signatures)."""
+
+    def signed(self, d, text, user):
+        body = d.form(text, user_id=user)
+        ts = int(time.time())
+        return body, {"Content-Type": "application/x-www-form-urlencoded",
+                      "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, ts, body)}
+
+    def test_replay_after_dedupe_window(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"dedupe_seconds": "1"}).start()
+        try:
+            body, h = self.signed(d, "good echo once", "U0REPLAY1")
+            status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 200)
+            sink.wait_final(hdrs["x-slashd-request-id"])
+            time.sleep(2.2)  # past dedupe_seconds, well within 300 s
+            status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401, data)
+            self.assertNotIn("x-slashd-request-id", hdrs)
+            # A new signature of the same command is a new request.
+            body2, h2 = self.signed(d, "good echo twice", "U0REPLAY1")
+            self.assertEqual(d.request("POST", "/slack/commands", body2, h2)[0], 200)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=verify_failed reason=replayed", d.read_log())
+        self.assertEqual(len([m for m in sink.messages if m.get("text") == "once"]), 1)
+
+    def test_replay_after_a_restart(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        body, h = self.signed(d, "good echo before-restart", "U0REPLAY2")
+        status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+        self.assertEqual(status, 200)
+        sink.wait_final(hdrs["x-slashd-request-id"])
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        try:
+            status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401, data)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(len([m for m in sink.messages if m.get("text") == "before-restart"]), 1)
+
+
+class SignatureDowngrade(unittest.TestCase):
+    """Item 4: with a signing secret configured, a request without a valid
+    signature is 401 whatever its token."""
+
+    def test_token_alone_is_refused_when_a_secret_is_set(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), slack={"verification_token": "env:SLASHD_TEST_TOKEN"},
+                   env={"SLASHD_TEST_TOKEN": "tok-123456"}).start()
+        try:
+            h = {"Content-Type": "application/x-www-form-urlencoded"}
+            body = d.form("good echo downgraded", extra={"token": "tok-123456"})
+            status, hdrs, _ = d.request("POST", "/slack/commands", body, h)
+            self.assertEqual(status, 401)
+            self.assertNotIn("x-slashd-request-id", hdrs)
+            status, _, _ = d.request("POST", "/slack/commands", d.form("good echo mm", drop=("token",)),
+                                     dict(h, Authorization="Token tok-123456"))
+            self.assertEqual(status, 401)
+            status, _, _ = d.slash("good echo signed", user_id="U0DOWN1")
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=verify_failed reason=missing", d.read_log())
+
+
+class OversizedJobs(unittest.TestCase):
+    """Item 8: a job too large for one message to a worker is refused at
+    admission with a true message (not reported later as a timeout); one
+    within ADMISSION_TEXT_MAX runs."""
+
+    def test_too_large_refused_and_large_runs(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"max_body": "1048576"}).start()
+        try:
+            status, hdrs, ack = d.slash("good echo " + "x" * 200000, user_id="U0BIG1")
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-slashd-request-id", hdrs, ack)
+            self.assertIn("is too long to run", ack["text"])
+            self.assertIn("200010 bytes", ack["text"])
+            word = "y" * 50000
+            status, hdrs, ack = d.slash("good echo " + word, user_id="U0BIG2")
+            self.assertIn("x-slashd-request-id", hdrs, ack)
+            final = sink.wait_final(hdrs["x-slashd-request-id"])[-1]
+            self.assertFalse(final["error"], final["text"][:200])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=job_too_large", d.read_log())
+
+
+class SmallerChecks(unittest.TestCase):
+    """Item 11: a NUL inside an id is refused (not cut short); a backtick in
+    the command field cannot close the ack's code span; check-config checks
+    every response_hosts entry."""
+
+    def test_nul_in_ids_refused(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        try:
+            for field in ("user_id", "team_id", "channel_id"):
+                body = d.form("good echo nul", user_id="U0NUL1").replace(
+                    ("%s=" % field).encode(), ("%s=X%%00Y" % field).encode(), 1)
+                status, hdrs, _ = d.slash(None, body=body)
+                self.assertEqual(status, 400, field)
+                self.assertNotIn("x-slashd-request-id", hdrs)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+
+    def test_backtick_in_command_is_escaped(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",)).start()
+        try:
+            status, _, ack = d.slash("good echo x", extra={"command": "/x` <!here> `y"})
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(status, 200)
+        text = ack["text"]
+        self.assertIn("This slashd serves `/aws`, not `/x' &lt;!here&gt; 'y`", text)
+        self.assertEqual(text.count("`"), 4, text)
+
+    def test_check_config_validates_response_hosts(self):
+        d = Daemon(fixtures=())
+        for bad in ("https://hooks.slack.com", "hooks.slack.com/commands", "*.slack.com",
+                    "hooks.slack.com:0", "hooks.slack.com:99999", "user@hooks.slack.com", "-x.com"):
+            with open(d.config) as f:
+                text = f.read()
+            ini = os.path.join(d.dir, "bad.ini")
+            with open(ini, "w") as f:
+                f.write(text.replace("[slack]\n", "[slack]\nresponse_hosts = hooks.slack.com, %s\n" % bad))
+            rc, out, err = run_cli("check-config", config=ini, env={"SLASHD_TEST_SECRET": "x"})
+            self.assertEqual(rc, 1, (bad, out, err))
+            self.assertRegex(err, r"bad\.ini:\d+: error: response_hosts: \"%s\" is not a host" % re.escape(bad))
+        for good in ("hooks.slack.com", "127.0.0.1:8080", "[::1]:9000", "hooks.slack-gov.com"):
+            with open(d.config) as f:
+                text = f.read()
+            ini = os.path.join(d.dir, "good.ini")
+            with open(ini, "w") as f:
+                f.write(text.replace("[slack]\n", "[slack]\nresponse_hosts = %s\n" % good))
+            rc, out, err = run_cli("check-config", config=ini, env={"SLASHD_TEST_SECRET": "x"})
+            self.assertEqual(rc, 0, (good, out, err))
+
+
+class QueuedAck(unittest.TestCase):
+    """Item 21: an ack for a job that waits says "queued (N ahead)"."""
+
+    def test_waiting_jobs_say_how_many_are_ahead(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good",), server={"workers": "1"}).start()
+        try:
+            status, hdrs, ack = d.slash("good echo first", user_id="U0Q0")
+            self.assertIn("is running…", ack["text"])
+            sink.wait_final(hdrs["x-slashd-request-id"])
+            rids = []
+            _, h, ack = d.slash("good sleep 2", user_id="U0Q1")
+            rids.append(h["x-slashd-request-id"])
+            self.assertIn("is running…", ack["text"])
+            time.sleep(0.3)  # the worker has taken it
+            for i in range(3):
+                _, h, ack = d.slash("good echo wait-%d" % i, user_id="U0Q%d" % (i + 2))
+                rids.append(h["x-slashd-request-id"])
+                self.assertIn("is queued (%d ahead)…" % i, ack["text"])
+                self.assertIn("(request %s)" % h["x-slashd-request-id"], ack["text"])
+            for rid in rids:
+                sink.wait_final(rid)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+
+
+class Hogging(unittest.TestCase):
+    """Item 16: per-user and per-plugin running caps, by default workers - 1,
+    so commands that hang cannot take every worker: the ack says why and
+    nothing is queued, and `help` still runs at once."""
+
+    def test_default_caps_leave_a_worker(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hang"), plugins=("help",),
+                   server={"workers": "3", "job_timeout": "8"})
+        with open(d.config) as f:
+            text = f.read()
+        with open(d.config, "w") as f:  # the defaults: no cap keys at all
+            f.write(re.sub(r"max_running_per_\w+ = 0\n", "", text))
+        d.start()
+        try:
+            rids = []
+            for i in range(2):
+                _, h, ack = d.slash("hang forever", user_id="U0HOG%d" % i)
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            status, h, ack = d.slash("hang forever", user_id="U0HOG2")
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("`hang` is at its limit of 2 commands running at once", ack["text"])
+            # The third worker is free for everyone else: help answers at once.
+            t0 = time.monotonic()
+            _, h, ack = d.slash("help", user_id="U0HOG3")
+            sink.wait_final(h["x-slashd-request-id"], timeout=5)
+            self.assertLess(time.monotonic() - t0, 5)
+            # One user: at most 2 at once, the third refused, nothing queued.
+            for i in range(2):
+                _, h, ack = d.slash("good sleep %d" % (3 + i), user_id="U0HOG4")
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            _, h, ack = d.slash("good sleep 5", user_id="U0HOG4")
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("You already have 2 commands running (at most 2 at once)", ack["text"])
+            for rid in rids:
+                sink.wait_final(rid, timeout=30)
+            # Finished jobs no longer count.
+            _, h, ack = d.slash("good sleep 1", user_id="U0HOG4")
+            self.assertIn("x-slashd-request-id", h, ack)
+            sink.wait_final(h["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(d.read_log().count("event=capped"), 2)
+
+
+class PluginExit(unittest.TestCase):
+    """Item 18: a plugin calling exit(0) is reported as the worker exiting
+    during the command (not as a crash), the worker is replaced, and
+    `slashd run` exits non-zero (70)."""
+
+    def test_daemon_says_the_worker_exited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile exit", user_id="U0EXIT1")
+            final = sink.wait_final(h["x-slashd-request-id"])[-1]
+            self.assertTrue(final["error"])
+            self.assertIn("the worker exited during the command", final["text"])
+            self.assertNotIn("crashed", final["text"])
+            # The worker was replaced: the next commands run.
+            for i in range(3):
+                _, h, ack = d.slash("good echo after-%d" % i, user_id="U0EXIT2")
+                self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "after-%d" % i)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=plugin_exited", d.read_log())
+        self.assertRegex(d.read_log(), r"event=audit .*plugin=hostile cmd=exit .*outcome=error")
+
+    def test_run_exits_70(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "exit", config=d.config)
+        self.assertEqual(rc, 70, (out, err))
+        self.assertIn("the worker exited during the command", err)
 
 
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")

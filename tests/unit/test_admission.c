@@ -42,7 +42,8 @@ typedef struct fake {
   size_t backlog;
   enqueue_status enqueue_answer;
   size_t depth;
-  job *queued; /* the job the last ENQUEUE_OK took */
+  bool waiting; /* ENQUEUE_OK with f->depth jobs ahead */
+  job *queued;  /* the job the last ENQUEUE_OK took */
   int enqueued;
   int seq;
   admission_env env;
@@ -60,7 +61,10 @@ static void fake_new_id(void *ud, char out[32]) {
 static enqueue_status fake_enqueue(void *ud, job *j, size_t *depth) {
   fake *f = ud;
   f->enqueued++;
-  *depth = f->depth;
+  /* The daemon says how many wait only when the queue is full, or when an
+   * accepted job has no free worker (f->waiting). */
+  if (f->enqueue_answer != ENQUEUE_OK || f->waiting)
+    *depth = f->depth;
   if (f->enqueue_answer == ENQUEUE_OK) {
     job_free(f->queued);
     f->queued = j;
@@ -254,6 +258,21 @@ static void test_busy_queue_and_unrecorded(void **state) {
   expect(f, &r, ACK_QUEUED, "is running");
 }
 
+/* Issue 11, item 21: a job that waits says so, with how many are ahead. */
+static void test_queued_ack_says_how_many_ahead(void **state) {
+  fake *f = *state;
+  admission_request r = request("ec2 list");
+  f->waiting = true;
+  f->depth = 3;
+  expect(f, &r, ACK_QUEUED, "is queued (3 ahead)");
+  r.user_id = "U2";
+  f->depth = 0;
+  expect(f, &r, ACK_QUEUED, "is queued (0 ahead)");
+  r = request("ec2 list web");
+  f->waiting = false;
+  expect(f, &r, ACK_QUEUED, "is running");
+}
+
 static void test_ssl_check(void **state) {
   fake *f = *state;
   admission_request r = {.ssl_check = true};
@@ -341,6 +360,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_malformed_is_400, setup, teardown),
       cmocka_unit_test_setup_teardown(test_from_json, setup, teardown),
       cmocka_unit_test(test_field_checks),
+      cmocka_unit_test_setup_teardown(test_queued_ack_says_how_many_ahead, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,37 @@ static void test_vector_signs(void **state) {
   assert_string_equal(out, v->signature);
 }
 
+/* With a signing secret, a request without a valid signature is refused
+ * whatever token it carries (issue 11, item 4). */
+static void test_no_downgrade_to_token(void **state) {
+  const vector *v = *state;
+  static const char tok[] = "legacy-token-value";
+  char *body = xasprintf("token=%s&user_id=U1&text=help", tok);
+  verify_inputs in = {.secret = (const unsigned char *)v->secret,
+                      .secret_len = strlen(v->secret),
+                      .token = (const unsigned char *)tok,
+                      .token_len = strlen(tok),
+                      .body = body,
+                      .body_len = strlen(body),
+                      .now = v->ts};
+  verify_parsed p;
+  assert_int_equal(verify_request(&in, &p), VERIFY_MISSING);
+  verify_parsed_free(&p);
+  in.authorization = "Token legacy-token-value";
+  assert_int_equal(verify_request(&in, &p), VERIFY_MISSING);
+  verify_parsed_free(&p);
+  in.timestamp = v->timestamp;
+  in.signature = "v0=0000000000000000000000000000000000000000000000000000000000000000";
+  assert_int_equal(verify_request(&in, &p), VERIFY_MISMATCH);
+  verify_parsed_free(&p);
+  /* Without a secret, the token is what is checked (Mattermost). */
+  in.secret = NULL;
+  in.secret_len = 0;
+  assert_int_equal(verify_request(&in, &p), VERIFY_OK);
+  verify_parsed_free(&p);
+  free(body);
+}
+
 static void test_vector_verifies(void **state) {
   const vector *v = *state;
   assert_int_equal(check(v, v->timestamp, v->signature, v->ts), VERIFY_OK);
@@ -235,12 +266,19 @@ static void test_token(void **state) {
 int main(void) {
   shared_require("test_verify", VECTOR_SUBDIR);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_vector_parsed),      cmocka_unit_test(test_vector_signs),
-      cmocka_unit_test(test_vector_verifies),    cmocka_unit_test(test_skew),
-      cmocka_unit_test(test_tampered_body),      cmocka_unit_test(test_other_secret_or_timestamp),
-      cmocka_unit_test(test_tampered_signature), cmocka_unit_test(test_upper_case_hex),
-      cmocka_unit_test(test_bad_format),         cmocka_unit_test(test_missing),
-      cmocka_unit_test(test_bad_timestamp),      cmocka_unit_test(test_token),
+      cmocka_unit_test(test_vector_parsed),
+      cmocka_unit_test(test_vector_signs),
+      cmocka_unit_test(test_vector_verifies),
+      cmocka_unit_test(test_skew),
+      cmocka_unit_test(test_tampered_body),
+      cmocka_unit_test(test_other_secret_or_timestamp),
+      cmocka_unit_test(test_tampered_signature),
+      cmocka_unit_test(test_upper_case_hex),
+      cmocka_unit_test(test_bad_format),
+      cmocka_unit_test(test_missing),
+      cmocka_unit_test(test_bad_timestamp),
+      cmocka_unit_test(test_token),
+      cmocka_unit_test(test_no_downgrade_to_token),
   };
   return cmocka_run_group_tests(tests, vector_setup, vector_teardown);
 }

@@ -186,6 +186,15 @@ static void test_messages_round_trip(void **state) {
   assert_int_equal(w.posts, 2);
   assert_string_equal(w.identity, "host");
   assert_null(w.session);
+  assert_null(w.aws_source);
+  json_decref(keep);
+
+  json_t *done = wire_done("r2", 0, false, 1, "host", NULL);
+  wire_done_add_aws(done, "profile ops", 1796000000, -42);
+  w = decode_ok(done, &keep);
+  assert_string_equal(w.aws_source, "profile ops");
+  assert_int_equal(w.aws_expires, 1796000000);
+  assert_int_equal(w.aws_skew, -42);
   json_decref(keep);
 
   json_t *entry = json_pack("{s:s}", "key", "T1|U1|C1");

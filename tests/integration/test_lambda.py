@@ -1,0 +1,329 @@
+"""slashd as two Lambda functions (issue 12), end to end and offline: the zip
+unpacked into a temporary folder runs as the front and as the worker, each
+under its own Runtime API emulator; the fake AWS plays SQS/SNS (and STS,
+EC2…); a poller plays the SQS event source mapping; the sink plays Slack's
+response_url."""
+
+import base64
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import unittest
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+import lambdazip  # noqa: E402
+from fakeaws import ACCOUNT, FakeAws  # noqa: E402
+from harness import FIXTURE_DIR, SECRET, Sink, sign  # noqa: E402
+from lambdazip import LambdaRuntime  # noqa: E402
+
+from botocore.auth import SigV4Auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/%s/slashd-jobs" % ACCOUNT
+TOPIC_ARN = "arn:aws:sns:us-east-1:%s:slashd-jobs" % ACCOUNT
+SQS_NS = "{http://queue.amazonaws.com/doc/2012-11-05/}"
+TOKEN = "legacy-verification-token-0123"
+
+
+class Stack:
+    """Both functions from one unpacked zip, their emulators, fake AWS, sink."""
+
+    users = 0
+
+    def __init__(self, lambda_keys=None, slack=None, fixtures=("good", "crash", "hang"), extra=""):
+        self.aws = FakeAws()
+        self.sink = Sink()
+        self.root = lambdazip.unpack()
+        # Fixture plugins ride along in the task root, as a team's own would.
+        fx = os.path.join(self.root, "fixtures")
+        os.makedirs(fx)
+        for f in fixtures:
+            shutil.copy(os.path.join(FIXTURE_DIR, f + ".so"), fx)
+        keys = {"queue_url": QUEUE_URL}
+        keys.update(lambda_keys or {})
+        sl = {"signing_secret": "env:SLASHD_TEST_SECRET", "command": "/aws",
+              "response_hosts": "127.0.0.1:%d" % self.sink.port}
+        sl.update(slack or {})
+        lines = ["[lambda]"] + ["%s = %s" % kv for kv in keys.items() if kv[1] is not None]
+        lines += ["", "[server]", "job_timeout = 10", "log_level = debug", "log_format = logfmt",
+                  "", "[slack]"] + ["%s = %s" % kv for kv in sl.items() if kv[1] is not None]
+        lines += ["", "[aws]", "region = us-east-1", "", "[plugins]", "dir = plugins",
+                  "", "[plugin.help]", "", "[plugin.ec2]", "", "[plugin.s3]"]
+        for f in fixtures:
+            lines += ["", "[plugin.%s]" % f, "path = fixtures/%s.so" % f]
+        lines += ["", extra]
+        self.ini = os.path.join(self.root, "test.ini")
+        with open(self.ini, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.front = LambdaRuntime().start()
+        self.worker = LambdaRuntime().start()
+
+    def env(self, handler, extra=None):
+        e = self.aws.env(SLASHD_CONFIG=self.ini, SLASHD_TEST_SECRET=SECRET,
+                         SLASHD_TEST_TOKEN=TOKEN)
+        e.update(extra or {})
+        return lambdazip.lambda_env(self.root, handler, e)
+
+    def start(self, front=True, worker=True, env=None):
+        boot = os.path.join(self.root, "bootstrap")
+        if front:
+            self.front.spawn([boot], env=self.env("front", env), cwd="/")
+            assert self.front.wait_next(1), "front did not start:\n" + self.front_log()
+        if worker:
+            self.worker.spawn([boot], env=self.env("worker", env), cwd="/")
+            assert self.worker.wait_next(1), "worker did not start:\n" + self.worker_log()
+        return self
+
+    def front_log(self):
+        return "\n".join(self.front.log_lines)
+
+    def worker_log(self):
+        return "\n".join(self.worker.log_lines)
+
+    def close(self):
+        self.front.close()
+        self.worker.close()
+        self.aws.close()
+        self.sink.close()
+        lambdazip.remove(self.root)
+
+    # ---- Slack's side ----------------------------------------------------
+    def form(self, text, user_id=None, **extra):
+        """A slash command's form; each from a new user unless told (the front
+        refuses the same command from the same user within dedupe_seconds)."""
+        Stack.users += 1
+        user_id = user_id or "U0TEST%d" % Stack.users
+        fields = {"token": TOKEN, "team_id": "T0TEST", "team_domain": "test",
+                  "channel_id": "C0TEST", "channel_name": "ops", "user_id": user_id,
+                  "user_name": "alice", "command": "/aws", "text": text,
+                  "response_url": self.sink.url(), "trigger_id": "1.2.3", "api_app_id": "A0TEST"}
+        fields.update(extra)
+        return urllib.parse.urlencode({k: v for k, v in fields.items() if v is not None}).encode()
+
+    def url_event(self, body, ts=None, secret=SECRET, method="POST", b64=False, headers=None,
+                  ctype="application/x-www-form-urlencoded"):
+        """A Function URL (payload v2) event for a signed Slack request."""
+        ts = int(time.time()) if ts is None else ts
+        h = {"content-type": ctype, "x-slack-request-timestamp": str(ts),
+             "x-slack-signature": sign(secret, ts, body), "host": "abc.lambda-url.us-east-1.on.aws",
+             "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+        h.update(headers or {})
+        return {"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+                "headers": h,
+                "requestContext": {"accountId": "anonymous", "apiId": "abc",
+                                   "domainName": "abc.lambda-url.us-east-1.on.aws",
+                                   "http": {"method": method, "path": "/", "protocol": "HTTP/1.1",
+                                            "sourceIp": "3.3.3.3", "userAgent": "Slackbot"},
+                                   "requestId": "r1", "routeKey": "$default", "stage": "$default",
+                                   "time": "01/Dec/2026:09:00:00 +0000",
+                                   "timeEpoch": int(time.time() * 1000)},
+                "body": base64.b64encode(body).decode() if b64 else body.decode(),
+                "isBase64Encoded": b64}
+
+    def rest_event(self, body, ts=None, b64=True):
+        """An API Gateway REST proxy (v1) event; headers as the client cased them."""
+        ts = int(time.time()) if ts is None else ts
+        h = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(ts),
+             "X-Slack-Signature": sign(SECRET, ts, body), "Host": "x.execute-api.us-east-1.amazonaws.com"}
+        return {"resource": "/slack", "path": "/slack", "httpMethod": "POST", "headers": h,
+                "multiValueHeaders": {k: [v] for k, v in h.items()}, "queryStringParameters": None,
+                "requestContext": {"resourcePath": "/slack", "httpMethod": "POST", "stage": "prod"},
+                "body": base64.b64encode(body).decode() if b64 else body.decode(),
+                "isBase64Encoded": b64}
+
+    def ask(self, event, timeout_ms=3000):
+        """One front invocation; the proxy response, parsed."""
+        res = self.front.invoke(event, timeout_ms=timeout_ms)
+        assert res.kind == "response", "%r\n%s" % (res, self.front_log())
+        return res.json()
+
+    # ---- the queue and the event source mapping --------------------------
+    def sqs(self, **params):
+        body = urllib.parse.urlencode(dict({"Version": "2012-11-05", "QueueUrl": QUEUE_URL}, **params))
+        req = AWSRequest("POST", self.aws.url + "/", data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(Credentials("AKIDSLASHDHOST", "slashd-host-secret"), "sqs", "us-east-1").add_auth(req)
+        r = urllib.request.Request(self.aws.url + "/", data=body.encode(), headers=dict(req.headers),
+                                   method="POST")
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            return ET.fromstring(resp.read())
+
+    def queued(self):
+        return [m for m in self.aws.state()["sqs_messages"].get("slashd-jobs", []) if not m["deleted"]]
+
+    def poll(self, timeout_ms=30000):
+        """What Lambda's SQS event source mapping does once: receive, invoke the
+        worker with an SQS event, delete what did not fail. Returns the
+        worker's result (or None when the queue was empty)."""
+        root = self.sqs(Action="ReceiveMessage", MaxNumberOfMessages="1", VisibilityTimeout="60",
+                        **{"AttributeName.1": "All"})
+        msgs = root.findall("%sReceiveMessageResult/%sMessage" % (SQS_NS, SQS_NS))
+        if not msgs:
+            return None
+        records = []
+        for m in msgs:
+            attrs = {a.findtext(SQS_NS + "Name"): a.findtext(SQS_NS + "Value")
+                     for a in m.findall(SQS_NS + "Attribute")}
+            records.append({"messageId": m.findtext(SQS_NS + "MessageId"),
+                            "receiptHandle": m.findtext(SQS_NS + "ReceiptHandle"),
+                            "body": m.findtext(SQS_NS + "Body"), "attributes": attrs,
+                            "messageAttributes": {}, "md5OfBody": m.findtext(SQS_NS + "MD5OfBody"),
+                            "eventSource": "aws:sqs",
+                            "eventSourceARN": "arn:aws:sqs:us-east-1:%s:slashd-jobs" % ACCOUNT,
+                            "awsRegion": "us-east-1"})
+        res = self.worker.invoke({"Records": records}, timeout_ms=timeout_ms)
+        if res.kind == "response":
+            failed = {f["itemIdentifier"] for f in res.json().get("batchItemFailures", [])}
+            for r in records:
+                if r["messageId"] not in failed:
+                    self.sqs(Action="DeleteMessage", ReceiptHandle=r["receiptHandle"])
+        return res
+
+    def sns_event(self, message, mid="476643b1-xmpl-526c-973d-1542ba9af1d6"):
+        return {"Records": [{"EventVersion": "1.0", "EventSource": "aws:sns",
+                             "EventSubscriptionArn": TOPIC_ARN + ":dd15418a",
+                             "Sns": {"Type": "Notification", "MessageId": mid, "TopicArn": TOPIC_ARN,
+                                     "Subject": None, "Message": message,
+                                     "Timestamp": "2026-12-01T09:00:00.000Z", "SignatureVersion": "1",
+                                     "Signature": "x", "MessageAttributes": {}}}]}
+
+
+def request_id(ack_text):
+    m = re.search(r"\(request ([\w.-]+)\)", ack_text)
+    return m.group(1) if m else None
+
+
+class Front(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(slack={"verification_token": "env:SLASHD_TEST_TOKEN"}).start(worker=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.aws.reset()
+
+    def test_function_url_event_is_verified_acked_and_queued(self):
+        r = self.s.ask(self.s.url_event(self.s.form("help")))
+        self.assertEqual(r["statusCode"], 200, r)
+        self.assertTrue(r["headers"]["Content-Type"].startswith("application/json"))
+        ack = json.loads(r["body"])
+        self.assertEqual(ack["response_type"], "ephemeral")
+        self.assertIn("`/aws help` is running", ack["text"])
+        rid = request_id(ack["text"])
+        q = self.s.queued()
+        self.assertEqual(len(q), 1, q)
+        job = json.loads(q[0]["body"])
+        self.assertEqual((job["v"], job["id"], job["plugin"]), (1, rid, "help"))
+        self.assertTrue(job["user"].startswith("U0TEST"))
+        call = self.s.aws.calls("sqs", "SendMessage")[0]
+        self.assertTrue(call["signed_ok"])
+        self.assertIn("req=%s" % rid, self.s.front_log())
+        # The same command from the same user again: a duplicate, not queued.
+        again = self.s.ask(self.s.url_event(self.s.form("help", user_id=job["user"])))
+        self.assertIn("already running", json.loads(again["body"])["text"])
+        self.assertEqual(len(self.s.queued()), 1)
+
+    def test_rest_v1_event_with_base64_body(self):
+        r = self.s.ask(self.s.rest_event(self.s.form("help"), b64=True))
+        self.assertEqual(r["statusCode"], 200, r)
+        self.assertIn("is running", json.loads(r["body"])["text"])
+        self.assertEqual(len(self.s.queued()), 1)
+
+    def test_base64_function_url_body_is_verified_on_the_raw_bytes(self):
+        body = self.s.form("ec2 list café")
+        r = self.s.ask(self.s.url_event(body, b64=True))
+        self.assertEqual(r["statusCode"], 200, r)
+
+    def test_bad_signature_is_401_and_nothing_is_queued(self):
+        r = self.s.ask(self.s.url_event(self.s.form("help"), secret="not-the-secret"))
+        self.assertEqual(r["statusCode"], 401, r)
+        old = self.s.ask(self.s.url_event(self.s.form("help"), ts=int(time.time()) - 600))
+        self.assertEqual(old["statusCode"], 401, old)
+        self.assertEqual(self.s.aws.calls("sqs"), [])
+        self.assertEqual(self.s.queued(), [])
+        self.assertIn("event=verify_failed", self.s.front_log())
+
+    def test_method_type_size_and_shape_statuses(self):
+        body = self.s.form("help")
+        r = self.s.ask(self.s.url_event(body, method="GET"))
+        self.assertEqual((r["statusCode"], r["headers"].get("Allow")), (405, "POST"))
+        self.assertEqual(self.s.ask(self.s.url_event(body, ctype="application/json"))["statusCode"], 415)
+        big = self.s.form("x" * 20000)
+        self.assertEqual(self.s.ask(self.s.url_event(big))["statusCode"], 413)
+        neither = urllib.parse.urlencode({"user_id": "U0TEST", "hello": "world"}).encode()
+        self.assertEqual(self.s.ask(self.s.url_event(neither))["statusCode"], 400)
+        malformed = self.s.form("help", user_id="U0<script>")
+        self.assertEqual(self.s.ask(self.s.url_event(malformed))["statusCode"], 400)
+        self.assertEqual(self.s.queued(), [])
+
+    def test_refusals_are_answered_in_the_ack_with_nothing_queued(self):
+        for text, expect in (("nosuchplugin", "nosuchplugin"), ("ec2 stop", "usage"),
+                             ("ec2 stop i-0a1b2c3d4e5f00001", "")):
+            r = self.s.ask(self.s.url_event(self.s.form(text)))
+            self.assertEqual(r["statusCode"], 200, r)
+            ack = json.loads(r["body"])["text"]
+            self.assertNotIn("is running", ack)
+            self.assertIn(expect, ack.lower())
+        self.assertEqual(self.s.queued(), [])
+
+    def test_mapping_template_event_answers_with_the_ack_object(self):
+        res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        self.assertEqual(res.kind, "response", res)
+        ack = res.json()
+        self.assertEqual(ack["response_type"], "ephemeral")
+        self.assertIn("is running", ack["text"])
+        bad = self.s.front.invoke({"body": self.s.form("help", token="wrong").decode()}, timeout_ms=3000)
+        self.assertEqual(bad.kind, "error", bad)
+        self.assertEqual(bad.json()["errorType"], "Unauthorized")
+        self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
+        self.assertEqual(len(self.s.queued()), 2)
+
+    def test_every_line_of_an_invocation_names_both_request_ids(self):
+        r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
+        rid = request_id(json.loads(r.json()["body"])["text"])
+        lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
+        self.assertGreaterEqual(len(lines), 2, self.s.front_log())
+        for line in lines:
+            self.assertIn("req=%s" % rid, line)
+        self.assertEqual(self.s.front.violations, [])
+
+
+class FrontSends(unittest.TestCase):
+    def test_sns_topic(self):
+        s = Stack(lambda_keys={"queue_url": None, "topic_arn": TOPIC_ARN}).start(worker=False)
+        try:
+            r = s.ask(s.url_event(s.form("help")))
+            self.assertIn("is running", json.loads(r["body"])["text"])
+            msgs = s.aws.state()["sns_messages"]
+            self.assertEqual(len(msgs), 1)
+            self.assertEqual(msgs[0]["topic_arn"], TOPIC_ARN)
+            self.assertEqual(json.loads(msgs[0]["message"])["plugin"], "help")
+        finally:
+            s.close()
+
+    def test_send_failure_tells_the_user_and_logs_why(self):
+        s = Stack(lambda_keys={"queue_url": QUEUE_URL + "-gone"}).start(worker=False)
+        try:
+            r = s.ask(s.url_event(s.form("help")))
+            self.assertEqual(r["statusCode"], 200, r)
+            ack = json.loads(r["body"])["text"]
+            self.assertNotIn("is running", ack)
+            self.assertIn("not started", ack)
+            self.assertRegex(s.front_log(), r"event=not_queued .*NonExistentQueue")
+        finally:
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
