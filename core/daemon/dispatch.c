@@ -105,6 +105,7 @@ static void finish(server *s, job *j, job_outcome o) {
   if (j->started_us)
     metrics_observe(&s->m.job_seconds, us);
   dedupe_end(&s->dd, j->dedupe_key);
+  caps_end(&s->caps, j->id);
   audit_job(s, j, o, us);
   log_kv(o == OUT_OK ? SLOG_INFO : SLOG_WARN, "job_done", KV_S("req", j->id),
          KV_S("plugin", j->plugin), KV_S("cmd", j->cmd), KV_S("outcome", job_outcome_name(o)),
@@ -174,6 +175,11 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
                      partly);
   else if (o == OUT_INTERRUPTED)
     text = xasprintf("`%s` was interrupted: slashd is shutting down.%s", d, partly);
+  else if (how && strncmp(how, "exit status", 11) == 0)
+    /* Not a crash: something in the worker (a plugin's exit()) ended it. */
+    text = xasprintf("`%s` failed: the worker exited during the command (%s). Nothing else was "
+                     "affected.%s",
+                     d, how, partly);
   else
     text = xasprintf("`%s` failed: the command crashed (%s). Nothing else was affected.%s", d, how,
                      partly);

@@ -518,6 +518,7 @@ int serve_main(int argc, char **argv) {
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
+  caps_init(&s->caps);
   confirm_store_init(&s->confirms);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
@@ -603,6 +604,7 @@ out_early:
   runtime_unref(s->rt);
   queue_destroy(&s->queue);
   dedupe_destroy(&s->dd);
+  caps_destroy(&s->caps);
   confirm_store_destroy(&s->confirms);
   credcache_free(s->creds);
   pthread_mutex_destroy(&s->mu);
