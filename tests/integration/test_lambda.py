@@ -227,7 +227,7 @@ class Front(unittest.TestCase):
         self.assertTrue(job["user"].startswith("U0TEST"))
         call = self.s.aws.calls("sqs", "SendMessage")[0]
         self.assertTrue(call["signed_ok"])
-        self.assertIn("req=%s" % rid, self.s.front_log())
+        self.assertIn("req=%s" % rid, self.s.front.wait_log("req=%s" % rid))
         # The same command from the same user again: a duplicate, not queued.
         again = self.s.ask(self.s.url_event(self.s.form("help", user_id=job["user"])))
         self.assertIn("already running", json.loads(again["body"])["text"])
@@ -251,7 +251,7 @@ class Front(unittest.TestCase):
         self.assertEqual(old["statusCode"], 401, old)
         self.assertEqual(self.s.aws.calls("sqs"), [])
         self.assertEqual(self.s.queued(), [])
-        self.assertIn("event=verify_failed", self.s.front_log())
+        self.assertIn("event=verify_failed", self.s.front.wait_log("event=verify_failed"))
 
     def test_method_type_size_and_shape_statuses(self):
         body = self.s.form("help")
@@ -276,7 +276,60 @@ class Front(unittest.TestCase):
             self.assertIn(expect, ack.lower())
         self.assertEqual(self.s.queued(), [])
 
-    def test_mapping_template_event_answers_with_the_ack_object(self):
+    def test_mapping_template_event_is_refused_when_a_signing_secret_is_set(self):
+        # It has no headers, hence no signature; with a secret only a signature will do.
+        res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        self.assertEqual(res.kind, "error", res)
+        self.assertEqual(res.json()["errorType"], "Unauthorized")
+        self.assertRegex(self.s.front.wait_log(r"event=mapping_template .*refused"), r"event=mapping_template .*refused")
+        self.assertEqual(self.s.queued(), [])
+
+    def test_interactivity_payload_goes_to_the_shared_handler(self):
+        """A click with a token that does not verify changes nothing; the
+        clicker is told why on the click's response_url before the
+        invocation returns (Lambda may freeze the container after it)."""
+        payload = {"type": "block_actions", "user": {"id": "U0CLICK", "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": self.s.sink.url("/actions/lambda-click"), "trigger_id": "9.9.9",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": "v1.forged.token"}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        r = self.s.ask(self.s.url_event(body))
+        self.assertEqual(r["statusCode"], 200, r)
+        with self.s.sink.cond:
+            got = [m for m in self.s.sink.messages if m.get("path") == "/actions/lambda-click"]
+        self.assertEqual(len(got), 1, self.s.front_log())
+        self.assertRegex(self.s.front.wait_log(r"event=interaction .*outcome=refused"), r"event=interaction .*outcome=refused")
+        self.assertEqual(self.s.queued(), [])
+        bad = self.s.ask(self.s.url_event(body, secret="not-the-secret"))
+        self.assertEqual(bad["statusCode"], 401)
+
+    def test_every_line_of_an_invocation_names_both_request_ids(self):
+        r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
+        rid = request_id(json.loads(r.json()["body"])["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % r.request_id)
+        lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
+        self.assertGreaterEqual(len(lines), 2, self.s.front_log())
+        for line in lines:
+            self.assertIn("req=%s" % rid, line)
+        self.assertEqual(self.s.front.violations, [])
+
+
+class MappingTemplate(unittest.TestCase):
+    """The original design's API Gateway mapping template: {"body": form},
+    verified by the legacy token alone (no signing secret configured)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(slack={"signing_secret": None,
+                             "verification_token": "env:SLASHD_TEST_TOKEN"}).start(worker=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_answered_with_the_ack_object_and_warned_once(self):
         res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
         self.assertEqual(res.kind, "response", res)
         ack = res.json()
@@ -285,18 +338,11 @@ class Front(unittest.TestCase):
         bad = self.s.front.invoke({"body": self.s.form("help", token="wrong").decode()}, timeout_ms=3000)
         self.assertEqual(bad.kind, "error", bad)
         self.assertEqual(bad.json()["errorType"], "Unauthorized")
-        self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        refused = self.s.front.invoke({"body": self.s.form("nosuch").decode()}, timeout_ms=3000)
+        self.assertNotIn("is running", refused.json()["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % refused.request_id)
         self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
-        self.assertEqual(len(self.s.queued()), 2)
-
-    def test_every_line_of_an_invocation_names_both_request_ids(self):
-        r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
-        rid = request_id(json.loads(r.json()["body"])["text"])
-        lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
-        self.assertGreaterEqual(len(lines), 2, self.s.front_log())
-        for line in lines:
-            self.assertIn("req=%s" % rid, line)
-        self.assertEqual(self.s.front.violations, [])
+        self.assertEqual(len(self.s.queued()), 1)
 
 
 class FrontSends(unittest.TestCase):
@@ -320,7 +366,7 @@ class FrontSends(unittest.TestCase):
             ack = json.loads(r["body"])["text"]
             self.assertNotIn("is running", ack)
             self.assertIn("not started", ack)
-            self.assertRegex(s.front_log(), r"event=not_queued .*NonExistentQueue")
+            self.assertRegex(s.front.wait_log(r"event=not_queued .*NonExistentQueue"), r"event=not_queued .*NonExistentQueue")
         finally:
             s.close()
 
