@@ -473,7 +473,8 @@ class PluginGuide(unittest.TestCase):
     def test_output_and_memory_are_explained(self):
         g = self.guide()
         self.assertIn("### Output and memory", g)
-        self.assertIn("standard output and standard error", g)
+        self.assertIn("standard output or standard error is captured", g)
+        self.assertIn("worker_memory_mb", g)
 
 
 class Replay(unittest.TestCase):
