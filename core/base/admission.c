@@ -406,6 +406,35 @@ static job *make_job(admit *a, char *key, int64_t now_ms) {
   return j;
 }
 
+/* Not more at once than the caps allow, for this user and this plugin; a
+ * refused job is never queued. False: answered. */
+static bool within_caps(admit *a, const job *j) {
+  const admission_env *env = a->env;
+  if (!env->caps)
+    return true;
+  char *user = xasprintf("%s|%s", a->req->team_id, a->req->user_id);
+  size_t nu = 0, np = 0;
+  caps_result cr = caps_begin(env->caps, j->id, user, j->plugin, env->max_per_user,
+                              env->max_per_plugin, &nu, &np);
+  free(user);
+  if (cr == CAPS_OK)
+    return true;
+  log_kv(SLOG_WARN, "capped", KV_S("user", a->req->user_id), KV_S("plugin", j->plugin),
+         KV_S("why", cr == CAPS_USER ? "user" : "plugin"),
+         KV_U("running", cr == CAPS_USER ? nu : np));
+  if (cr == CAPS_USER)
+    answerf(a, ACK_BUSY,
+            "You already have %zu command%s running (at most %d at once); `%s` was not started. "
+            "Try again when one of them finishes.",
+            nu, nu == 1 ? "" : "s", env->max_per_user, a->shown);
+  else
+    answerf(a, ACK_BUSY,
+            "`%s` is at its limit of %d command%s running at once; `%s` was not started. Try "
+            "again when one of them finishes.",
+            j->plugin, env->max_per_plugin, env->max_per_plugin == 1 ? "" : "s", a->shown);
+  return false;
+}
+
 /* Not twice at once, recorded, queued. */
 static void accept_job(admit *a) {
   const admission_request *r = a->req;
@@ -442,11 +471,18 @@ static void accept_job(admit *a) {
             a->shown, strlen(r->text), (unsigned)ADMISSION_TEXT_MAX);
     return;
   }
+  if (!within_caps(a, j)) {
+    dedupe_forget(a->env->dd, j->dedupe_key);
+    job_free(j);
+    return;
+  }
   char id[32];
   memcpy(id, j->id, sizeof id);
   size_t depth = ADMISSION_STARTS_NOW;
   enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
   if (es != ENQUEUE_OK) {
+    if (a->env->caps)
+      caps_end(a->env->caps, id);
     dedupe_forget(a->env->dd, j->dedupe_key);
     job_free(j);
   }

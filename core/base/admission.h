@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "base/caps.h"
 #include "base/config.h"
 #include "base/confirm.h"
 #include "base/form.h"
@@ -116,6 +117,10 @@ typedef struct admission_env {
    * ADMISSION_STARTS_NOW when a worker is free for it. */
   void *ud;
   int64_t now_ms; /* wall clock, ms since the epoch (0: read the clock) */
+  /* Running caps (NULL: none). A job counts from its acceptance until the
+   * process calls caps_end(caps, id) when it ends. */
+  caps *caps;
+  int max_per_user, max_per_plugin; /* caps_effective() values */
   /* Confirmation (base/confirm.h): the token key, and the store of used
    * nonces and pending codes (NULL: `/aws confirm CODE` is not available
    * here, and replays are bounded by the expiry only). */

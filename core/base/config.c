@@ -194,6 +194,8 @@ static const key_spec schema[] = {
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
     {"server", "max_body", T_INT, F(max_body), 1024, 1048576},
     {"server", "dedupe_seconds", T_INT, F(dedupe_seconds), 0, 3600},
+    {"server", "max_running_per_user", T_INT, F(max_running_per_user), 0, 4096},
+    {"server", "max_running_per_plugin", T_INT, F(max_running_per_plugin), 0, 4096},
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
@@ -274,6 +276,8 @@ static void set_defaults(config *c) {
   c->job_timeout = 120;
   c->max_body = 16384;
   c->dedupe_seconds = 10;
+  c->max_running_per_user = -1; /* absent: workers - 1 */
+  c->max_running_per_plugin = -1;
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;

@@ -52,6 +52,8 @@ typedef struct config {
   int job_timeout;
   int max_body;
   int dedupe_seconds;
+  int max_running_per_user;   /* -1 (absent): workers - 1; 0: no limit (base/caps.h) */
+  int max_running_per_plugin; /* the same */
   int drain_seconds;
   int connection_limit;
   int connection_timeout;

@@ -35,7 +35,25 @@ static void on_alarm(int sig) {
   static const char msg[] = "slashd run: the command ran longer than [server] job_timeout and "
                             "was stopped\n";
   (void)!write(2, msg, sizeof msg - 1);
-  _exit(124);
+  _exit(RUN_EXIT_TIMEOUT);
+}
+
+/* The command running now, for a plugin that calls exit() in its handler:
+ * `slashd run` then says so and fails (70), never a silent 0. */
+typedef struct run_guard {
+  const char *plugin, *cmd; /* NULL: no handler is running */
+} run_guard;
+
+static void on_plugin_exit(int status, void *arg) {
+  run_guard *g = arg;
+  if (!g->plugin)
+    return;
+  fflush(stdout);
+  fprintf(stderr,
+          "slashd run: `%s %s` failed: the worker exited during the command (the plugin "
+          "called exit(%d))\n",
+          g->plugin, g->cmd, status);
+  _exit(RUN_EXIT_PLUGIN_EXITED);
 }
 
 static void print_diag(void *ud, const char *plugin, int line, bool error, const char *msg) {
@@ -159,10 +177,16 @@ int run_main(int argc, char **argv) {
     alarm(0);
     goto out;
   }
+  /* On the heap and never freed: on_exit keeps it, and may run after this
+   * frame is gone. */
+  run_guard *guard = xcalloc(1, sizeof *guard);
+  *guard = (run_guard){.plugin = m.plugin->name, .cmd = m.cmd->name};
+  on_exit(on_plugin_exit, guard);
   slashd_status st = call_fans_out(&call)
                          ? fanout_run(glue, &call, c->aws_regions, c->n_aws_regions, m.argc,
                                       (const char *const *)m.argv)
                          : call_run(&call, m.argc, (const char *const *)m.argv);
+  guard->plugin = NULL;
   alarm(0);
   if (st != SLASHD_OK && !call.error_reported)
     printf("%s %s failed: %s.\n", m.plugin->name, m.cmd->name, status_text(st));

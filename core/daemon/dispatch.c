@@ -64,12 +64,11 @@ static void flush_held(server *s, dispatch_job *dj, job *j, bool final) {
   dj->held_blocks = NULL;
 }
 
-bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeout_s) {
+bool dispatch_job_start(server *s, dispatch_job *dj, job *j, exec_child *c, uint64_t *kill_at_ms) {
   memset(dj, 0, sizeof *dj);
   runtime *rt = server_runtime(s);
-  *timeout_s = rt->cfg->job_timeout;
+  int timeout_s = rt->cfg->job_timeout;
   runtime_unref(rt);
-  j->deadline_ms = wall_ms() + (int64_t)*timeout_s * 1000;
   /* The user's assumed role, if another worker already has it. */
   char *key = awsglue_cache_key(j->team_id, j->user_id, j->channel_id, j->account);
   json_t *creds = credcache_get(s->creds, key, wall_s(), CREDS_REFRESH_S);
@@ -83,11 +82,8 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeou
     dispatch_post_json(s, j, body, false, false);
     free(body);
   }
-  sbuf msg = {0};
-  wire_job_text(&msg, j, creds);
+  bool ok = exec_send_job(c, j, creds, timeout_s, kill_at_ms);
   json_decref(creds);
-  bool ok = ipc_send_text(fd, msg.p, msg.len);
-  sbuf_free(&msg);
   j->started_us = mono_us();
   log_kv(SLOG_DEBUG, "job_started", KV_S("req", j->id),
          KV_D("queued_ms", (double)(j->started_us - j->accepted_us) / 1000.0));
@@ -117,6 +113,7 @@ static void finish(server *s, job *j, job_outcome o) {
   if (j->started_us)
     metrics_observe(&s->m.job_seconds, us);
   dedupe_end(&s->dd, j->dedupe_key);
+  caps_end(&s->caps, j->id);
   audit_job(s, j, o, us);
   log_kv(o == OUT_OK ? SLOG_INFO : SLOG_WARN, "job_done", KV_S("req", j->id),
          KV_S("plugin", j->plugin), KV_S("cmd", j->cmd), KV_S("outcome", job_outcome_name(o)),
@@ -143,7 +140,7 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg)
   }
   slashd_status st = (slashd_status)msg->status;
   bool error = msg->error || dj->error_seen;
-  job_outcome o = (st == SLASHD_OK && !error) ? OUT_OK : OUT_ERROR;
+  job_outcome o = exec_end_outcome(exec_done_end(msg, dj->error_seen));
   if (st != SLASHD_OK && !error) {
     /* The handler failed without saying so to the user: the host does. */
     flush_held(s, dj, j, false);
@@ -186,6 +183,11 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
                      partly);
   else if (o == OUT_INTERRUPTED)
     text = xasprintf("`%s` was interrupted: slashd is shutting down.%s", d, partly);
+  else if (how && strncmp(how, "exit status", 11) == 0)
+    /* Not a crash: something in the worker (a plugin's exit()) ended it. */
+    text = xasprintf("`%s` failed: the worker exited during the command (%s). Nothing else was "
+                     "affected.%s",
+                     d, how, partly);
   else
     text = xasprintf("`%s` failed: the command crashed (%s). Nothing else was affected.%s", d, how,
                      partly);

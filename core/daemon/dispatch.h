@@ -15,6 +15,7 @@
 #include "base/metrics.h"
 #include "base/wire.h"
 #include "daemon/server.h"
+#include "worker/exec.h"
 
 typedef struct dispatch_job {
   char *held_text; /* formatted reply not yet posted, or NULL */
@@ -24,8 +25,9 @@ typedef struct dispatch_job {
   bool error_seen;
 } dispatch_job;
 
-/* Sends the job to a worker; *timeout_s gets its time limit. */
-bool dispatch_job_start(server *s, dispatch_job *dj, job *j, int fd, int *timeout_s);
+/* Hands the job to a worker child; *kill_at_ms gets the monotonic time
+ * past which the child is to be killed ([server] job_timeout). */
+bool dispatch_job_start(server *s, dispatch_job *dj, job *j, exec_child *c, uint64_t *kill_at_ms);
 void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg);
 /* A prepare job's describe step is done: the main process (which alone
  * holds the token key) signs the token and builds the prompt, posted as the

@@ -107,19 +107,23 @@ static void env_audit(void *ud, const audit_confirm_line *l) {
 }
 
 static admission_env make_env(server *s, const runtime *rt, const route_table *routes) {
-  return (admission_env){.cfg = rt->cfg,
-                         .policy = &rt->policy,
-                         .routes = routes,
-                         .dd = &s->dd,
-                         .draining = &s->draining,
-                         .backlog = env_backlog,
-                         .max_backlog = RESPONDER_MAX_PENDING,
-                         .new_id = env_new_id,
-                         .enqueue = env_enqueue,
-                         .ud = s,
-                         .confirm_key = rt->confirm_key,
-                         .confirms = &s->confirms,
-                         .audit = env_audit};
+  return (admission_env){
+      .cfg = rt->cfg,
+      .policy = &rt->policy,
+      .routes = routes,
+      .dd = &s->dd,
+      .draining = &s->draining,
+      .backlog = env_backlog,
+      .max_backlog = RESPONDER_MAX_PENDING,
+      .new_id = env_new_id,
+      .enqueue = env_enqueue,
+      .ud = s,
+      .confirm_key = rt->confirm_key,
+      .confirms = &s->confirms,
+      .audit = env_audit,
+      .caps = &s->caps,
+      .max_per_user = caps_effective(rt->cfg->max_running_per_user, rt->cfg->workers),
+      .max_per_plugin = caps_effective(rt->cfg->max_running_per_plugin, rt->cfg->workers)};
 }
 
 static void admit(server *s, const runtime *rt, const admission_request *req,

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/caps.h"
 #include "base/config.h"
 #include "base/confirm.h"
 #include "base/jobs.h"
@@ -46,6 +47,7 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  caps caps;              /* running jobs per user and per plugin (base/caps.h) */
   confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;

@@ -25,6 +25,10 @@ typedef struct worker_ctx {
   const config *cfg;
   registry *reg;
   aws_glue *glue;
+  /* The job whose handler runs now (NULL between jobs), for a plugin that
+   * calls exit(): see worker_exited. */
+  const job *running;
+  slashd_call *call;
 } worker_ctx;
 
 /* Assumed credentials go to the main process so other workers reuse them. */
@@ -154,6 +158,8 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
   }
   uint64_t t0 = mono_us();
   slashd_status st;
+  w->running = j;
+  w->call = &call;
   if (j->prepare)
     st = prepare(w, &call, &cp, j->argc, (const char *const *)j->argv);
   else if (call_fans_out(&call))
@@ -161,11 +167,40 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
                     (const char *const *)j->argv);
   else
     st = call_run(&call, j->argc, (const char *const *)j->argv);
+  w->running = NULL;
+  w->call = NULL;
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
 out:
   call_place_free(&cp);
+}
+
+/* A plugin that calls exit() ends the worker in the middle of its command:
+ * the user is told just that (not that it crashed), and the job ends as a
+ * failure before the process does; the main process then replaces the
+ * worker. (on_exit hands the context over: exit() takes none.) */
+static void worker_exited(int status, void *arg) {
+  worker_ctx *w = arg;
+  const job *j = w->running;
+  if (!j)
+    return;
+  w->running = NULL;
+  log_kv(SLOG_ERROR, "plugin_exited", KV_S("req", j->id), KV_S("plugin", j->plugin),
+         KV_S("cmd", j->cmd), KV_I("status", status),
+         KV_S("msg", "the plugin called exit() during its command; the worker is replaced"));
+  char *text = xasprintf("`%s %s` failed: the worker exited during the command (exit status %d, "
+                         "called by the plugin). Nothing else was affected.",
+                         j->plugin, j->cmd, status);
+  emit_ctx ec = {.w = w, .id = j->id};
+  emit_ipc(&ec, SLASHD_REPLY_ERROR, false, text);
+  free(text);
+  slashd_call *call = w->call;
+  if (call) {
+    call->posts++;
+    call->error_reported = true;
+  }
+  send_done(w, j->id, SLASHD_ERR_INTERNAL, call);
 }
 
 static void usage_exit(void) {
@@ -223,17 +258,22 @@ int worker_main(int argc, char **argv) {
     config_free(cfg);
     return 78;
   }
-  worker_ctx w = {.fd = WORKER_FD, .cfg = cfg};
-  w.glue = awsglue_new(cfg, share_creds, &w);
-  w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  /* On the heap, and kept until the process ends: worker_exited may run
+   * after this function has returned. */
+  worker_ctx *w = xcalloc(1, sizeof *w);
+  w->fd = WORKER_FD;
+  w->cfg = cfg;
+  w->glue = awsglue_new(cfg, share_creds, w);
+  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
 
-  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w.reg));
-  bool ok = hello && ipc_send(w.fd, hello);
+  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
+  bool ok = hello && ipc_send(w->fd, hello);
   json_decref(hello);
+  on_exit(worker_exited, w);
   ipc_reader rd = {0};
   while (ok) {
     ipc_status st;
-    json_t *msg = ipc_read(&rd, w.fd, true, &st);
+    json_t *msg = ipc_read(&rd, w->fd, true, &st);
     if (!msg) {
       if (st == IPC_EOF)
         break;
@@ -242,7 +282,7 @@ int worker_main(int argc, char **argv) {
     wire_msg wm;
     char *why = NULL;
     if (wire_decode(msg, &wm, &why) && wm.t == WIRE_JOB)
-      run_job(&w, wm.job, wm.creds);
+      run_job(w, wm.job, wm.creds);
     else
       log_kv(SLOG_ERROR, "worker_bad_message", KV_S("msg", why ? why : "not a job"));
     wire_msg_free(&wm);
@@ -250,8 +290,11 @@ int worker_main(int argc, char **argv) {
     json_decref(msg);
   }
   ipc_reader_free(&rd);
-  registry_unload(w.reg);
-  awsglue_free(w.glue);
+  registry_unload(w->reg);
+  awsglue_free(w->glue);
+  w->reg = NULL;
+  w->glue = NULL;
+  w->cfg = NULL;
   config_free(cfg);
   return 0;
 }

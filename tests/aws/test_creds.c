@@ -533,6 +533,27 @@ static void test_assumed_profile_refresh(void **state) {
   assert_non_null(aws_host_creds(c, &err));
   assert_int_equal(stub_requests(srv), 2);
   aws_client_free(c);
+
+  /* credential_source = Ec2InstanceMetadata: the instance role (IMDS on
+   * the stub) signs the AssumeRole. */
+  write_file("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/demo\n"
+                       "credential_source = Ec2InstanceMetadata\n");
+  stub_reset(srv);
+  fake_now = exp - 3600;
+  script_imds("AKIDINSTANCE", exp);
+  put(200, "Content-Type: text/xml\r\n", xml);
+  c = client();
+  cr = aws_host_creds(c, &err);
+  if (!cr)
+    fail_msg("%s", err);
+  assert_string_equal(cr->source, "profile default → assume arn:aws:iam::123456789012:role/demo "
+                                  "via credential_source Ec2InstanceMetadata");
+  assert_int_equal(stub_requests(srv), 4);
+  assert_true(str_starts(stub_request(srv, 0), "PUT /latest/api/token HTTP/1.1\r\n"));
+  assert_int_equal(stub_header(srv, 3, "Authorization", &v), 1);
+  assert_true(str_starts(v, "AWS4-HMAC-SHA256 Credential=AKIDINSTANCE/"));
+  free(v);
+  aws_client_free(c);
   free(xml);
   free(cfg);
 }

@@ -206,7 +206,11 @@ class Daemon:
             self.env.update(env)
         srv = {"listen": "127.0.0.1:0", "workers": "2", "queue": "16", "job_timeout": "10",
                "state_dir": os.path.join(self.dir, "state"), "drain_seconds": "5",
-               "log_level": "debug"}
+               "log_level": "debug",
+               # No running caps unless a test asks: with 2 workers the
+               # defaults (workers - 1) would refuse the concurrent commands
+               # most tests send; test_hardening.Hogging tests the defaults.
+               "max_running_per_user": "0", "max_running_per_plugin": "0"}
         srv.update(server or {})
         sl = {"command": "/aws"}
         if secret:

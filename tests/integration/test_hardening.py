@@ -657,6 +657,86 @@ class QueuedAck(unittest.TestCase):
             sink.close()
 
 
+class Hogging(unittest.TestCase):
+    """Item 16: per-user and per-plugin running caps, by default workers - 1,
+    so commands that hang cannot take every worker: the ack says why and
+    nothing is queued, and `help` still runs at once."""
+
+    def test_default_caps_leave_a_worker(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hang"), plugins=("help",),
+                   server={"workers": "3", "job_timeout": "8"})
+        with open(d.config) as f:
+            text = f.read()
+        with open(d.config, "w") as f:  # the defaults: no cap keys at all
+            f.write(re.sub(r"max_running_per_\w+ = 0\n", "", text))
+        d.start()
+        try:
+            rids = []
+            for i in range(2):
+                _, h, ack = d.slash("hang forever", user_id="U0HOG%d" % i)
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            status, h, ack = d.slash("hang forever", user_id="U0HOG2")
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("`hang` is at its limit of 2 commands running at once", ack["text"])
+            # The third worker is free for everyone else: help answers at once.
+            t0 = time.monotonic()
+            _, h, ack = d.slash("help", user_id="U0HOG3")
+            sink.wait_final(h["x-slashd-request-id"], timeout=5)
+            self.assertLess(time.monotonic() - t0, 5)
+            # One user: at most 2 at once, the third refused, nothing queued.
+            for i in range(2):
+                _, h, ack = d.slash("good sleep %d" % (3 + i), user_id="U0HOG4")
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            _, h, ack = d.slash("good sleep 5", user_id="U0HOG4")
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("You already have 2 commands running (at most 2 at once)", ack["text"])
+            for rid in rids:
+                sink.wait_final(rid, timeout=30)
+            # Finished jobs no longer count.
+            _, h, ack = d.slash("good sleep 1", user_id="U0HOG4")
+            self.assertIn("x-slashd-request-id", h, ack)
+            sink.wait_final(h["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(d.read_log().count("event=capped"), 2)
+
+
+class PluginExit(unittest.TestCase):
+    """Item 18: a plugin calling exit(0) is reported as the worker exiting
+    during the command (not as a crash), the worker is replaced, and
+    `slashd run` exits non-zero (70)."""
+
+    def test_daemon_says_the_worker_exited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile exit", user_id="U0EXIT1")
+            final = sink.wait_final(h["x-slashd-request-id"])[-1]
+            self.assertTrue(final["error"])
+            self.assertIn("the worker exited during the command", final["text"])
+            self.assertNotIn("crashed", final["text"])
+            # The worker was replaced: the next commands run.
+            for i in range(3):
+                _, h, ack = d.slash("good echo after-%d" % i, user_id="U0EXIT2")
+                self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "after-%d" % i)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=plugin_exited", d.read_log())
+        self.assertRegex(d.read_log(), r"event=audit .*plugin=hostile cmd=exit .*outcome=error")
+
+    def test_run_exits_70(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "exit", config=d.config)
+        self.assertEqual(rc, 70, (out, err))
+        self.assertIn("the worker exited during the command", err)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 

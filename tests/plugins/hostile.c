@@ -3,8 +3,10 @@
  * hardening tests.
  *
  *   hostile ansi    replies with ANSI/OSC escape sequences, BEL and a C1 CSI
+ *   hostile exit    calls exit(0) in its handler
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "slashd/plugin.h"
@@ -21,6 +23,14 @@ static slashd_status ansi(slashd_call *call, void *state, int argc, const char *
                       NULL);
 }
 
+static slashd_status quit(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)call;
+  (void)state;
+  (void)argc;
+  (void)argv;
+  exit(0);
+}
+
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
   (void)host;
   (void)state;
@@ -35,6 +45,13 @@ static const slashd_command commands[] = {{.name = "ansi",
                                            .max_args = 0,
                                            .access = SLASHD_READ,
                                            .handler = ansi},
+                                          {.name = "exit",
+                                           .usage = "",
+                                           .summary = "Call exit(0)",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = quit},
                                           {.name = NULL}};
 
 static const slashd_plugin descriptor = {
