@@ -28,6 +28,15 @@ static struct {
 } g_ctx[LOG_CTX_MAX];
 static unsigned g_nctx;
 
+/* A context field the line's own fields also name is left out (the line's
+ * value is the more precise one), so no key appears twice. */
+static bool ctx_shadowed(unsigned c, const log_field *fields, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (strcmp(fields[i].key, g_ctx[c].key) == 0)
+      return true;
+  return false;
+}
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 int log_level_from_name(const char *name) {
@@ -277,6 +286,8 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, ",\"event\":");
     add_quoted(&b, event);
     for (unsigned i = 0; i < g_nctx; i++) {
+      if (ctx_shadowed(i, fields, n))
+        continue;
       sbuf_addc(&b, ',');
       add_quoted(&b, g_ctx[i].key);
       sbuf_addc(&b, ':');
@@ -299,6 +310,8 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, " event=");
     sbuf_adds(&b, event);
     for (unsigned i = 0; i < g_nctx; i++) {
+      if (ctx_shadowed(i, fields, n))
+        continue;
       sbuf_addc(&b, ' ');
       sbuf_adds(&b, g_ctx[i].key);
       sbuf_addc(&b, '=');

@@ -173,9 +173,7 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
                       uint64_t now) {
   slot *sl = &d->slots[c->slot];
   atomic_fetch_add(&d->s->m.socket.reconnects[reason], 1);
-  log_kv(reason == SRC_DROPPED || reason == SRC_PING_TIMEOUT || c->phase != C_READY ? SLOG_WARN
-                                                                                    : SLOG_INFO,
-         "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
+  log_kv(SLOG_WARN, "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
          KV_S("reason", metrics_reconnect_name(reason)), KV_S("msg", msg ? msg : ""));
   gauge(d, c, -1);
   detach(d, c);
@@ -192,6 +190,8 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
  * slot at once but is still read until Slack's close arrives, so an
  * envelope already on its way is acked, not lost. */
 static void conn_leave(socket_door *d, sconn *c, uint64_t now) {
+  log_kv(SLOG_DEBUG, "socket_closing", KV_I("slot", c->slot), KV_U("conn", c->id),
+         KV_B("open", c->ws && ws_phase_of(c->ws) == WS_OPEN));
   gauge(d, c, -1);
   detach(d, c);
   if (c->ws && ws_phase_of(c->ws) == WS_OPEN)
@@ -374,6 +374,8 @@ static void each_conn(socket_door *d, void (*fn)(socket_door *, sconn *, void *)
   while (*pp) {
     sconn *c = *pp;
     if (!c->ws || ws_phase_of(c->ws) == WS_CLOSED || now >= c->deadline_ms) {
+      log_kv(SLOG_DEBUG, "socket_closed", KV_U("conn", c->id),
+             KV_S("msg", c->ws && ws_error(c->ws) ? ws_error(c->ws) : "close handshake timed out"));
       *pp = c->next;
       conn_free(d, c);
       continue;

@@ -6,7 +6,9 @@ link_disabled, check-config, and the app token in no log line."""
 
 import os
 import re
+import signal
 import sys
+import tempfile
 import time
 import unittest
 
@@ -381,6 +383,64 @@ class Start(unittest.TestCase):
             self.assertNotIn("DEVELOPMENT_MODE", log)
         finally:
             self.assertEqual(d.stop(), 0)
+
+
+class ReloadAndStop(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeSlack().start()
+        self.sink = Sink()
+
+    def tearDown(self):
+        self.sink.close()
+        self.fake.close()
+
+    def wait_log(self, d, needle, n=1, timeout=10):
+        deadline = time.monotonic() + timeout
+        while d.read_log().count(needle) < n:
+            self.assertLess(time.monotonic(), deadline, "no %r in the log" % needle)
+            time.sleep(0.05)
+
+    def test_reload_rotates_the_token_and_keeps_the_connections(self):
+        tokfile = os.path.join(tempfile.mkdtemp(prefix="slashd-tok-"), "app-token")
+        with open(tokfile, "w") as f:
+            f.write(self.fake.token)
+        d = socket_daemon(self.fake, self.sink, slack={"app_token": "file:" + tokfile}).start()
+        try:
+            conns = self.fake.wait_connections(2)
+            new = "xapp-1-A0TEST-5678-rotated0token"
+            with open(tokfile, "w") as f:
+                f.write(new)
+            self.fake.token = new
+            d.proc.send_signal(signal.SIGHUP)
+            self.wait_log(d, "event=reloaded")
+            self.assertEqual(self.fake.open_conns(), conns, "a reload keeps the connections")
+            opens = len(self.fake.open_calls)
+            self.fake.drop(conns[0])
+            self.fake.wait(lambda: self.fake.open_count() == 2 and conns[0] not in
+                           self.fake.open_conns(), 20, "a connection with the new token")
+            self.assertTrue(all(ok for _, ok in self.fake.open_calls[opens:]))
+            # socket_connections needs a restart: refused, naming it.
+            with open(d.config) as f:
+                ini = f.read()
+            with open(d.config, "w") as f:
+                f.write(ini.replace("[slack]\n", "[slack]\nsocket_connections = 3\n", 1))
+            d.proc.send_signal(signal.SIGHUP)
+            self.wait_log(d, "event=reload_refused")
+            self.assertIn("[slack] socket_connections", d.read_log())
+        finally:
+            self.assertEqual(d.stop(), 0)
+        log = d.read_log()
+        self.assertNotIn(new, log)
+        self.assertNotIn("xapp-1-A0TEST-1234", log)
+
+    def test_stop_closes_every_connection_cleanly(self):
+        d = socket_daemon(self.fake, self.sink).start()
+        conns = self.fake.wait_connections(2)
+        self.assertEqual(d.stop(), 0)
+        self.fake.wait(lambda: all(self.fake.conns[c].closed for c in conns), 5, "closes")
+        for c in conns:
+            self.assertTrue(self.fake.conns[c].closed_by_client)
+            self.assertEqual(self.fake.conns[c].close_code, 1000)
 
 
 class CheckConfig(unittest.TestCase):
