@@ -25,11 +25,14 @@ struct lambda_run {
   server srv;
 };
 
-lambda_run *lambda_run_new(const config *cfg, responder *resp, char **err) {
+lambda_run *lambda_run_new(const config *cfg, responder *resp,
+                           const unsigned char confirm_key[CONFIRM_KEY_LEN], char **err) {
   lambda_run *r = xcalloc(1, sizeof *r);
   server *s = &r->srv;
   pthread_mutex_init(&s->mu, NULL);
   dedupe_init(&s->dd, 0);
+  caps_init(&s->caps);
+  confirm_store_init(&s->confirms);
   s->resp = resp;
   s->creds = credcache_new();
   s->audit = audit_open(cfg->audit_file, err);
@@ -40,6 +43,8 @@ lambda_run *lambda_run_new(const config *cfg, responder *resp, char **err) {
   runtime *rt = xcalloc(1, sizeof *rt);
   atomic_init(&rt->refs, 1);
   rt->cfg = (config *)cfg; /* borrowed: released before the last unref */
+  if (confirm_key)
+    memcpy(rt->confirm_key, confirm_key, CONFIRM_KEY_LEN);
   rt->policy.n_hosts = cfg->n_response_hosts;
   rt->policy.hosts = xcalloc(cfg->n_response_hosts ? cfg->n_response_hosts : 1, sizeof(char *));
   for (size_t i = 0; i < cfg->n_response_hosts; i++)
@@ -58,6 +63,8 @@ void lambda_run_free(lambda_run *r) {
   }
   audit_close(s->audit);
   credcache_free(s->creds);
+  confirm_store_destroy(&s->confirms);
+  caps_destroy(&s->caps);
   dedupe_destroy(&s->dd);
   pthread_mutex_destroy(&s->mu);
   free(r);
@@ -72,6 +79,11 @@ typedef struct relay {
 static void on_reply(void *ud, const wire_msg *m) {
   relay *rl = ud;
   dispatch_job_reply(rl->s, &rl->dj, rl->j, m);
+}
+
+static void on_prompt(void *ud, const wire_msg *m) {
+  relay *rl = ud;
+  dispatch_job_prompt(rl->s, &rl->dj, rl->j, m);
 }
 
 static void on_creds(void *ud, const json_t *entry) {
@@ -101,7 +113,7 @@ lambda_run_status lambda_run_job(lambda_run *r, job *j, int64_t deadline_ms) {
     j->dedupe_key = xstrdup(j->id);
   relay rl = {.s = s, .j = j};
   exec_spawn_args sa = {.config_fd = -1, .config_path = c->file, .config_name = c->file};
-  exec_hooks hooks = {.reply = on_reply, .creds = on_creds, .ud = &rl};
+  exec_hooks hooks = {.reply = on_reply, .creds = on_creds, .prompt = on_prompt, .ud = &rl};
   exec_outcome out;
   j->started_us = mono_us();
   /* The daemon's messages name the limit a job was held to: here it may be

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "base/confirm.h"
 #include "base/config.h"
 #include "base/jobs.h"
 #include "daemon/responder.h"
@@ -20,8 +21,12 @@ typedef enum {
   LAMBDA_RUN_NOT_STARTED /* infrastructure: no child could run it (retry the record) */
 } lambda_run_status;
 
-/* cfg and resp borrowed for the container's life. NULL with *err. */
-lambda_run *lambda_run_new(const config *cfg, responder *resp, char **err);
+/* cfg and resp borrowed for the container's life; confirm_key signs the
+ * confirmation prompts of write commands (derived from the secret that
+ * verifies requests, as the front derives it to check the clicks), or NULL
+ * when none is configured (prompts are then refused). NULL with *err. */
+lambda_run *lambda_run_new(const config *cfg, responder *resp,
+                           const unsigned char confirm_key[CONFIRM_KEY_LEN], char **err);
 void lambda_run_free(lambda_run *r);
 
 /* Runs j (owned: freed here) to its end or to deadline_ms (wall clock, ms

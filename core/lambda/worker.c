@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/urlcheck.h"
@@ -19,6 +21,7 @@
 #include "lambda/event.h"
 #include "lambda/lambda.h"
 #include "lambda/run.h"
+#include "lambda/secrets.h"
 
 /* Jobs this warm container has run (or dropped), so that a record SQS
  * delivers twice runs once. Ids are short; a ring bounds the memory. */
@@ -58,12 +61,41 @@ static void *lworker_init(const config *cfg, char **err) {
   w->policy.hosts = cfg->response_hosts;
   w->policy.n_hosts = cfg->n_response_hosts;
   w->resp = responder_start(&w->policy, &w->m, NULL, NULL);
-  w->run = lambda_run_new(cfg, w->resp, err);
-  if (!w->run) {
-    lworker_destroy(w);
-    return NULL;
+  /* Confirmation prompts of write commands are signed here and checked by
+   * the front when the user clicks: both derive the key from the secret. */
+  unsigned char key[CONFIRM_KEY_LEN];
+  bool have_key = false;
+  if (cfg->confirm_writes) {
+    aws_config ac = {.region = cfg->aws_region,
+                     .endpoint_url = cfg->aws_endpoint_url,
+                     .connect_timeout = cfg->aws_connect_timeout,
+                     .timeout = cfg->aws_timeout,
+                     .max_attempts = cfg->aws_max_attempts,
+                     .log = log_fields};
+    aws_client *aws = aws_client_new(&ac);
+    lambda_secrets ls;
+    bool ok = lambda_secrets_load(cfg, aws, &ls, err);
+    aws_client_free(aws);
+    if (!ok)
+      goto fail;
+    have_key = lambda_secrets_confirm_key(&ls, key);
+    lambda_secrets_free(&ls);
+    if (!have_key) {
+      *err = xasprintf("%s: error: [identity] confirm = write: the worker signs the confirmation "
+                       "prompts, so it needs [slack] signing_secret (or SLASHD_LAMBDA_SIGNING_"
+                       "SECRET) as the front does; or set confirm = none",
+                       cfg->file);
+      goto fail;
+    }
   }
+  w->run = lambda_run_new(cfg, w->resp, have_key ? key : NULL, err);
+  OPENSSL_cleanse(key, sizeof key);
+  if (!w->run)
+    goto fail;
   return w;
+fail:
+  lworker_destroy(w);
+  return NULL;
 }
 
 static void lworker_destroy(void *ctx) {

@@ -500,6 +500,50 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(self.s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "over sns")
 
 
+class Confirmation(unittest.TestCase):
+    """A write command on Lambda: the worker posts the confirmation prompt
+    (signed with the key both functions derive from the secret), the click
+    goes to the front, and the confirmed job comes back through the queue."""
+
+    MAPPED = "U0MAPPED1"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(extra="[identity]\nmode = map\n[identity.users]\n%s = "
+                            "arn:aws:iam::%s:role/ops-admin\n" % (cls.MAPPED, ACCOUNT)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_prompt_click_and_run(self):
+        s = self.s
+        r = s.ask(s.url_event(s.form("good change thing", user_id=self.MAPPED)))
+        ack = json.loads(r["body"])["text"]
+        self.assertIn("Preparing", ack)
+        rid = request_id(ack)
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        prompt = s.sink.wait_final(rid, timeout=5)[-1]
+        actions = [b for b in prompt["body"].get("blocks", []) if b["type"] == "actions"]
+        self.assertEqual(len(actions), 1, prompt)
+        confirm = {e["action_id"]: e for e in actions[0]["elements"]}["slashd_confirm"]
+        payload = {"type": "block_actions", "user": {"id": self.MAPPED, "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": s.sink.url("/actions/confirmed"), "trigger_id": "7.7.7",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": confirm["value"]}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        self.assertEqual(s.ask(s.url_event(body))["statusCode"], 200)
+        self.assertRegex(s.front.wait_log(r"outcome=confirmed"), r"event=interaction .*outcome=confirmed")
+        q = s.queued()
+        self.assertEqual(len(q), 1, q)
+        job = json.loads(q[0]["body"])
+        self.assertEqual((job["plugin"], job["cmd"], job.get("prepare", False)), ("good", "change", False))
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        self.assertEqual(s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "changed something")
+
+
 class OverSns(unittest.TestCase):
     def test_front_publishes_and_the_worker_runs_the_sns_event(self):
         s = Stack(lambda_keys={"queue_url": None, "topic_arn": TOPIC_ARN}).start()
