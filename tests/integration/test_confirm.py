@@ -250,6 +250,17 @@ class Confirm(unittest.TestCase):
         self.assertEqual(status, 415)
         status = self.d.request("GET", "/slack/actions")[0]
         self.assertEqual(status, 405)
+        # The same signed bytes twice: the second is a replay (401), like a
+        # command's.
+        body = urllib.parse.urlencode({"payload": json.dumps({"type": "block_actions"})}).encode()
+        ts = int(time.time())
+        h = {"Content-Type": "application/x-www-form-urlencoded",
+             "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, ts, body)}
+        self.assertEqual(self.d.request("POST", "/slack/actions", body, h)[0], 200)
+        self.assertEqual(self.d.request("POST", "/slack/actions", body, h)[0], 401)
+        big = urllib.parse.urlencode({"payload": "x" * 20000}).encode()
+        h["X-Slack-Signature"] = sign(SECRET, ts, big)
+        self.assertEqual(self.d.request("POST", "/slack/actions", big, h)[0], 413)
         # Other interaction types and actions: an empty 200, nothing done.
         status, _, data, path = self.click(token, kind="view_submission")
         self.assertEqual((status, data), (200, b""))
@@ -267,7 +278,7 @@ class Confirm(unittest.TestCase):
         self.assertTrue(msgs[-1]["error"])
         self.assertIn("i-0a1b2c3d4e5f99999 was not found in us-east-1; try --region.",
                       msgs[-1]["text"])
-        self.assertNotIn("blocks", msgs[-1]["body"])
+        self.assertNotIn("actions", [b["type"] for b in msgs[-1]["body"].get("blocks", [])])
 
     def test_code_for_clients_without_buttons(self):
         msg = self.prompt()
@@ -300,6 +311,47 @@ class Confirm(unittest.TestCase):
         ack, msgs = self.ask("ec2 list")
         self.assertIn("is running", ack["text"])
         self.assertTrue(msgs[-1]["text"].startswith("9 instances:"))
+
+
+class Mattermost(unittest.TestCase):
+    """A client without buttons and without a signing secret: the prompt's
+    text carries the code; the token-authenticated `/aws confirm CODE` runs
+    it, for the requester only, once."""
+
+    def test_text_fallback_and_code(self):
+        fake = FakeAws()
+        sink = Sink()
+        d = Daemon(sink, secret=None, slack={"verification_token": "env:SLASHD_TEST_TOKEN"},
+                   plugins=("help",), fixtures=(), sections=sections(),
+                   env=dict(fake.env(), SLASHD_TEST_TOKEN="mm-token-123")).start()
+        try:
+            h = {"Content-Type": "application/x-www-form-urlencoded",
+                 "Authorization": "Token mm-token-123"}
+
+            def say(text, user, n):
+                body = d.form(text, user_id=user, drop=("token",),
+                              extra={"trigger_id": "mm%d" % n})
+                status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+                self.assertEqual(status, 200, data)
+                return hdrs, json.loads(data)
+
+            hdrs, ack = say("ec2 stop %s" % IID, MAPPED, 1)
+            prompt = sink.wait_final(hdrs["x-slashd-request-id"])[-1]
+            self.assertRegex(prompt["text"], r"Stop %s \(.*running\)\* in us-east-1\?" % IID)
+            code = re.search(r"type `/aws confirm ([A-Z0-9]{8})`", prompt["text"]).group(1)
+            _, ack = say("confirm %s" % code, OTHER, 2)
+            self.assertIn("Only the person who asked", ack["text"])
+            hdrs, ack = say("confirm %s" % code, MAPPED, 3)
+            self.assertIn("(confirmed, request", ack["text"])
+            self.assertRegex(sink.wait_final(hdrs["x-slashd-request-id"])[-1]["text"],
+                             r"%s is stopped" % IID)
+            _, ack = say("confirm %s" % code, MAPPED, 4)
+            self.assertIn("already used", ack["text"])
+            self.assertEqual(len(fake.calls("ec2", "StopInstances")), 1)
+        finally:
+            d.stop()
+            sink.close()
+            fake.close()
 
 
 class RunYes(unittest.TestCase):
