@@ -90,7 +90,8 @@ def write_ini(root):
 
 def env(root, handler, ini, endpoint):
     return lambdazip.lambda_env(root, handler, {
-        "SLASHD_CONFIG": ini, "SLASHD_TEST_SECRET": SECRET, "AWS_ACCESS_KEY_ID": "AKIDSLASHDHOST",
+        "SLASHD_CONFIG": ini, "SLASHD_TEST_SECRET": SECRET,
+        "SLASHD_LAMBDA_SIGNING_SECRET": "env:SLASHD_TEST_SECRET", "AWS_ACCESS_KEY_ID": "AKIDSLASHDHOST",
         "AWS_SECRET_ACCESS_KEY": "slashd-host-secret", "AWS_ENDPOINT_URL": endpoint,
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"})
 

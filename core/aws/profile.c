@@ -178,7 +178,7 @@ const char *profile_name(void) {
   return p && *p ? p : "default";
 }
 
-static char *home_dir(void) {
+char *profile_home_dir(void) {
   const char *h = getenv("HOME");
   if (h && *h)
     return xstrdup(h);
@@ -191,7 +191,7 @@ static char *home_dir(void) {
 
 static char *path_from(const char *env, const char *leaf) {
   const char *v = getenv(env);
-  char *home = home_dir(), *out;
+  char *home = profile_home_dir(), *out;
   if (v && *v) {
     if (v[0] == '~' && (v[1] == '/' || v[1] == '\0'))
       out = xasprintf("%s%s", home, v + 1);

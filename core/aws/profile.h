@@ -49,6 +49,9 @@ void profile_from_texts(const char *name, const char *credentials_text, const ch
 
 /* The profile name in effect: AWS_PROFILE, else "default". */
 const char *profile_name(void);
+/* $HOME, else the user's home from the password database, else "/" (a new
+ * string): a service started without HOME still finds ~/.aws. */
+char *profile_home_dir(void);
 /* The two paths in effect (new strings): from the environment, else under
  * $HOME/.aws. "~/" is expanded. */
 char *profile_credentials_path(void);

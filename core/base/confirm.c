@@ -282,7 +282,7 @@ bool confirm_store_use(confirm_store *s, const char *nonce, int64_t expires, int
   bool first = true;
   pthread_mutex_lock(&s->mu);
   for (size_t i = 0; i < s->n && first; i++)
-    if (!s->e[i].token && strcmp(s->e[i].nonce, nonce) == 0)
+    if (!s->e[i].token && s->e[i].expires > now && strcmp(s->e[i].nonce, nonce) == 0)
       first = false;
   if (first) {
     confirm_entry *e = slot(s, now);

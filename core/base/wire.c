@@ -39,6 +39,17 @@ void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, cons
   sbuf_addc(b, '}');
 }
 
+void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks) {
+  wire_reply_text(b, id, flags, interim, text);
+  char *bl = blocks ? json_dumps(blocks, JSON_COMPACT) : NULL;
+  if (bl) {
+    b->p[--b->len] = '\0'; /* the closing brace */
+    sbuf_addf(b, ",\"blocks\":%s}", bl);
+    free(bl);
+  }
+}
+
 json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text) {
   sbuf b = {0};
   wire_reply_text(&b, id, flags, interim, text);
@@ -155,6 +166,9 @@ static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "reply", "text");
   out->flags = (unsigned)flags;
   out->interim = json_is_true(interim);
+  out->blocks = json_object_get(m, "blocks");
+  if (out->blocks && !json_is_array(out->blocks))
+    return fail(err, "reply", "blocks");
   return true;
 }
 

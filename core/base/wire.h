@@ -8,7 +8,8 @@
  *          the worker loaded its plugins; manifest is registry_manifest().
  *   reply  {"t":"reply","v":1,"id":"<job id>","flags":F,"interim":B,"text":"…"}
  *          one message for the user (SLASHD_REPLY_* flags; interim: not
- *          the last one).
+ *          the last one); optional "blocks":[…] (Block Kit, fitted to
+ *          Slack's limits; the text stays the fallback).
  *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
  *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
  *          the handler returned slashd_status S; error: the user was told
@@ -65,6 +66,7 @@ typedef struct wire_msg {
   unsigned flags;
   bool interim;
   const char *text;
+  const json_t *blocks; /* Block Kit blocks, or NULL */
   /* done */
   int status;
   bool error;
@@ -103,6 +105,9 @@ typedef struct wire_aws {
   long long expires, skew;
 } wire_aws;
 void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
+/* A reply with Block Kit blocks (borrowed): "blocks":[…] after the text. */
+void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks);
 void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
                     const char *identity, const char *session, const wire_aws *aws /* or NULL */);
 void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);

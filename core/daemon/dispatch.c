@@ -17,7 +17,16 @@
 #include "base/wire.h"
 
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final) {
-  char *s_body = message_body(flags, text);
+  dispatch_post_blocks(s, j, flags, text, NULL, final);
+}
+
+void dispatch_post_blocks(server *s, job *j, unsigned flags, const char *text, const json_t *blocks,
+                          bool final) {
+  /* An error carries its request id in a context line, for a bug report. */
+  json_t *err_blocks =
+      !blocks && (flags & SLASHD_REPLY_ERROR) ? message_error_blocks(text, j->id) : NULL;
+  char *s_body = message_body_blocks(flags, text, blocks ? blocks : err_blocks);
+  json_decref(err_blocks);
   dispatch_post_json(s, j, s_body, final, (flags & SLASHD_REPLY_ERROR) != 0);
   free(s_body);
 }
@@ -48,9 +57,11 @@ void dispatch_post_json(server *s, job *j, const char *body, bool final, bool er
 static void flush_held(server *s, dispatch_job *dj, job *j, bool final) {
   if (!dj->held_text)
     return;
-  dispatch_post(s, j, dj->held_flags, dj->held_text, final);
+  dispatch_post_blocks(s, j, dj->held_flags, dj->held_text, dj->held_blocks, final);
   free(dj->held_text);
   dj->held_text = NULL;
+  json_decref(dj->held_blocks);
+  dj->held_blocks = NULL;
 }
 
 bool dispatch_job_start(server *s, dispatch_job *dj, job *j, exec_child *c, uint64_t *kill_at_ms) {
@@ -88,10 +99,11 @@ void dispatch_job_reply(server *s, dispatch_job *dj, job *j, const wire_msg *msg
   /* Whatever was held is not the last message any more. */
   flush_held(s, dj, j, false);
   if (interim) {
-    dispatch_post(s, j, flags, text, false);
+    dispatch_post_blocks(s, j, flags, text, msg->blocks, false);
   } else {
     dj->held_text = xstrdup(text);
     dj->held_flags = flags;
+    dj->held_blocks = msg->blocks ? json_deep_copy(msg->blocks) : NULL;
   }
 }
 
@@ -184,6 +196,8 @@ void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const
   free(d);
   free(dj->held_text);
   dj->held_text = NULL;
+  json_decref(dj->held_blocks);
+  dj->held_blocks = NULL;
   free(dj->prompt_body);
   dj->prompt_body = NULL;
   finish(s, j, o);

@@ -20,7 +20,8 @@
 typedef struct dispatch_job {
   char *held_text; /* formatted reply not yet posted, or NULL */
   unsigned held_flags;
-  char *prompt_body; /* a prepare job's confirmation prompt (JSON), posted last; or NULL */
+  json_t *held_blocks; /* its Block Kit blocks (owned), or NULL */
+  char *prompt_body;   /* a prepare job's confirmation prompt (JSON), posted last; or NULL */
   bool error_seen;
 } dispatch_job;
 
@@ -41,6 +42,10 @@ void dispatch_job_dropped(server *s, job *j);
 
 /* Posts one message for a job, counting it against Slack's 5. */
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final);
+/* The same with Block Kit blocks (borrowed; NULL: none, and an error gets
+ * a context line with the request id). */
+void dispatch_post_blocks(server *s, job *j, unsigned flags, const char *text, const json_t *blocks,
+                          bool final);
 /* The same with a whole JSON message body. */
 void dispatch_post_json(server *s, job *j, const char *body, bool final, bool error);
 

@@ -23,6 +23,7 @@
 #include "daemon/responder.h"
 #include "lambda/event.h"
 #include "lambda/lambda.h"
+#include "lambda/secrets.h"
 #include "worker/hostapi.h"
 #include "worker/registry.h"
 
@@ -54,38 +55,23 @@ typedef struct front {
 
 /* ---- init ------------------------------------------------------------- */
 
-static bool kms_decrypt(void *ud, const char *b64, unsigned char **plain, size_t *len, char **err) {
-  return aws_kms_decrypt(ud, b64, plain, len, err) == AWS_OK;
-}
-
 static bool load_secrets(front *f, char **err) {
-  const config *c = f->cfg;
-  char *e = NULL;
-  if (c->signing_secret_ref &&
-      !secret_resolve(c->signing_secret_ref, kms_decrypt, f->aws, &f->secret, &f->secret_len, &e)) {
-    *err = xasprintf("[slack] signing_secret: %s", e);
-    free(e);
+  lambda_secrets ls;
+  if (!lambda_secrets_load(f->cfg, f->aws, &ls, err))
     return false;
-  }
-  if (c->verification_token_ref && !secret_resolve(c->verification_token_ref, kms_decrypt, f->aws,
-                                                   &f->token, &f->token_len, &e)) {
-    *err = xasprintf("[slack] verification_token: %s", e);
-    free(e);
-    return false;
-  }
-  if (!f->secret && !f->token) {
+  f->secret = ls.secret;
+  f->secret_len = ls.secret_len;
+  f->token = ls.token;
+  f->token_len = ls.token_len;
+  if (!lambda_secrets_confirm_key(&ls, f->confirm_key)) {
     *err = xasprintf("%s: error: [slack] a Lambda front needs signing_secret (or, for the original "
                      "mapping-template setup, verification_token): it has no loopback development "
                      "mode",
-                     c->file);
+                     f->cfg->file);
     return false;
   }
   if (f->secret)
     f->key = verify_key_new(f->secret, f->secret_len);
-  if (f->secret)
-    confirm_key_derive(f->secret, f->secret_len, f->confirm_key);
-  else
-    confirm_key_derive(f->token, f->token_len, f->confirm_key);
   return true;
 }
 

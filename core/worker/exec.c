@@ -309,6 +309,9 @@ static step relay(runner *r, uint64_t kill_at_ms) {
       r->out->replies++;
       if (r->h && r->h->reply)
         r->h->reply(r->h->ud, &m);
+    } else if (ours && m.t == WIRE_PROMPT) {
+      if (r->h && r->h->prompt)
+        r->h->prompt(r->h->ud, &m);
     } else if (ours && m.t == WIRE_DONE) {
       r->out->end = exec_done_end(&m, r->error_seen);
       r->out->status = m.status;

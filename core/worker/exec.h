@@ -108,6 +108,9 @@ typedef struct exec_hooks {
   void (*reply)(void *ud, const wire_msg *m);   /* one reply of the job */
   void (*creds)(void *ud, const json_t *entry); /* credentials worth keeping */
   void *ud;
+  /* A prepare job's describe step is done (m: WIRE_PROMPT): the caller,
+   * which holds the token key, builds the confirmation prompt. */
+  void (*prompt)(void *ud, const wire_msg *m);
 } exec_hooks;
 
 typedef struct exec_outcome {

@@ -23,8 +23,26 @@ char *hostapi_add_label(const slashd_call *call, char *text) {
   return l;
 }
 
+/* Where it ran, as the blocks' last context line (the label is a checked
+ * region name and account alias). Takes and returns `blocks`. */
+static json_t *with_label_block(const slashd_call *call, json_t *blocks) {
+  if (!blocks || !call->label || !*call->label)
+    return blocks;
+  char *t = xasprintf(":round_pushpin: %s", call->label);
+  json_t *ctx = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements", "type", "mrkdwn",
+                          "text", t);
+  free(t);
+  if (json_array_size(blocks) >= SLACK_BLOCKS_MAX)
+    json_array_remove(blocks, json_array_size(blocks) - 1);
+  json_array_append_new(blocks, ctx);
+  return blocks;
+}
+
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
 static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const char *text,
-                          const char *code) {
+                          const char *code, const json_t *blocks) {
   if (!call || ((!text || !*text) && (!code || !*code)))
     return SLASHD_ERR_ARGS;
   if (call->posts >= JOB_MAX_POSTS)
@@ -37,7 +55,20 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
     return SLASHD_ERR_ARGS;
   }
   formatted = hostapi_add_label(call, formatted);
-  call->sink.emit(call->sink.ud, flags, interim, formatted);
+  json_t *fitted = NULL;
+  if (blocks && call->sink.emit_blocks) {
+    size_t cut = 0;
+    fitted = message_blocks_fit(json_deep_copy(blocks), &cut);
+    if (cut)
+      api_log(call->plugin ? &call->plugin->host : NULL, call, SLASHD_LOG_INFO,
+              "%zu blocks over Slack's limit were left out", cut);
+    fitted = with_label_block(call, fitted);
+  }
+  if (fitted)
+    call->sink.emit_blocks(call->sink.ud, flags, interim, formatted, fitted);
+  else
+    call->sink.emit(call->sink.ud, flags, interim, formatted);
+  json_decref(fitted);
   free(formatted);
   call->posts++;
   if (interim)
@@ -49,12 +80,19 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
 
 static slashd_status api_reply(slashd_call *call, unsigned flags, const char *text,
                                const char *code) {
-  return emit(call, flags, false, text, code);
+  return emit(call, flags, false, text, code, NULL);
+}
+
+static slashd_status api_reply_blocks(slashd_call *call, unsigned flags, const char *text,
+                                      const char *code, const json_t *blocks) {
+  if (blocks && !json_is_array(blocks))
+    return SLASHD_ERR_ARGS;
+  return emit(call, flags, false, text, code, blocks);
 }
 
 static slashd_status api_interim(slashd_call *call, unsigned flags, const char *text,
                                  const char *code) {
-  return emit(call, flags, true, text, code);
+  return emit(call, flags, true, text, code, NULL);
 }
 
 static const slashd_caller *api_caller(slashd_call *call) {
@@ -189,6 +227,7 @@ static const slashd_host_api api_table = {
     .time_left_ms = api_time_left_ms,
     .usage = api_usage,
     .confirm_with = api_confirm_with,
+    .reply_blocks = api_reply_blocks,
 };
 
 const slashd_host_api *hostapi_table(void) {

@@ -15,6 +15,10 @@
 /* Where a call's replies go. `text` is final Slack text (message_text). */
 typedef struct call_sink {
   void (*emit)(void *ud, unsigned flags, bool interim, const char *text);
+  /* The same with Block Kit blocks (borrowed, already fitted to Slack's
+   * limits); NULL: this sink shows text only, and gets emit(). */
+  void (*emit_blocks)(void *ud, unsigned flags, bool interim, const char *text,
+                      const json_t *blocks);
   void *ud;
 } call_sink;
 

@@ -57,6 +57,18 @@ static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   sbuf_free(&b);
 }
 
+static void emit_ipc_blocks(void *ud, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks) {
+  emit_ctx *e = ud;
+  sbuf b = {0};
+  wire_reply_blocks_text(&b, e->id, flags, interim, text, blocks);
+  if (!ipc_send_text(e->w->fd, b.p, b.len)) {
+    log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
+    _exit(1);
+  }
+  sbuf_free(&b);
+}
+
 static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
   wire_aws aws;
   bool has_aws = awsglue_host_status(w->glue, &aws.source, &aws.expires, &aws.skew);
@@ -111,7 +123,7 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
                  .command = j->command,
                  .text = j->text},
       .reg = w->reg,
-      .sink = {.emit = emit_ipc, .ud = &ec},
+      .sink = {.emit = emit_ipc, .emit_blocks = emit_ipc_blocks, .ud = &ec},
       .deadline_ms = local_deadline(w, j),
   };
   call_place cp = {0};

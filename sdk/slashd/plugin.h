@@ -224,6 +224,16 @@ typedef struct slashd_host_api {
    * Returns SLASHD_ERR_ARGS outside a describe step. */
   slashd_status (*confirm_with)(slashd_call *call, const char *what, const char *verb,
                                 const char *doing);
+
+  /* reply() with Slack Block Kit blocks: `blocks` (borrowed) is a JSON array
+   * of blocks, sent with the message; `text` and `code` are formatted as in
+   * reply() and stay the fallback (notifications, Mattermost, `slashd run`).
+   * Strings in blocks are sent as given: escape untrusted text (& < >)
+   * yourself in mrkdwn. The host cuts to Slack's limits (50 blocks, 3,000
+   * characters per text, 75 per button label, 2,000 per value) and says how
+   * many blocks were left out. */
+  slashd_status (*reply_blocks)(slashd_call *call, unsigned flags, const char *text,
+                                const char *code, const json_t *blocks);
 } slashd_host_api;
 
 /* True when the host's API table has `field` and it is set. */

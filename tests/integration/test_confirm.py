@@ -250,6 +250,17 @@ class Confirm(unittest.TestCase):
         self.assertEqual(status, 415)
         status = self.d.request("GET", "/slack/actions")[0]
         self.assertEqual(status, 405)
+        # The same signed bytes twice: the second is a replay (401), like a
+        # command's.
+        body = urllib.parse.urlencode({"payload": json.dumps({"type": "block_actions"})}).encode()
+        ts = int(time.time())
+        h = {"Content-Type": "application/x-www-form-urlencoded",
+             "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(SECRET, ts, body)}
+        self.assertEqual(self.d.request("POST", "/slack/actions", body, h)[0], 200)
+        self.assertEqual(self.d.request("POST", "/slack/actions", body, h)[0], 401)
+        big = urllib.parse.urlencode({"payload": "x" * 20000}).encode()
+        h["X-Slack-Signature"] = sign(SECRET, ts, big)
+        self.assertEqual(self.d.request("POST", "/slack/actions", big, h)[0], 413)
         # Other interaction types and actions: an empty 200, nothing done.
         status, _, data, path = self.click(token, kind="view_submission")
         self.assertEqual((status, data), (200, b""))
@@ -267,7 +278,7 @@ class Confirm(unittest.TestCase):
         self.assertTrue(msgs[-1]["error"])
         self.assertIn("i-0a1b2c3d4e5f99999 was not found in us-east-1; try --region.",
                       msgs[-1]["text"])
-        self.assertNotIn("blocks", msgs[-1]["body"])
+        self.assertNotIn("actions", [b["type"] for b in msgs[-1]["body"].get("blocks", [])])
 
     def test_code_for_clients_without_buttons(self):
         msg = self.prompt()

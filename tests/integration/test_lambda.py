@@ -371,5 +371,192 @@ class FrontSends(unittest.TestCase):
             s.close()
 
 
+class EndToEnd(unittest.TestCase):
+    """Slack → front → queue → worker → response_url, both functions from the zip."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.aws.reset()  # an empty queue for every test
+
+    def send(self, text, **kw):
+        r = self.s.ask(self.s.url_event(self.s.form(text, **kw)))
+        self.assertEqual(r["statusCode"], 200, r)
+        ack = json.loads(r["body"])["text"]
+        rid = request_id(ack)
+        self.assertIsNotNone(rid, ack)
+        return rid
+
+    def test_sqs_round_trip(self):
+        rid = self.send("good echo hello from lambda")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(rid, timeout=5)
+        self.assertEqual(msgs[-1]["text"], "hello from lambda")
+        self.assertEqual(self.s.queued(), [])  # deleted after success
+        log = self.s.worker_log()
+        self.assertIn("aws_req=%s" % res.request_id, log)
+        self.assertRegex(log, r"event=audit .*req=%s" % re.escape(rid))
+        self.assertEqual(self.s.worker.violations, [])
+
+    def test_interim_and_final_replies_are_posted_before_the_invocation_returns(self):
+        rid = self.send("good interim")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", res)
+        # Nothing is left for after the freeze: both are already at the sink.
+        msgs = self.s.sink.for_request(rid)
+        # Progress messages until Slack's 5 are nearly used up, then the final.
+        self.assertEqual([m["final"] for m in msgs], [False, False, False, True], msgs)
+        self.assertEqual(msgs[-1]["text"], "done after 3 progress messages")
+
+    def test_crashing_plugin_tells_the_user_and_is_not_retried(self):
+        rid = self.send("crash now")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(rid, timeout=5)
+        self.assertIn("crashed", msgs[-1]["text"])
+        self.assertTrue(msgs[-1]["error"])
+        # The container carries on.
+        rid = self.send("good echo after the crash")
+        self.assertEqual(self.s.poll().json(), {"batchItemFailures": []})
+        self.assertEqual(self.s.sink.wait_final(rid, timeout=5)[-1]["text"], "after the crash")
+
+    def test_deadline_shorter_than_the_command_tells_the_user_before_it(self):
+        rid = self.send("hang forever")
+        res = self.s.poll(timeout_ms=4000)
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.for_request(rid)
+        self.assertTrue(msgs and msgs[-1]["final"], msgs)
+        self.assertTrue(msgs[-1]["error"])
+        # The limit it was held to is what was left of the invocation.
+        self.assertRegex(msgs[-1]["text"], r"ran longer than the [12] s limit and was stopped")
+        self.assertLess(msgs[-1]["at"] - self.s.worker.done[res.request_id].delivered_at, 4.0)
+        self.assertLess(res.elapsed, 4.0)
+
+    def test_record_delivered_twice_runs_once(self):
+        rid = self.send("good echo only once")
+        q = self.s.queued()
+        self.assertEqual(len(q), 1)
+        event = {"Records": [{"messageId": q[0]["message_id"], "receiptHandle": "h", "body": q[0]["body"],
+                              "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                              "eventSourceARN": "arn:aws:sqs:us-east-1:%s:slashd-jobs" % ACCOUNT,
+                              "awsRegion": "us-east-1"}]}
+        for _ in range(2):
+            res = self.s.worker.invoke(event, timeout_ms=30000)
+            self.assertEqual(res.json(), {"batchItemFailures": []})
+        self.s.sink.wait_final(rid, timeout=5)
+        time.sleep(0.2)
+        self.assertEqual(len(self.s.sink.for_request(rid)), 1)
+        self.assertIn("event=duplicate_record", self.s.worker_log())
+
+    def test_malformed_and_unknown_version_records_are_dropped(self):
+        self.send("good echo template")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")  # leave the queue to the test
+        future = dict(job, v=99)
+        event = {"Records": [
+            {"messageId": "m-bad-json", "body": "{not json", "eventSource": "aws:sqs"},
+            {"messageId": "m-v99", "body": json.dumps(future), "eventSource": "aws:sqs"},
+            {"messageId": "m-nobody", "eventSource": "aws:sqs"}]}
+        res = self.s.worker.invoke(event, timeout_ms=30000)
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        self.assertEqual(self.s.sink.for_request(job["id"]), [])
+        self.assertGreaterEqual(self.s.worker_log().count("event=bad_record"), 3)
+
+    def test_record_older_than_max_job_age_is_not_run_and_the_user_told(self):
+        self.send("good echo stale")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")
+        stale = dict(job, id=job["id"] + "x", accepted_ms=int(time.time() * 1000) - 1600 * 1000)
+        event = {"Records": [{"messageId": "m-stale", "body": json.dumps(stale), "eventSource": "aws:sqs"}]}
+        res = self.s.worker.invoke(event, timeout_ms=30000)
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(stale["id"], timeout=5)
+        self.assertIn("not run", msgs[-1]["text"])
+        self.assertNotIn("stale", [m["text"] for m in msgs])
+        # Past the response_url's 30 minutes nobody can be told.
+        dead = dict(job, id=job["id"] + "y", accepted_ms=int(time.time() * 1000) - 1900 * 1000)
+        self.s.worker.invoke({"Records": [{"messageId": "m-dead", "body": json.dumps(dead),
+                                           "eventSource": "aws:sqs"}]}, timeout_ms=30000)
+        time.sleep(0.2)
+        self.assertEqual(self.s.sink.for_request(dead["id"]), [])
+
+    def test_sns_event(self):
+        self.send("good echo over sns")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")
+        job["id"] += "sns"
+        res = self.s.worker.invoke(self.s.sns_event(json.dumps(job)), timeout_ms=30000)
+        self.assertEqual(res.kind, "response", res)
+        self.assertEqual(self.s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "over sns")
+
+
+class Confirmation(unittest.TestCase):
+    """A write command on Lambda: the worker posts the confirmation prompt
+    (signed with the key both functions derive from the secret), the click
+    goes to the front, and the confirmed job comes back through the queue."""
+
+    MAPPED = "U0MAPPED1"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(extra="[identity]\nmode = map\n[identity.users]\n%s = "
+                            "arn:aws:iam::%s:role/ops-admin\n" % (cls.MAPPED, ACCOUNT)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_prompt_click_and_run(self):
+        s = self.s
+        r = s.ask(s.url_event(s.form("good change thing", user_id=self.MAPPED)))
+        ack = json.loads(r["body"])["text"]
+        self.assertIn("Preparing", ack)
+        rid = request_id(ack)
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        prompt = s.sink.wait_final(rid, timeout=5)[-1]
+        actions = [b for b in prompt["body"].get("blocks", []) if b["type"] == "actions"]
+        self.assertEqual(len(actions), 1, prompt)
+        confirm = {e["action_id"]: e for e in actions[0]["elements"]}["slashd_confirm"]
+        payload = {"type": "block_actions", "user": {"id": self.MAPPED, "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": s.sink.url("/actions/confirmed"), "trigger_id": "7.7.7",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": confirm["value"]}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        self.assertEqual(s.ask(s.url_event(body))["statusCode"], 200)
+        self.assertRegex(s.front.wait_log(r"outcome=confirmed"), r"event=interaction .*outcome=confirmed")
+        q = s.queued()
+        self.assertEqual(len(q), 1, q)
+        job = json.loads(q[0]["body"])
+        self.assertEqual((job["plugin"], job["cmd"], job.get("prepare", False)), ("good", "change", False))
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        self.assertEqual(s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "changed something")
+
+
+class OverSns(unittest.TestCase):
+    def test_front_publishes_and_the_worker_runs_the_sns_event(self):
+        s = Stack(lambda_keys={"queue_url": None, "topic_arn": TOPIC_ARN}).start()
+        try:
+            r = s.ask(s.url_event(s.form("good echo via the topic")))
+            rid = request_id(json.loads(r["body"])["text"])
+            msg = s.aws.state()["sns_messages"][0]
+            res = s.worker.invoke(s.sns_event(msg["message"], mid=msg["message_id"]), timeout_ms=30000)
+            self.assertEqual(res.kind, "response", "%r\n%s" % (res, s.worker_log()))
+            self.assertEqual(s.sink.wait_final(rid, timeout=5)[-1]["text"], "via the topic")
+        finally:
+            s.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

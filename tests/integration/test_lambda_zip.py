@@ -90,7 +90,10 @@ class Runs(unittest.TestCase):
         lambdazip.remove(self.root)
 
     def spawn(self, handler, extra=None):
-        env = lambdazip.lambda_env(self.root, handler, extra)
+        # The zip's ini takes the secret from the environment, as the template sets it.
+        env = lambdazip.lambda_env(self.root, handler, dict(
+            {"SLASHD_LAMBDA_SIGNING_SECRET": "env:SLASHD_TEST_SECRET",
+             "SLASHD_TEST_SECRET": "zip-test-secret"}, **(extra or {})))
         return self.rt.spawn([os.path.join(self.root, "bootstrap")], env=env, cwd="/")
 
     def maps_outside(self, pid):
