@@ -155,10 +155,13 @@ static void test_no_binary_is_lost(void **state) {
 }
 
 int main(void) {
-  /* Let the crash fixture's SIGSEGV be a signal under ASan too. */
+  /* Let the crash fixture's SIGSEGV be a signal under ASan and TSan too. */
   char *asan = xasprintf("handle_segv=0:%s", getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
   setenv("ASAN_OPTIONS", asan, 1);
   free(asan);
+  char *tsan = xasprintf("handle_segv=0:%s", getenv("TSAN_OPTIONS") ? getenv("TSAN_OPTIONS") : "");
+  setenv("TSAN_OPTIONS", tsan, 1);
+  free(tsan);
   setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ok_relays_replies), cmocka_unit_test(test_command_error),
