@@ -90,8 +90,7 @@ static void write_line(audit *a, json_t *line, const char *req) {
   free(out);
 }
 
-void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
-  audit *a = s->audit;
+void audit_job(audit *a, const job *j, job_outcome o, uint64_t duration_us) {
   const char *identity = j->identity ? j->identity : "none";
   double ms = (double)duration_us / 1000.0;
   if (!a || a->fd < 0) {

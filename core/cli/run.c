@@ -90,20 +90,17 @@ int run_main(int argc, char **argv) {
     return 2;
   int rc = 1;
   char *err = NULL;
-  config *c = config_load(o.config, &err);
+  static const cli_load how = {.who = "slashd run",
+                               .fail_status = 78,
+                               .log = CLI_LOG_TERMINAL,
+                               .diags = CLI_DIAGS_ON_ERROR,
+                               .refuse_errors = true};
+  config *c = cli_load_config(&o, &how, NULL, &rc);
   if (!c) {
-    fprintf(stderr, "slashd run: %s\n", err);
-    free(err);
     cli_opts_free(&o);
-    return 78;
+    return rc;
   }
-  log_configure(c->log_format, log_level_from_name(c->log_level) == SLOG_DEBUG ? "debug" : "warn");
-  if (c->n_errors) {
-    config_print_diags(c, stderr);
-    config_free(c);
-    cli_opts_free(&o);
-    return 78;
-  }
+  rc = 1;
   registry *reg = registry_load(c, hostapi_table(), print_diag, c);
   json_t *manifest = registry_manifest(reg);
   route_table *routes = route_table_from_json(manifest, &err);

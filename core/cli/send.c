@@ -195,13 +195,13 @@ int send_main(int argc, char **argv) {
     return 2;
   char *err = NULL;
   int rc = 1;
-  config *c = config_load(o.config, &err);
+  static const cli_load how = {.who = "slashd send", .fail_status = 78};
+  config *c = cli_load_config(&o, &how, NULL, &rc);
   if (!c) {
-    fprintf(stderr, "slashd send: %s\n", err);
-    free(err);
     cli_opts_free(&o);
-    return 78;
+    return rc;
   }
+  rc = 1;
   unsigned char *secret = NULL;
   size_t secret_len = 0;
   bool token_mode = false;
