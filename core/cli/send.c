@@ -189,19 +189,76 @@ static bool load_secret(const config *c, unsigned char **sec, size_t *n, bool *t
   return ok;
 }
 
+/* The form Slack would POST for o's command; the verification token goes in
+ * the body only when the config uses one instead of a signing secret. */
+static char *form_body(const config *c, const cli_opts *o, const char *token,
+                       const char *reply_url) {
+  const char *slash = c->command ? c->command : "/aws";
+  struct {
+    const char *k, *v;
+  } fields[] = {
+      {"token", token},
+      {"team_id", o->team_id ? o->team_id : "T0LOCAL"},
+      {"team_domain", "local"},
+      {"channel_id", o->channel_id ? o->channel_id : "C0LOCAL"},
+      {"channel_name", o->channel_name ? o->channel_name : "local"},
+      {"user_id", o->user_id ? o->user_id : "U0LOCAL"},
+      {"user_name", o->user_name ? o->user_name : (getenv("USER") ? getenv("USER") : "you")},
+      {"command", slash},
+      {"text", o->text},
+      {"response_url", reply_url},
+      {"trigger_id", "0.0.local"}};
+  sbuf b = {0};
+  for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+    if (!fields[i].v)
+      continue;
+    char *enc = form_encode(fields[i].v);
+    sbuf_addf(&b, "%s%s=%s", b.len ? "&" : "", fields[i].k, enc);
+    free(enc);
+  }
+  return sbuf_steal(&b);
+}
+
+/* --url, or the configured listener (a wildcard address reached on loopback). */
+static char *daemon_url(const config *c, const cli_opts *o) {
+  if (o->url)
+    return xstrdup(o->url);
+  bool v6 = strchr(c->listen_host, ':') != NULL;
+  const char *host = (str_eq(c->listen_host, "0.0.0.0") ? "127.0.0.1"
+                      : str_eq(c->listen_host, "::")    ? "::1"
+                                                        : c->listen_host);
+  return xasprintf("%s://%s%s%s:%d%s", c->tls_cert ? "https" : "http", v6 ? "[" : "", host,
+                   v6 ? "]" : "", c->listen_port, c->path);
+}
+
+/* The request headers; signed as Slack signs, unless the config uses a token. */
+static struct curl_slist *request_headers(const unsigned char *secret, size_t secret_len,
+                                          bool token_mode, const char *body) {
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+  if (token_mode)
+    return h;
+  char ts[24], sig[68], hts[64], hsig[96];
+  snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+  verify_sign(secret, secret_len, ts, body, strlen(body), sig);
+  snprintf(hts, sizeof hts, "X-Slack-Request-Timestamp: %s", ts);
+  snprintf(hsig, sizeof hsig, "X-Slack-Signature: %s", sig);
+  h = curl_slist_append(h, hts);
+  return curl_slist_append(h, hsig);
+}
+
 int send_main(int argc, char **argv) {
   cli_opts o;
   if (!cli_parse(argc, argv, "send", true, &o))
     return 2;
   char *err = NULL;
   int rc = 1;
-  config *c = config_load(o.config, &err);
+  static const cli_load how = {.who = "slashd send", .fail_status = 78};
+  config *c = cli_load_config(&o, &how, NULL, &rc);
   if (!c) {
-    fprintf(stderr, "slashd send: %s\n", err);
-    free(err);
     cli_opts_free(&o);
-    return 78;
+    return rc;
   }
+  rc = 1;
   unsigned char *secret = NULL;
   size_t secret_len = 0;
   bool token_mode = false;
@@ -226,50 +283,9 @@ int send_main(int argc, char **argv) {
     goto out;
   }
   reply_url = xasprintf("http://127.0.0.1:%u/reply", (unsigned)di->port);
-  const char *slash = c->command ? c->command : "/aws";
-  struct {
-    const char *k, *v;
-  } fields[] = {
-      {"token", token_mode ? (const char *)secret : NULL},
-      {"team_id", o.team_id ? o.team_id : "T0LOCAL"},
-      {"team_domain", "local"},
-      {"channel_id", o.channel_id ? o.channel_id : "C0LOCAL"},
-      {"channel_name", o.channel_name ? o.channel_name : "local"},
-      {"user_id", o.user_id ? o.user_id : "U0LOCAL"},
-      {"user_name", o.user_name ? o.user_name : (getenv("USER") ? getenv("USER") : "you")},
-      {"command", slash},
-      {"text", o.text},
-      {"response_url", reply_url},
-      {"trigger_id", "0.0.local"}};
-  sbuf b = {0};
-  for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
-    if (!fields[i].v)
-      continue;
-    char *enc = form_encode(fields[i].v);
-    sbuf_addf(&b, "%s%s=%s", b.len ? "&" : "", fields[i].k, enc);
-    free(enc);
-  }
-  body = sbuf_steal(&b);
-  if (o.url) {
-    url = xstrdup(o.url);
-  } else {
-    bool v6 = strchr(c->listen_host, ':') != NULL;
-    const char *host = (str_eq(c->listen_host, "0.0.0.0") ? "127.0.0.1"
-                        : str_eq(c->listen_host, "::")    ? "::1"
-                                                          : c->listen_host);
-    url = xasprintf("%s://%s%s%s:%d%s", c->tls_cert ? "https" : "http", v6 ? "[" : "", host,
-                    v6 ? "]" : "", c->listen_port, c->path);
-  }
-  char ts[24], sig[68], hts[64], hsig[96];
-  snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-  verify_sign(secret, secret_len, ts, body, strlen(body), sig);
-  snprintf(hts, sizeof hts, "X-Slack-Request-Timestamp: %s", ts);
-  snprintf(hsig, sizeof hsig, "X-Slack-Signature: %s", sig);
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-  if (!token_mode) {
-    h = curl_slist_append(h, hts);
-    h = curl_slist_append(h, hsig);
-  }
+  body = form_body(c, &o, token_mode ? (const char *)secret : NULL, reply_url);
+  url = daemon_url(c, &o);
+  struct curl_slist *h = request_headers(secret, secret_len, token_mode, body);
   char req_id[32] = "";
   curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url);

@@ -114,7 +114,7 @@ static void finish(server *s, job *j, job_outcome o) {
     metrics_observe(&s->m.job_seconds, us);
   dedupe_end(&s->dd, j->dedupe_key);
   caps_end(&s->caps, j->id);
-  audit_job(s, j, o, us);
+  audit_job(s->audit, j, o, us);
   log_kv(o == OUT_OK ? SLOG_INFO : SLOG_WARN, "job_done", KV_S("req", j->id),
          KV_S("plugin", j->plugin), KV_S("cmd", j->cmd), KV_S("outcome", job_outcome_name(o)),
          KV_D("ms", (double)us / 1000.0), KV_I("posts", j->posts));

@@ -401,7 +401,7 @@ class EndToEnd(unittest.TestCase):
         msgs = self.s.sink.wait_final(rid, timeout=5)
         self.assertEqual(msgs[-1]["text"], "hello from lambda")
         self.assertEqual(self.s.queued(), [])  # deleted after success
-        log = self.s.worker_log()
+        log = self.s.worker.wait_log(r"event=audit .*req=%s" % re.escape(rid))
         self.assertIn("aws_req=%s" % res.request_id, log)
         self.assertRegex(log, r"event=audit .*req=%s" % re.escape(rid))
         self.assertEqual(self.s.worker.violations, [])
@@ -456,7 +456,7 @@ class EndToEnd(unittest.TestCase):
         self.s.sink.wait_final(rid, timeout=5)
         time.sleep(0.2)
         self.assertEqual(len(self.s.sink.for_request(rid)), 1)
-        self.assertIn("event=duplicate_record", self.s.worker_log())
+        self.assertIn("event=duplicate_record", self.s.worker.wait_log("event=duplicate_record"))
 
     def test_malformed_and_unknown_version_records_are_dropped(self):
         self.send("good echo template")
@@ -470,7 +470,8 @@ class EndToEnd(unittest.TestCase):
         res = self.s.worker.invoke(event, timeout_ms=30000)
         self.assertEqual(res.json(), {"batchItemFailures": []})
         self.assertEqual(self.s.sink.for_request(job["id"]), [])
-        self.assertGreaterEqual(self.s.worker_log().count("event=bad_record"), 3)
+        log = self.s.worker.wait_log(r"event=bad_record .*record=m-nobody")  # the last one
+        self.assertGreaterEqual(log.count("event=bad_record"), 3)
 
     def test_record_older_than_max_job_age_is_not_run_and_the_user_told(self):
         self.send("good echo stale")
