@@ -16,8 +16,8 @@
 
 struct audit {
   pthread_mutex_t mu;
-  char *path;
-  int fd; /* -1: to the log */
+  char *path; /* NULL: lines go to the log; set once at open */
+  int fd;     /* guarded by mu: a reload reopens it while pool threads write */
 };
 
 audit *audit_open(const char *path, char **err) {
@@ -93,7 +93,7 @@ static void write_line(audit *a, json_t *line, const char *req) {
 void audit_job(audit *a, const job *j, job_outcome o, uint64_t duration_us) {
   const char *identity = j->identity ? j->identity : "none";
   double ms = (double)duration_us / 1000.0;
-  if (!a || a->fd < 0) {
+  if (!a || !a->path) {
     log_kv(SLOG_INFO, "audit", KV_S("req", j->id), KV_I("accepted", j->accepted_wall),
            KV_S("team", j->team_id), KV_S("user", j->user_id), KV_S("channel", j->channel_id),
            KV_S("text", j->text), KV_S("plugin", j->plugin), KV_S("cmd", j->cmd),
@@ -125,7 +125,7 @@ static void now_iso(char ts[32]) {
 }
 
 void audit_confirm(audit *a, const audit_confirm_line *l) {
-  if (!a || a->fd < 0) {
+  if (!a || !a->path) {
     log_kv(SLOG_INFO, "audit", KV_S("event", l->event), KV_S("req", nz(l->request_id)),
            KV_S("team", nz(l->team_id)), KV_S("user", nz(l->user_id)), KV_S("by", nz(l->actor_id)),
            KV_S("channel", nz(l->channel_id)), KV_S("text", nz(l->text)),

@@ -194,6 +194,9 @@ static const key_spec schema[] = {
     {"server", "dedupe_seconds", T_INT, F(dedupe_seconds), 0, 3600},
     {"server", "max_running_per_user", T_INT, F(max_running_per_user), 0, 4096},
     {"server", "max_running_per_plugin", T_INT, F(max_running_per_plugin), 0, 4096},
+    {"server", "worker_memory_mb", T_INT, F(worker_memory_mb), 0, 1048576},
+    {"server", "worker_recycle_mb", T_INT, F(worker_recycle_mb), 0, 1048576},
+    {"server", "worker_max_jobs", T_INT, F(worker_max_jobs), 0, 1000000000},
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
@@ -276,6 +279,9 @@ static void set_defaults(config *c) {
   c->dedupe_seconds = 10;
   c->max_running_per_user = -1; /* absent: workers - 1 */
   c->max_running_per_plugin = -1;
+  c->worker_memory_mb = 1024;
+  c->worker_recycle_mb = 256;
+  c->worker_max_jobs = 10000;
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;

@@ -56,6 +56,9 @@ typedef struct config {
   int dedupe_seconds;
   int max_running_per_user;   /* -1 (absent): workers - 1; 0: no limit (base/caps.h) */
   int max_running_per_plugin; /* the same */
+  int worker_memory_mb;       /* a worker's data limit (RLIMIT_DATA); 0: none */
+  int worker_recycle_mb; /* replace a worker whose resident size after a job is over; 0: never */
+  int worker_max_jobs;   /* replace a worker after this many jobs; 0: never */
   int drain_seconds;
   int connection_limit;
   int connection_timeout;

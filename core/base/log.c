@@ -17,6 +17,9 @@
 static atomic_int g_level = SLOG_INFO;
 static atomic_bool g_json = false;
 static char g_role[32] = "main";
+/* Where lines go: standard error, or where a worker moved it before it
+ * pointed its own standard error at the plugin-output pipe. */
+static atomic_int g_fd = 2;
 /* Fields added to every line of the current unit of work (the Lambda
  * runtime's invocation: its request id). Only a single-threaded process
  * sets them (the Lambda runtime, between invocations); a threaded one
@@ -62,6 +65,10 @@ bool log_configure(const char *format, const char *level) {
     atomic_store_explicit(&g_level, l, memory_order_relaxed);
   }
   return true;
+}
+
+void log_set_fd(int fd) {
+  atomic_store_explicit(&g_fd, fd, memory_order_relaxed);
 }
 
 void log_set_role(const char *role) {
@@ -327,6 +334,6 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
   }
   /* One write per line keeps lines from different threads and processes
    * whole on a pipe or a terminal. */
-  write_all(2, b.p, b.len);
+  write_all(atomic_load_explicit(&g_fd, memory_order_relaxed), b.p, b.len);
   sbuf_free(&b);
 }

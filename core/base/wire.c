@@ -73,6 +73,14 @@ void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
   sbuf_addc(b, '}');
 }
 
+void wire_done_retire_text(sbuf *b, const char *why) {
+  if (!b->len || b->p[b->len - 1] != '}')
+    return;
+  b->len--;
+  add_str(b, "retire", why);
+  sbuf_addc(b, '}');
+}
+
 json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
                     const char *where) {
   return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "v", WIRE_VERSION, "id",
@@ -202,6 +210,8 @@ static bool decode_done(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "done", "identity");
   if (!get_opt_str(m, "session", &out->session))
     return fail(err, "done", "session");
+  if (!get_opt_str(m, "retire", &out->retire))
+    return fail(err, "done", "retire");
   const json_t *aws = json_object_get(m, "aws");
   if (aws) {
     const json_t *e = json_object_get(aws, "expires"), *k = json_object_get(aws, "skew");

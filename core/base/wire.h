@@ -73,6 +73,7 @@ typedef struct wire_msg {
   int posts;
   const char *identity;   /* NULL when absent */
   const char *session;    /* NULL when absent */
+  const char *retire;     /* done: the worker leaves after this job, and why; NULL: it stays */
   const char *aws_source; /* NULL when absent */
   long long aws_expires, aws_skew;
   /* prompt (NULL when absent) */
@@ -111,6 +112,9 @@ void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interi
 void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
                     const char *identity, const char *session, const wire_aws *aws /* or NULL */);
 void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);
+/* Adds "retire":"<why>" to the done message wire_done_text just appended to
+ * b: the worker exits after this job (it must not be given another). */
+void wire_done_retire_text(sbuf *b, const char *why);
 
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is

@@ -207,7 +207,12 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
     pthread_mutex_lock(&p->mu);
     bool stale = w->gen != p->gen;
     pthread_mutex_unlock(&p->mu);
-    if (stale)
+    /* A worker that says it leaves after this job gets no other: it is
+     * replaced now, before anything could be handed to it. */
+    if (msg->retire)
+      log_kv(SLOG_INFO, "worker_retired", KV_I("worker", w->index), KV_I("pid", w->c.pid),
+             KV_S("why", msg->retire));
+    if (stale || msg->retire)
       retire(p, w);
   }
 }

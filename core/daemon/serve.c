@@ -102,9 +102,10 @@ static void runtime_policy(runtime *rt) {
 }
 
 /* Socket Mode: the app token is the credential; commands do not come over
- * HTTP, so no signing secret is needed (one that is set is not used). On
- * failure rt is freed (its config left to the caller). */
-static bool runtime_build_socket(runtime *rt, kms_decrypt_fn kms, void *kms_ud, char **err) {
+ * HTTP, so no signing secret is needed (one that is set is not used, said
+ * once at start). On failure rt is freed (its config left to the caller). */
+static bool runtime_build_socket(runtime *rt, const runtime *prev, kms_decrypt_fn kms, void *kms_ud,
+                                 char **err) {
   const config *c = rt->cfg;
   char *e = NULL;
   if (!secret_resolve(c->app_token_ref, kms, kms_ud, &rt->app_token, &rt->app_token_len, &e)) {
@@ -118,7 +119,10 @@ static bool runtime_build_socket(runtime *rt, kms_decrypt_fn kms, void *kms_ud, 
       goto fail;
     }
   }
-  if (c->signing_secret_ref || c->verification_token_ref)
+  /* Confirmation tokens need a host secret: here the app token is the one
+   * (a key derived from it, never the token itself). */
+  confirm_key_derive(rt->app_token, rt->app_token_len, rt->confirm_key);
+  if (!prev && (c->signing_secret_ref || c->verification_token_ref))
     log_kv(SLOG_INFO, "socket_mode_secret_unused",
            KV_S("msg", "[slack] mode = socket: signing_secret / verification_token are not used "
                        "(envelopes arrive over the app token's TLS connection)"));
@@ -141,7 +145,7 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   rt->cfg = c;
   char *e = NULL;
   if (c->socket_mode)
-    return runtime_build_socket(rt, kms, kms_ud, err) ? rt : NULL;
+    return runtime_build_socket(rt, prev, kms, kms_ud, err) ? rt : NULL;
   if (c->signing_secret_ref && !secret_resolve(c->signing_secret_ref, kms, kms_ud,
                                                &rt->signing_secret, &rt->signing_secret_len, &e)) {
     *err = xasprintf("[slack] signing_secret: %s", e);

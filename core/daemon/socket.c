@@ -271,6 +271,22 @@ static json_t *socket_admit(server *s, const json_t *payload, const char *envelo
   return ack;
 }
 
+/* A click on a button slashd posted (an `interactive` envelope): the
+ * interactivity handler every door calls; its follow-ups go out through the
+ * responder. The envelope is acked with its id alone, as Slack expects for
+ * block_actions. */
+static void socket_interact(server *s, const json_t *payload, const char *envelope_id) {
+  char *text = json_dumps(payload, JSON_COMPACT);
+  if (!text)
+    return;
+  interact_result res;
+  frontdoor_interact(s, text, strlen(text), DOOR_SOCKET, &res);
+  log_kv(SLOG_DEBUG, "socket_interaction", KV_S("envelope", envelope_id),
+         KV_S("outcome", res.outcome ? res.outcome : ""), KV_S("req", res.request_id));
+  interact_result_free(&res);
+  free(text);
+}
+
 /* Envelope ids are Slack's UUIDs: short, plain ASCII. */
 static bool envelope_id_ok(const char *s) {
   size_t n = s ? strlen(s) : 0;
@@ -330,6 +346,8 @@ static void on_envelope(sconn *c, json_t *m, uint64_t t0_us) {
     json_t *payload = json_object_get(m, "payload");
     if (kind == SENV_SLASH && json_is_object(payload))
       ack = socket_admit(d->s, payload, id);
+    else if (kind == SENV_INTERACTIVE && json_is_object(payload))
+      socket_interact(d->s, payload, id);
     else
       log_kv(SLOG_DEBUG, "socket_envelope_ignored", KV_S("envelope", id),
              KV_S("type", type ? type : ""));

@@ -12,6 +12,8 @@
 #include "worker/fanout.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
+#include "worker/output.h"
+#include "worker/recycle.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/place.h"
@@ -29,6 +31,10 @@ typedef struct worker_ctx {
    * calls exit(): see worker_exited. */
   const job *running;
   slashd_call *call;
+  plugin_output out;  /* what plugins print (worker/output.h) */
+  const char *retire; /* set during a job: leave after it, and why */
+  bool exit_now;      /* leave without unloading (a plugin's thread still runs) */
+  recycle rc;         /* threads, memory, jobs (worker/recycle.h) */
 } worker_ctx;
 
 /* Assumed credentials go to the main process so other workers reuse them. */
@@ -69,15 +75,23 @@ static void emit_ipc_blocks(void *ud, unsigned flags, bool interim, const char *
   sbuf_free(&b);
 }
 
-static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
+/* `retire`: why this worker leaves after the job (NULL: it stays). */
+static void send_done_retire(worker_ctx *w, const char *id, slashd_status st,
+                             const slashd_call *call, const char *retire) {
   wire_aws aws;
   bool has_aws = awsglue_host_status(w->glue, &aws.source, &aws.expires, &aws.skew);
   sbuf b = {0};
   wire_done_text(&b, id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
                  awsglue_identity(w->glue), awsglue_session(w->glue), has_aws ? &aws : NULL);
+  if (retire)
+    wire_done_retire_text(&b, retire);
   if (!ipc_send_text(w->fd, b.p, b.len))
     _exit(1);
   sbuf_free(&b);
+}
+
+static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
+  send_done_retire(w, id, st, call, w->retire);
 }
 
 /* A command that needs confirmation: the describe step (the plugin's, or
@@ -108,6 +122,26 @@ static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place 
 static uint64_t local_deadline(const worker_ctx *w, const job *j) {
   int64_t left = j->deadline_ms ? j->deadline_ms - wall_ms() : (int64_t)w->cfg->job_timeout * 1000;
   return mono_ms() + (uint64_t)(left > 500 ? left - 500 : 0);
+}
+
+/* After the handler: memory, threads and job count decide whether this
+ * worker stays; a job that ran out of memory is told so. */
+static void after_job(worker_ctx *w, const job *j, slashd_call *call, slashd_status st) {
+  bool oom = recycle_out_of_memory(&w->rc, w->cfg, (int)st);
+  if (oom) {
+    log_kv(SLOG_WARN, "job_out_of_memory", KV_S("req", j->id), KV_S("plugin", j->plugin),
+           KV_I("limit_mb", w->cfg->worker_memory_mb));
+    char *text = xasprintf("`%s %s` failed: it ran out of memory (limit %d MB).", j->plugin, j->cmd,
+                           w->cfg->worker_memory_mb);
+    emit_ctx ec = {.w = w, .id = j->id};
+    emit_ipc(&ec, SLASHD_REPLY_ERROR, false, text);
+    free(text);
+    call->posts++;
+    call->error_reported = true;
+  }
+  recycle_verdict v = recycle_check(&w->rc, w->cfg, j->plugin, oom);
+  w->retire = v == RECYCLE_NO ? NULL : w->rc.why;
+  w->exit_now = v == RECYCLE_NOW;
 }
 
 static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
@@ -169,6 +203,8 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     st = call_run(&call, j->argc, (const char *const *)j->argv);
   w->running = NULL;
   w->call = NULL;
+  output_drain(&w->out, j->plugin, j->id);
+  after_job(w, j, &call, st);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
@@ -186,6 +222,7 @@ static void worker_exited(int status, void *arg) {
   if (!j)
     return;
   w->running = NULL;
+  output_drain(&w->out, j->plugin, j->id);
   log_kv(SLOG_ERROR, "plugin_exited", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", status),
          KV_S("msg", "the plugin called exit() during its command; the worker is replaced"));
@@ -200,7 +237,7 @@ static void worker_exited(int status, void *arg) {
     call->posts++;
     call->error_reported = true;
   }
-  send_done(w, j->id, SLASHD_ERR_INTERNAL, call);
+  send_done_retire(w, j->id, SLASHD_ERR_INTERNAL, call, "the plugin called exit()");
 }
 
 static void usage_exit(void) {
@@ -264,7 +301,10 @@ int worker_main(int argc, char **argv) {
   w->fd = WORKER_FD;
   w->cfg = cfg;
   w->glue = awsglue_new(cfg, share_creds, w);
+  output_capture(&w->out);
   w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
+  recycle_start(&w->rc, cfg);
 
   json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
   bool ok = hello && ipc_send(w->fd, hello);
@@ -288,6 +328,10 @@ int worker_main(int argc, char **argv) {
     wire_msg_free(&wm);
     free(why);
     json_decref(msg);
+    if (w->exit_now)
+      _exit(0); /* a plugin's thread still runs: unloading under it could crash */
+    if (w->retire)
+      break; /* the main process replaces this worker */
   }
   ipc_reader_free(&rd);
   registry_unload(w->reg);

@@ -313,6 +313,47 @@ class Confirm(unittest.TestCase):
         self.assertTrue(msgs[-1]["text"].startswith("9 instances:"))
 
 
+class Mattermost(unittest.TestCase):
+    """A client without buttons and without a signing secret: the prompt's
+    text carries the code; the token-authenticated `/aws confirm CODE` runs
+    it, for the requester only, once."""
+
+    def test_text_fallback_and_code(self):
+        fake = FakeAws()
+        sink = Sink()
+        d = Daemon(sink, secret=None, slack={"verification_token": "env:SLASHD_TEST_TOKEN"},
+                   plugins=("help",), fixtures=(), sections=sections(),
+                   env=dict(fake.env(), SLASHD_TEST_TOKEN="mm-token-123")).start()
+        try:
+            h = {"Content-Type": "application/x-www-form-urlencoded",
+                 "Authorization": "Token mm-token-123"}
+
+            def say(text, user, n):
+                body = d.form(text, user_id=user, drop=("token",),
+                              extra={"trigger_id": "mm%d" % n})
+                status, hdrs, data = d.request("POST", "/slack/commands", body, h)
+                self.assertEqual(status, 200, data)
+                return hdrs, json.loads(data)
+
+            hdrs, ack = say("ec2 stop %s" % IID, MAPPED, 1)
+            prompt = sink.wait_final(hdrs["x-slashd-request-id"])[-1]
+            self.assertRegex(prompt["text"], r"Stop %s \(.*running\)\* in us-east-1\?" % IID)
+            code = re.search(r"type `/aws confirm ([A-Z0-9]{8})`", prompt["text"]).group(1)
+            _, ack = say("confirm %s" % code, OTHER, 2)
+            self.assertIn("Only the person who asked", ack["text"])
+            hdrs, ack = say("confirm %s" % code, MAPPED, 3)
+            self.assertIn("(confirmed, request", ack["text"])
+            self.assertRegex(sink.wait_final(hdrs["x-slashd-request-id"])[-1]["text"],
+                             r"%s is stopped" % IID)
+            _, ack = say("confirm %s" % code, MAPPED, 4)
+            self.assertIn("already used", ack["text"])
+            self.assertEqual(len(fake.calls("ec2", "StopInstances")), 1)
+        finally:
+            d.stop()
+            sink.close()
+            fake.close()
+
+
 class RunYes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

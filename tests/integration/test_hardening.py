@@ -473,7 +473,8 @@ class PluginGuide(unittest.TestCase):
     def test_output_and_memory_are_explained(self):
         g = self.guide()
         self.assertIn("### Output and memory", g)
-        self.assertIn("standard output and standard error", g)
+        self.assertIn("standard output or standard error is captured", g)
+        self.assertIn("worker_memory_mb", g)
 
 
 class Replay(unittest.TestCase):
@@ -735,6 +736,102 @@ class PluginExit(unittest.TestCase):
         rc, out, err = run_cli("run", "hostile", "exit", config=d.config)
         self.assertEqual(rc, 70, (out, err))
         self.assertIn("the worker exited during the command", err)
+
+
+class PluginOutput(unittest.TestCase):
+    """Item 17: what a plugin prints is captured per worker and logged as
+    tagged, length-limited, rate-limited plugin_output lines with the
+    plugin's name, never raw."""
+
+    def test_output_is_tagged_cut_and_limited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile print", user_id="U0OUT1")
+            rid = h["x-slashd-request-id"]
+            self.assertEqual(sink.wait_final(rid)[-1]["text"], "printed")
+            _, h2, _ = d.slash("good echo next", user_id="U0OUT2")
+            sink.wait_final(h2["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        lines = log.splitlines()
+        # Nothing raw: every line is the host's own.
+        for l in lines:
+            self.assertTrue(l.startswith("ts="), l[:200])
+        self.assertNotIn("\nts=2020-01-01", log)
+        self.assertNotRegex(log, r"(?m)^stdout line")
+        ours = [l for l in lines if "event=plugin_output " in l]
+        self.assertEqual(len(ours), 20, ours[:3])
+        for l in ours:
+            self.assertIn("plugin=hostile req=%s stream=stdout" % rid, l)
+            self.assertLess(len(l), 512 + 300)
+        self.assertIn('line="ts=2020-01-01T00:00:00.000Z level=info proc=main event=audit', ours[0])
+        self.assertIn("cut=true", ours[1])
+        self.assertRegex(log, r"event=plugin_output_dropped plugin=hostile req=%s lines=83 " % rid)
+
+
+class WorkerRecycling(unittest.TestCase):
+    """Items 14 and 15: a worker whose plugin left a thread running, ran out
+    of its memory limit, grew past worker_recycle_mb or ran worker_max_jobs
+    jobs finishes the reply and is replaced; the next jobs run as usual."""
+
+    def daemon(self, **server):
+        self.sink = Sink()
+        srv = {"workers": "1"}
+        srv.update(server)
+        self.d = Daemon(self.sink, fixtures=("good", "hostile"), server=srv).start()
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+        self.sink.close()
+
+    def run_ok(self, text, want, user="U0REC"):
+        _, h, ack = self.d.slash(text, user_id=user)
+        self.assertIn("x-slashd-request-id", h, ack)
+        final = self.sink.wait_final(h["x-slashd-request-id"])[-1]
+        self.assertEqual(final["text"], want)
+        return final
+
+    def after_it(self, n=3):
+        for i in range(n):
+            self.run_ok("good echo after-%d" % i, "after-%d" % i, user="U0AFTER%d" % i)
+
+    def test_threads_left_behind(self):
+        self.daemon()
+        self.run_ok("hostile thread", "threaded")
+        self.after_it()
+        log = self.d.read_log()
+        self.assertIn("event=plugin_threads_left plugin=hostile threads=1", log)
+        self.assertIn('event=worker_retired worker=0', log)
+        self.assertIn('why="plugin hostile left 1 thread running"', log)
+        self.assertNotIn("outcome=crashed", log)
+
+    def test_memory_limit(self):
+        self.daemon(worker_memory_mb="256")
+        if "event=worker_memory_limit" not in self.d.read_log():
+            self.skipTest("no memory limit in this build (sanitizers)")
+        _, h, _ = self.d.slash("hostile alloc 3000", user_id="U0MEM")
+        final = self.sink.wait_final(h["x-slashd-request-id"])[-1]
+        self.assertTrue(final["error"])
+        self.assertIn("ran out of memory (limit 256 MB)", final["text"])
+        self.after_it()
+        self.assertIn('why="a job ran out of memory (limit 256 MB)"', self.d.read_log())
+
+    def test_recycle_by_resident_size(self):
+        self.daemon(worker_recycle_mb="64", worker_memory_mb="0")
+        self.run_ok("hostile alloc 100", "allocated")
+        self.after_it()
+        self.assertRegex(self.d.read_log(), r'why="resident size \d+ MB is over worker_recycle_mb 64"')
+
+    def test_recycle_after_max_jobs(self):
+        self.daemon(worker_max_jobs="2")
+        for i in range(5):
+            self.run_ok("good echo job-%d" % i, "job-%d" % i, user="U0MAX%d" % i)
+        log = self.d.read_log()
+        self.assertEqual(log.count('why="ran 2 jobs (worker_max_jobs)"'), 2)
+        self.assertNotIn("outcome=crashed", log)
 
 
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
