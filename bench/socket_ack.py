@@ -20,7 +20,6 @@ slashd_socket_ack_seconds histogram, printed too).
 import argparse
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

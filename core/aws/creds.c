@@ -94,7 +94,9 @@ src_result creds_from_env(aws_client *c, aws_creds *out, sbuf *why) {
     sbuf_addf(why, "AWS_CREDENTIAL_EXPIRATION \"%s\" is not an ISO 8601 time", e);
     return SRC_STOP;
   }
-  creds_fill(out, akid, secret, env("AWS_SESSION_TOKEN"), exp, "environment");
+  /* AWS_SECURITY_TOKEN: the older name, which botocore still reads first. */
+  const char *token = env("AWS_SECURITY_TOKEN");
+  creds_fill(out, akid, secret, token ? token : env("AWS_SESSION_TOKEN"), exp, "environment");
   return SRC_FOUND;
 }
 

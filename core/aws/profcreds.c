@@ -117,9 +117,12 @@ static src_result static_keys(resolver *r, const char *name, int file, aws_creds
     free(where);
     return SRC_STOP;
   }
-  const shared_kv *tok = shared_get(r->sh, name, "aws_session_token");
-  if (!tok)
-    tok = shared_get(r->sh, name, "aws_security_token");
+  /* The token from the keys' own file, the older name first (botocore). */
+  const shared_kv *tok = NULL;
+  static const char *const token_keys[] = {"aws_security_token", "aws_session_token"};
+  for (size_t i = 0; i < ARRAY_LEN(token_keys) && !tok; i++)
+    tok = file < 0 ? shared_get(r->sh, name, token_keys[i])
+                   : shared_get_in(r->sh, file, name, token_keys[i]);
   creds_fill(out, akid->value, sec->value, tok ? tok->value : NULL, 0, "");
   return SRC_FOUND;
 }

@@ -134,7 +134,7 @@ static void take(void *ud, const char *section, const char *key, const char *val
     return;
   l->found = true;
   aws_profile *p = l->out;
-  static const char *const unsupported[] = {
+  static const char *const other_sources[] = {
       "role_arn",    "source_profile", "credential_source",       "credential_process",
       "sso_session", "sso_start_url",  "web_identity_token_file", "login_session"};
   if (strcmp(key, "aws_access_key_id") == 0)
@@ -156,9 +156,9 @@ static void take(void *ud, const char *section, const char *key, const char *val
   else if (strcmp(key, "use_dualstack_endpoint") == 0)
     set(&p->use_dualstack_endpoint, value);
   else
-    for (size_t i = 0; i < ARRAY_LEN(unsupported); i++)
-      if (strcmp(key, unsupported[i]) == 0 && !p->unsupported)
-        p->unsupported = xstrdup(key);
+    for (size_t i = 0; i < ARRAY_LEN(other_sources); i++)
+      if (strcmp(key, other_sources[i]) == 0 && !p->other_source)
+        p->other_source = xstrdup(key);
 }
 
 void profile_from_texts(const char *name, const char *credentials_text, const char *config_text,
@@ -178,7 +178,7 @@ const char *profile_name(void) {
   return p && *p ? p : "default";
 }
 
-static char *home_dir(void) {
+char *profile_home_dir(void) {
   const char *h = getenv("HOME");
   if (h && *h)
     return xstrdup(h);
@@ -191,7 +191,7 @@ static char *home_dir(void) {
 
 static char *path_from(const char *env, const char *leaf) {
   const char *v = getenv(env);
-  char *home = home_dir(), *out;
+  char *home = profile_home_dir(), *out;
   if (v && *v) {
     if (v[0] == '~' && (v[1] == '/' || v[1] == '\0'))
       out = xasprintf("%s%s", home, v + 1);
@@ -260,6 +260,6 @@ void profile_free(aws_profile *p) {
   free(p->use_fips_endpoint);
   free(p->use_dualstack_endpoint);
   free(p->name);
-  free(p->unsupported);
+  free(p->other_source);
   memset(p, 0, sizeof *p);
 }

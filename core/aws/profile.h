@@ -21,9 +21,10 @@ typedef struct aws_profile {
   char *region;
   /* client settings (botocore's profile keys of the same names) */
   char *ca_bundle, *max_attempts, *retry_mode, *use_fips_endpoint, *use_dualstack_endpoint;
-  char *unsupported; /* the first key naming a source we do not support
-                        (role_arn, credential_process, sso_session, …), or NULL */
-  bool found;        /* the section exists in at least one file */
+  char *other_source; /* the first key naming a credential source other than
+                         keys (role_arn, credential_process, sso_session, …),
+                         or NULL; profcreds.c resolves those */
+  bool found;         /* the section exists in at least one file */
 } aws_profile;
 
 typedef void (*profile_ini_fn)(void *ud, const char *section, const char *key, const char *value);
@@ -48,6 +49,9 @@ void profile_from_texts(const char *name, const char *credentials_text, const ch
 
 /* The profile name in effect: AWS_PROFILE, else "default". */
 const char *profile_name(void);
+/* $HOME, else the user's home from the password database, else "/" (a new
+ * string): a service started without HOME still finds ~/.aws. */
+char *profile_home_dir(void);
 /* The two paths in effect (new strings): from the environment, else under
  * $HOME/.aws. "~/" is expanded. */
 char *profile_credentials_path(void);

@@ -99,11 +99,6 @@ static bool read_conf(const aws_shared *sh, const char *profile, sso_conf *k, sb
   return false;
 }
 
-static char *home(void) {
-  const char *h = env("HOME");
-  return xstrdup(h ? h : "/");
-}
-
 static char *cache_path(const sso_conf *k) {
   const char *key = k->session ? k->session : k->start_url;
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -111,7 +106,7 @@ static char *cache_path(const sso_conf *k) {
   EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha1(), NULL);
   char hex[2 * EVP_MAX_MD_SIZE + 1];
   hex_encode(md, mdlen, hex);
-  char *h = home(), *p = xasprintf("%s/.aws/sso/cache/%s.json", h, hex);
+  char *h = profile_home_dir(), *p = xasprintf("%s/.aws/sso/cache/%s.json", h, hex);
   free(h);
   return p;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "base/config.h"
+#include "base/syntax.h"
 
 typedef struct access_subject {
   const char *team_id;
@@ -28,9 +29,5 @@ access_result access_check(const config *c, const access_subject *who, const cha
 
 /* True when identity mode can give this user a role (write commands). */
 bool access_has_identity(const config *c, const access_subject *who);
-
-/* Parses an [access] key ("ec2.stop", "ec2.* @channels", "* @deny").
- * Returns false with *why on a malformed key. */
-bool access_rule_key_ok(const char *key, char **why);
 
 #endif

@@ -2,10 +2,12 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/access.h"
+#include "base/confirm.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/message.h"
@@ -225,10 +227,92 @@ static bool check_request(admit *a) {
   return true;
 }
 
+static bool has_plugin(const route_table *t, const char *name) {
+  for (size_t i = 0; t && i < t->n; i++)
+    if (str_ieq(t->p[i].name, name))
+      return true;
+  return false;
+}
+
+static int64_t now_s(const admission_env *env) {
+  return (env->now_ms ? env->now_ms : wall_ms()) / 1000;
+}
+
+void admission_audit(const admission_env *env, const char *event, const confirm_token *t,
+                     const char *actor_id, const char *request_id, const char *detail) {
+  audit_confirm_line l = {.event = event,
+                          .request_id = request_id,
+                          .team_id = t ? t->team_id : NULL,
+                          .user_id = t ? t->user_id : NULL,
+                          .actor_id = actor_id,
+                          .channel_id = t ? t->channel_id : NULL,
+                          .text = t ? t->text : NULL,
+                          .region = t ? t->region : NULL,
+                          .account = t ? t->account : NULL,
+                          .detail = detail};
+  if (env->audit)
+    env->audit(env->ud, &l);
+  else
+    log_kv(SLOG_INFO, "audit", KV_S("event", event), KV_S("user", l.user_id ? l.user_id : ""),
+           KV_S("by", actor_id ? actor_id : ""), KV_S("detail", detail ? detail : ""));
+}
+
+/* `/aws confirm CODE`: for clients without buttons. The code stands for a
+ * pending prompt's token; only the requester, in the same channel, once,
+ * before it expires. */
+static void confirm_by_code(admit *a) {
+  const admission_env *env = a->env;
+  const admission_request *r = a->req;
+  if (!env->confirm_key || !env->confirms) {
+    answer(a, ACK_USAGE, "Confirmation codes are not available here; use the prompt's buttons.");
+    return;
+  }
+  if (a->argc != 2) {
+    answerf(a, ACK_USAGE, "Type `%s confirm CODE` with the code from the prompt.", a->slash);
+    return;
+  }
+  char code[CONFIRM_CODE_LEN + 1];
+  snprintf(code, sizeof code, "%s", a->argv[1]);
+  for (char *p = code; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
+  int64_t now = now_s(env);
+  char *value =
+      strlen(a->argv[1]) == CONFIRM_CODE_LEN ? confirm_store_token(env->confirms, code, now) : NULL;
+  confirm_token t = {0};
+  confirm_check ck = value ? confirm_verify(env->confirm_key, value, now, &t) : CONFIRM_TAMPERED;
+  free(value);
+  if (ck == CONFIRM_OK && (!str_eq(t.user_id, r->user_id) || !str_eq(t.team_id, r->team_id) ||
+                           !str_eq(t.channel_id, r->channel_id)))
+    ck = CONFIRM_FOREIGN; /* the nonce stays unused: the requester can still confirm */
+  if (ck == CONFIRM_OK && !confirm_store_use(env->confirms, t.nonce, t.expires, now))
+    ck = CONFIRM_REPLAYED;
+  if (ck != CONFIRM_OK) {
+    admission_audit(env, "confirm_refused", ck == CONFIRM_TAMPERED ? NULL : &t, r->user_id, NULL,
+                    confirm_check_name(ck));
+    if (ck == CONFIRM_TAMPERED)
+      answerf(a, ACK_USAGE,
+              "No pending confirmation has the code `%s` (it may have expired or been used); "
+              "nothing was done.",
+              code);
+    else
+      answer(a, ACK_USAGE, confirm_check_text(ck));
+    if (ck != CONFIRM_TAMPERED)
+      confirm_token_free(&t);
+    return;
+  }
+  admission_audit(env, "confirm_ok", &t, r->user_id, NULL, "code");
+  admission_confirmed(env, &t, r->response_url, r->user_id, false, r->door, a->out);
+  confirm_token_free(&t);
+}
+
 /* Which plugin command it is, and whether this user may run it. */
 static bool check_route(admit *a) {
   const admission_request *r = a->req;
   char *msg = NULL;
+  if (a->argc >= 1 && str_ieq(a->argv[0], "confirm") && !has_plugin(a->env->routes, "confirm")) {
+    confirm_by_code(a);
+    return false;
+  }
   route_status rs = a->env->routes
                         ? route_resolve(a->env->routes, a->slash, a->argc, a->argv, &a->m, &msg)
                         : ROUTE_UNKNOWN_PLUGIN;
@@ -248,6 +332,12 @@ static bool check_route(admit *a) {
            KV_S("cmd", a->m.cmd->name));
     answer(a, ACK_DENIED, msg ? msg : "");
     free(msg);
+    return false;
+  }
+  if (a->m.cmd->confirm && a->env->cfg->confirm_writes && !r->confirmed && !a->env->confirm_key) {
+    answer(a, ACK_USAGE,
+           "This command must be confirmed first, and this way in cannot ask for it; nothing "
+           "was run.");
     return false;
   }
   if (place_fan_out(&a->pl) && a->m.cmd->access == SLASHD_WRITE) {
@@ -304,6 +394,9 @@ static job *make_job(admit *a, char *key, int64_t now_ms) {
   for (int i = 0; i < a->m.argc; i++)
     j->argv[i] = xstrdup(a->m.argv[i]);
   j->access = a->m.cmd->access;
+  j->prepare = a->m.cmd->confirm && a->env->cfg->confirm_writes && !r->confirmed;
+  j->preface = r->preface && *r->preface ? xstrdup(r->preface) : NULL;
+  j->replace_original = r->replace_original;
   j->region = a->pl.region ? xstrdup(a->pl.region) : NULL;
   j->account = a->pl.account ? xstrdup(a->pl.account) : NULL;
   j->dedupe_key = key;
@@ -313,41 +406,74 @@ static job *make_job(admit *a, char *key, int64_t now_ms) {
   return j;
 }
 
+/* Not more at once than the caps allow, for this user and this plugin; a
+ * refused job is never queued. False: answered. */
+static bool within_caps(admit *a, const job *j) {
+  const admission_env *env = a->env;
+  if (!env->caps)
+    return true;
+  char *user = xasprintf("%s|%s", a->req->team_id, a->req->user_id);
+  size_t nu = 0, np = 0;
+  caps_result cr = caps_begin(env->caps, j->id, user, j->plugin, env->max_per_user,
+                              env->max_per_plugin, &nu, &np);
+  free(user);
+  if (cr == CAPS_OK)
+    return true;
+  log_kv(SLOG_WARN, "capped", KV_S("user", a->req->user_id), KV_S("plugin", j->plugin),
+         KV_S("why", cr == CAPS_USER ? "user" : "plugin"),
+         KV_U("running", cr == CAPS_USER ? nu : np));
+  if (cr == CAPS_USER)
+    answerf(a, ACK_BUSY,
+            "You already have %zu command%s running (at most %d at once); `%s` was not started. "
+            "Try again when one of them finishes.",
+            nu, nu == 1 ? "" : "s", env->max_per_user, a->shown);
+  else
+    answerf(a, ACK_BUSY,
+            "`%s` is at its limit of %d command%s running at once; `%s` was not started. Try "
+            "again when one of them finishes.",
+            j->plugin, env->max_per_plugin, env->max_per_plugin == 1 ? "" : "s", a->shown);
+  return false;
+}
+
 /* Not twice at once, recorded, queued. */
-static void accept_job(admit *a) {
+/* Registers the job's dedupe key; NULL when it is a duplicate (answered). */
+static char *claim(admit *a, bool prepare, int64_t now_ms) {
   const admission_request *r = a->req;
-  int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
   char *key = dedupe_key(r->team_id, r->user_id, &a->pl, a->argc, a->argv);
+  if (prepare) {
+    /* Asking is not doing: a prompt is never a duplicate (a retyped command
+     * just asks again), and the confirmed run right after must not count as
+     * a duplicate of its own prompt. The confirmed runs dedupe as usual. */
+    char *k = xasprintf("prepare|%llu|%s", (unsigned long long)mono_us(), key);
+    free(key);
+    key = k;
+  }
   int64_t age = 0;
   if (!dedupe_begin(a->env->dd, key, now_ms / 1000, &age)) {
     free(key);
     answerf(a, ACK_DUPLICATE, "`%s` is already running (started %llds ago); not starting it twice.",
             a->shown, (long long)age);
-    return;
+    return NULL;
   }
-  job *j = make_job(a, key, now_ms);
-  /* The job must fit in one message to a worker; one that cannot is told so
-   * now, not after a worker never got it. */
+  return key;
+}
+
+/* The job must fit in one message to a worker; one that cannot is told so
+ * now, not after a worker never got it. */
+static bool fits(admit *a, const job *j) {
   size_t bytes = job_wire_bytes(j);
-  if (bytes > IPC_MAX) {
-    dedupe_forget(a->env->dd, j->dedupe_key);
-    job_free(j);
-    log_kv(SLOG_WARN, "job_too_large", KV_S("user", r->user_id), KV_U("bytes", bytes),
-           KV_U("limit", IPC_MAX));
-    answerf(a, ACK_USAGE,
-            "`%s` is too long to run: its text is %zu bytes, and a command can carry at most "
-            "about %u. Nothing was run.",
-            a->shown, strlen(r->text), (unsigned)ADMISSION_TEXT_MAX);
-    return;
-  }
-  char id[32];
-  memcpy(id, j->id, sizeof id);
-  size_t depth = ADMISSION_STARTS_NOW;
-  enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
-  if (es != ENQUEUE_OK) {
-    dedupe_forget(a->env->dd, j->dedupe_key);
-    job_free(j);
-  }
+  if (bytes <= IPC_MAX)
+    return true;
+  log_kv(SLOG_WARN, "job_too_large", KV_S("user", a->req->user_id), KV_U("bytes", bytes),
+         KV_U("limit", IPC_MAX));
+  answerf(a, ACK_USAGE,
+          "`%s` is too long to run: its text is %zu bytes, and a command can carry at most "
+          "about %u. Nothing was run.",
+          a->shown, strlen(a->req->text), (unsigned)ADMISSION_TEXT_MAX);
+  return false;
+}
+
+static void answer_not_enqueued(admit *a, enqueue_status es, size_t depth) {
   if (es == ENQUEUE_UNRECORDED) {
     answerf(a, ACK_BUSY,
             "slashd could not record `%s` safely, so it was not started. An admin should look at "
@@ -355,22 +481,57 @@ static void accept_job(admit *a) {
             a->shown);
     return;
   }
-  if (es == ENQUEUE_FULL) {
-    log_kv(SLOG_WARN, "busy", KV_S("user", r->user_id), KV_U("queued", depth));
-    answerf(a, ACK_BUSY,
-            "slashd is busy (%zu commands waiting); `%s` was not started. Please try again in a "
-            "minute.",
-            depth, a->shown);
-    return;
-  }
+  log_kv(SLOG_WARN, "busy", KV_S("user", a->req->user_id), KV_U("queued", depth));
+  answerf(a, ACK_BUSY,
+          "slashd is busy (%zu commands waiting); `%s` was not started. Please try again in a "
+          "minute.",
+          depth, a->shown);
+}
+
+static void answer_accepted(admit *a, bool prepare, const char *id, size_t depth) {
+  const admission_request *r = a->req;
   log_kv(SLOG_INFO, "accepted", KV_S("req", id), KV_S("user", r->user_id),
          KV_S("plugin", a->m.plugin->name), KV_S("cmd", a->m.cmd->name));
-  if (depth == ADMISSION_STARTS_NOW)
+  if (prepare)
+    answerf(a, ACK_QUEUED,
+            ":hourglass_flowing_sand: Preparing `%s`: looking up what it will change; you will be "
+            "asked to confirm. (request %s)",
+            a->shown, id);
+  else if (r->confirmed && r->doing && *r->doing)
+    answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: %s… (confirmed, request %s)", r->doing, id);
+  else if (depth == ADMISSION_STARTS_NOW)
     answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is running… (request %s)", a->shown, id);
   else
     answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is queued (%zu ahead)… (request %s)",
             a->shown, depth, id);
-  memcpy(a->out->request_id, id, sizeof a->out->request_id);
+  snprintf(a->out->request_id, sizeof a->out->request_id, "%s", id);
+}
+
+/* Not twice at once, within size and caps, recorded and queued. */
+static void accept_job(admit *a) {
+  int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
+  bool prepare = a->m.cmd->confirm && a->env->cfg->confirm_writes && !a->req->confirmed;
+  char *key = claim(a, prepare, now_ms);
+  if (!key)
+    return;
+  job *j = make_job(a, key, now_ms);
+  char id[32];
+  memcpy(id, j->id, sizeof id);
+  if (!fits(a, j) || !within_caps(a, j))
+    goto drop;
+  size_t depth = ADMISSION_STARTS_NOW;
+  enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
+  if (es != ENQUEUE_OK) {
+    if (a->env->caps)
+      caps_end(a->env->caps, id);
+    answer_not_enqueued(a, es, depth);
+    goto drop;
+  }
+  answer_accepted(a, prepare, id, depth);
+  return;
+drop:
+  dedupe_forget(a->env->dd, j->dedupe_key);
+  job_free(j);
 }
 
 void admission_decide(const admission_env *env, const admission_request *req,
@@ -398,6 +559,52 @@ void admission_decide(const admission_env *env, const admission_request *req,
   route_argv_free(a.argc, a.argv);
   place_free(&a.pl);
   free(a.shown);
+}
+
+/* "Stopping i-0abc (web-1)… (confirmed by <@U1>)": the text escaped, the
+ * mention (a checked id) not. */
+static char *preface_text(const admission_env *env, const confirm_token *t, const char *actor) {
+  sbuf b = {0};
+  sbuf_adds(&b, ":hourglass_flowing_sand: ");
+  if (t->doing && *t->doing) {
+    slack_escape(&b, t->doing, strlen(t->doing));
+    sbuf_adds(&b, "…");
+  } else {
+    const char *slash = env->cfg->command ? env->cfg->command : "";
+    sbuf_addf(&b, "`%s%s", slash, *slash ? " " : "");
+    slack_escape(&b, t->text, strlen(t->text));
+    sbuf_adds(&b, "` is running…");
+  }
+  sbuf_addf(&b, " (confirmed by <@%s>)", actor);
+  return sbuf_steal(&b);
+}
+
+void admission_confirmed(const admission_env *env, const confirm_token *t, const char *response_url,
+                         const char *actor_id, bool replace, admission_door door,
+                         admission_result *out) {
+  char *preface = replace ? preface_text(env, t, actor_id) : NULL;
+  admission_request req = {.door = door,
+                           .team_id = t->team_id,
+                           .user_id = t->user_id,
+                           .user_name = t->user_name,
+                           .channel_id = t->channel_id,
+                           .channel_name = "",
+                           .command = env->cfg->command ? env->cfg->command : "",
+                           .text = t->text,
+                           .response_url = response_url ? response_url : "",
+                           .enterprise_id = "",
+                           .api_app_id = "",
+                           .team_domain = "",
+                           .trigger_id = "",
+                           .confirmed = true,
+                           .replace_original = replace,
+                           .doing = t->doing,
+                           .actor_id = actor_id,
+                           .preface = preface};
+  if (!*req.response_url)
+    req.malformed = "response_url";
+  admission_decide(env, &req, out);
+  free(preface);
 }
 
 void admission_result_free(admission_result *r) {

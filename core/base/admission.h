@@ -26,7 +26,9 @@
 
 #include <jansson.h>
 
+#include "base/caps.h"
 #include "base/config.h"
+#include "base/confirm.h"
 #include "base/form.h"
 #include "base/ipc.h"
 #include "base/jobs.h"
@@ -55,7 +57,13 @@ typedef struct admission_request {
   const char *api_app_id;
   const char *team_domain;
   const char *trigger_id;
-  bool ssl_check;        /* Slack's ssl_check=1 probe: answered with an empty 200 */
+  bool ssl_check; /* Slack's ssl_check=1 probe: answered with an empty 200 */
+  /* Set only by admission_confirmed: the user already confirmed. */
+  bool confirmed;
+  bool replace_original; /* the job's posts replace the prompt */
+  const char *doing;     /* "Stopping i-0abc (web-1)" for the ack, or NULL */
+  const char *actor_id;  /* who confirmed */
+  const char *preface;   /* mrkdwn the job posts first (in place of the prompt), or NULL */
   const char *malformed; /* the first missing or malformed field (static), or NULL */
 } admission_request;
 
@@ -109,6 +117,17 @@ typedef struct admission_env {
    * ADMISSION_STARTS_NOW when a worker is free for it. */
   void *ud;
   int64_t now_ms; /* wall clock, ms since the epoch (0: read the clock) */
+  /* Running caps (NULL: none). A job counts from its acceptance until the
+   * process calls caps_end(caps, id) when it ends. */
+  caps *caps;
+  int max_per_user, max_per_plugin; /* caps_effective() values */
+  /* Confirmation (base/confirm.h): the token key, and the store of used
+   * nonces and pending codes (NULL: `/aws confirm CODE` is not available
+   * here, and replays are bounded by the expiry only). */
+  const unsigned char *confirm_key; /* CONFIRM_KEY_LEN bytes, or NULL: nothing is confirmed */
+  confirm_store *confirms;
+  /* One audit line (NULL: to the log). */
+  void (*audit)(void *ud, const audit_confirm_line *l);
 } admission_env;
 
 typedef struct admission_result {
@@ -119,9 +138,23 @@ typedef struct admission_result {
   char request_id[32]; /* the job's id when kind is ACK_QUEUED, else "" */
 } admission_result;
 
-/* Decides about one request. Never blocks on a plugin, AWS or Slack. */
+/* Decides about one request. Never blocks on a plugin, AWS or Slack.
+ * A command that needs confirmation ([identity] confirm = write) becomes a
+ * "prepare" job (the describe step and the prompt); `confirm CODE` is
+ * answered here (the code's command is admitted as confirmed). */
 void admission_decide(const admission_env *env, const admission_request *req,
                       admission_result *out);
+
+/* Admits a confirmed token's command (the token already checked): its text
+ * again through every check (access may have changed since the prompt),
+ * replies to `response_url`, replacing the prompt when `replace`. */
+void admission_confirmed(const admission_env *env, const confirm_token *t, const char *response_url,
+                         const char *actor_id, bool replace, admission_door door,
+                         admission_result *out);
+
+/* A confirmation refused or done: the audit line, through env->audit. */
+void admission_audit(const admission_env *env, const char *event, const confirm_token *t,
+                     const char *actor_id, const char *request_id, const char *detail);
 void admission_result_free(admission_result *r);
 
 #endif

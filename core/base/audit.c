@@ -16,8 +16,8 @@
 
 struct audit {
   pthread_mutex_t mu;
-  char *path;
-  int fd; /* -1: to the log */
+  char *path; /* NULL: lines go to the log; set once at open */
+  int fd;     /* guarded by mu: a reload reopens it while pool threads write */
 };
 
 audit *audit_open(const char *path, char **err) {
@@ -73,11 +73,27 @@ static const char *nz(const char *s) {
   return s ? s : "";
 }
 
-void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
-  audit *a = s->audit;
+/* One JSON line, appended and fsync'd; takes `line`. */
+static void write_line(audit *a, json_t *line, const char *req) {
+  char *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
+  json_decref(line);
+  if (!out)
+    return;
+  size_t n = strlen(out);
+  out[n] = '\n'; /* the terminating NUL becomes the newline: one write */
+  pthread_mutex_lock(&a->mu);
+  bool ok = write_all(a->fd, out, n + 1) && fdatasync(a->fd) == 0;
+  pthread_mutex_unlock(&a->mu);
+  if (!ok)
+    log_kv(SLOG_ERROR, "audit_write_failed", KV_S("file", a->path), KV_S("msg", strerror(errno)),
+           KV_S("req", req));
+  free(out);
+}
+
+void audit_job(audit *a, const job *j, job_outcome o, uint64_t duration_us) {
   const char *identity = j->identity ? j->identity : "none";
   double ms = (double)duration_us / 1000.0;
-  if (!a || a->fd < 0) {
+  if (!a || !a->path) {
     log_kv(SLOG_INFO, "audit", KV_S("req", j->id), KV_I("accepted", j->accepted_wall),
            KV_S("team", j->team_id), KV_S("user", j->user_id), KV_S("channel", j->channel_id),
            KV_S("text", j->text), KV_S("plugin", j->plugin), KV_S("cmd", j->cmd),
@@ -98,17 +114,33 @@ void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us) {
                 nz(j->plugin), "command", nz(j->cmd), "identity", identity, "session",
                 nz(j->session), "outcome", job_outcome_name(o), "duration_ms", ms);
   free(text);
-  char *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
-  json_decref(line);
-  if (!out)
+  write_line(a, line, j->id);
+}
+
+static void now_iso(char ts[32]) {
+  struct tm tm;
+  time_t t = time(NULL);
+  gmtime_r(&t, &tm);
+  strftime(ts, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void audit_confirm(audit *a, const audit_confirm_line *l) {
+  if (!a || !a->path) {
+    log_kv(SLOG_INFO, "audit", KV_S("event", l->event), KV_S("req", nz(l->request_id)),
+           KV_S("team", nz(l->team_id)), KV_S("user", nz(l->user_id)), KV_S("by", nz(l->actor_id)),
+           KV_S("channel", nz(l->channel_id)), KV_S("text", nz(l->text)),
+           KV_S("region", nz(l->region)), KV_S("account", nz(l->account)),
+           KV_S("detail", nz(l->detail)));
     return;
-  size_t n = strlen(out);
-  out[n] = '\n'; /* the terminating NUL becomes the newline: one write */
-  pthread_mutex_lock(&a->mu);
-  bool ok = write_all(a->fd, out, n + 1) && fdatasync(a->fd) == 0;
-  pthread_mutex_unlock(&a->mu);
-  if (!ok)
-    log_kv(SLOG_ERROR, "audit_write_failed", KV_S("file", a->path), KV_S("msg", strerror(errno)),
-           KV_S("req", j->id));
-  free(out);
+  }
+  char ts[32];
+  now_iso(ts);
+  char *text = utf8_sanitize(nz(l->text), strlen(nz(l->text)));
+  json_t *line =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", ts, "event",
+                l->event, "request_id", nz(l->request_id), "team", nz(l->team_id), "user",
+                nz(l->user_id), "by", nz(l->actor_id), "channel", nz(l->channel_id), "text", text,
+                "region", nz(l->region), "account", nz(l->account), "detail", nz(l->detail));
+  free(text);
+  write_line(a, line, nz(l->request_id));
 }

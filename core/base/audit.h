@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/confirm.h"
+#include "base/jobs.h"
 #include "base/metrics.h"
-#include "daemon/server.h"
 
 typedef struct audit audit;
 
@@ -25,6 +26,11 @@ void audit_close(audit *a);
  * Returns false with *err then. */
 bool audit_reopen(audit *a, char **err);
 
-void audit_job(server *s, const job *j, job_outcome o, uint64_t duration_us);
+/* One line for a finished job. `a` NULL: to the log. */
+void audit_job(audit *a, const job *j, job_outcome o, uint64_t duration_us);
+
+/* One line per confirmation step (see base/confirm.h). `a` NULL: to the
+ * log. */
+void audit_confirm(audit *a, const audit_confirm_line *l);
 
 #endif

@@ -14,12 +14,10 @@
 
 #include <ini.h>
 
-#include "base/access.h"
 #include "base/log.h"
 #include "base/paths.h"
-#include "base/place.h"
 #include "base/route.h"
-#include "base/urlcheck.h"
+#include "base/syntax.h"
 #include "base/util.h"
 
 /* ---- raw parsing ------------------------------------------------------ */
@@ -194,6 +192,11 @@ static const key_spec schema[] = {
     {"server", "job_timeout", T_INT, F(job_timeout), 1, 86400},
     {"server", "max_body", T_INT, F(max_body), 1024, 1048576},
     {"server", "dedupe_seconds", T_INT, F(dedupe_seconds), 0, 3600},
+    {"server", "max_running_per_user", T_INT, F(max_running_per_user), 0, 4096},
+    {"server", "max_running_per_plugin", T_INT, F(max_running_per_plugin), 0, 4096},
+    {"server", "worker_memory_mb", T_INT, F(worker_memory_mb), 0, 1048576},
+    {"server", "worker_recycle_mb", T_INT, F(worker_recycle_mb), 0, 1048576},
+    {"server", "worker_max_jobs", T_INT, F(worker_max_jobs), 0, 1000000000},
     {"server", "drain_seconds", T_INT, F(drain_seconds), 0, 3600},
     {"server", "connection_limit", T_INT, F(connection_limit), 1, 1000000},
     {"server", "connection_timeout", T_INT, F(connection_timeout), 1, 3600},
@@ -274,6 +277,11 @@ static void set_defaults(config *c) {
   c->job_timeout = 120;
   c->max_body = 16384;
   c->dedupe_seconds = 10;
+  c->max_running_per_user = -1; /* absent: workers - 1 */
+  c->max_running_per_plugin = -1;
+  c->worker_memory_mb = 1024;
+  c->worker_recycle_mb = 256;
+  c->worker_max_jobs = 10000;
   c->drain_seconds = 30;
   c->connection_limit = 1024;
   c->connection_timeout = 10;
@@ -586,10 +594,6 @@ static void check_slack(config *c) {
              "connections:write scope, e.g. app_token = env:SLACK_APP_TOKEN)");
 }
 
-static void accounts_diag(void *ud, int line, const char *msg) {
-  diag_add(ud, line, DIAG_ERROR, "%s", msg);
-}
-
 static void interpret(config *c) {
   /* [plugins] dir must be known before plugin paths are derived. */
   set_defaults(c);
@@ -618,7 +622,12 @@ static void interpret(config *c) {
   c->id_users = config_section(c, "identity.users");
   c->access = config_section(c, "access");
   c->accounts = config_section(c, "accounts");
-  place_accounts_check(c, accounts_diag, c);
+  for (size_t i = 0; c->accounts && i < c->accounts->n; i++) {
+    char *why = NULL;
+    if (!place_account_line_ok(c->accounts->kv[i].key, c->accounts->kv[i].value, &why))
+      diag_add(c, c->accounts->kv[i].line, DIAG_ERROR, "%s", why);
+    free(why);
+  }
   if (c->aws_region && !place_region_shape(c->aws_region))
     diag_add(c, 0, DIAG_ERROR, "[aws] region: \"%s\" is not an AWS region name", c->aws_region);
   for (size_t i = 0; c->access && i < c->access->n; i++) {
@@ -692,6 +701,20 @@ int config_snapshot(const char *path, char **err) {
     return -1;
   }
   return fd;
+}
+
+config *config_load_snapshot(const char *path, int *fd, char **err) {
+  *fd = config_snapshot(path, err);
+  if (*fd < 0)
+    return NULL;
+  char fdpath[32];
+  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", *fd);
+  config *c = config_load_as(fdpath, path, err);
+  if (!c) {
+    close(*fd);
+    *fd = -1;
+  }
+  return c;
 }
 
 void config_free(config *c) {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/syntax.h"
+
 typedef struct cfg_kv {
   char *key;
   char *value;
@@ -52,6 +54,11 @@ typedef struct config {
   int job_timeout;
   int max_body;
   int dedupe_seconds;
+  int max_running_per_user;   /* -1 (absent): workers - 1; 0: no limit (base/caps.h) */
+  int max_running_per_plugin; /* the same */
+  int worker_memory_mb;       /* a worker's data limit (RLIMIT_DATA); 0: none */
+  int worker_recycle_mb; /* replace a worker whose resident size after a job is over; 0: never */
+  int worker_max_jobs;   /* replace a worker after this many jobs; 0: never */
   int drain_seconds;
   int connection_limit;
   int connection_timeout;
@@ -132,6 +139,11 @@ config *config_load_as(const char *path, const char *name, char **err);
  * after the file on disk has changed. A close-on-exec descriptor, or -1 with
  * *err set. */
 int config_snapshot(const char *path, char **err);
+/* Reads the configuration once into a sealed snapshot and parses that very
+ * copy: what was checked is exactly what the workers will read, whatever
+ * happens to the file afterwards. Returns its config and the snapshot (*fd,
+ * the caller closes it), or NULL with *err. */
+config *config_load_snapshot(const char *path, int *fd, char **err);
 void config_free(config *c);
 
 /* Prints every diagnostic as "FILE:LINE: level: message" to the stream. */
@@ -143,8 +155,5 @@ const cfg_section *config_section(const config *c, const char *name);
 const cfg_kv *config_get_kv(const cfg_section *s, const char *key);
 const char *config_get(const cfg_section *s, const char *key);
 const cfg_plugin *config_plugin(const config *c, const char *name);
-
-/* True when `host` (a host name, optionally with :port) is loopback. */
-bool host_is_loopback(const char *host);
 
 #endif

@@ -11,9 +11,10 @@
 void job_free(job *j) {
   if (!j)
     return;
-  char **strs[] = {&j->team_id,    &j->user_id,  &j->user_name,    &j->channel_id, &j->channel_name,
-                   &j->command,    &j->text,     &j->response_url, &j->plugin,     &j->cmd,
-                   &j->dedupe_key, &j->identity, &j->session,      &j->region,     &j->account};
+  char **strs[] = {&j->team_id,      &j->user_id, &j->user_name,  &j->channel_id,
+                   &j->channel_name, &j->command, &j->text,       &j->response_url,
+                   &j->plugin,       &j->cmd,     &j->dedupe_key, &j->identity,
+                   &j->session,      &j->region,  &j->account,    &j->preface};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
     free(*strs[i]);
   for (int i = 0; i < j->argc; i++)
@@ -61,10 +62,15 @@ void job_encode_text(sbuf *b, const job *j) {
   const char *const opt[][2] = {{"region", j->region},
                                 {"account", j->account},
                                 {"identity", j->identity},
-                                {"session", j->session}};
+                                {"session", j->session},
+                                {"preface", j->preface}};
   for (size_t i = 0; i < ARRAY_LEN(opt); i++)
     if (opt[i][1])
       add_str(b, opt[i][0], opt[i][1]);
+  if (j->prepare)
+    sbuf_adds(b, ",\"prepare\":true");
+  if (j->replace_original)
+    sbuf_adds(b, ",\"replace_original\":true");
   sbuf_addc(b, '}');
 }
 
@@ -156,10 +162,19 @@ static const char *decode_fields(const json_t *o, job *j) {
   } opt[] = {{"region", &j->region},
              {"account", &j->account},
              {"identity", &j->identity},
-             {"session", &j->session}};
+             {"session", &j->session},
+             {"preface", &j->preface}};
   for (size_t i = 0; i < ARRAY_LEN(opt); i++)
     if (!take_opt_str(o, opt[i].name, opt[i].dst))
       return opt[i].name;
+  const char *flags[] = {"prepare", "replace_original"};
+  bool *dst[] = {&j->prepare, &j->replace_original};
+  for (size_t i = 0; i < ARRAY_LEN(flags); i++) {
+    const json_t *f = json_object_get(o, flags[i]);
+    if (f && !json_is_boolean(f))
+      return flags[i];
+    *dst[i] = json_is_true(f);
+  }
   return NULL;
 }
 
@@ -219,6 +234,18 @@ bool queue_push(job_queue *q, job *j) {
   bool ok = q->len < q->cap;
   if (ok) {
     q->ring[(q->head + q->len) % q->cap] = j;
+    q->len++;
+  }
+  pthread_mutex_unlock(&q->mu);
+  return ok;
+}
+
+bool queue_push_front(job_queue *q, job *j) {
+  pthread_mutex_lock(&q->mu);
+  bool ok = q->len < q->cap;
+  if (ok) {
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->ring[q->head] = j;
     q->len++;
   }
   pthread_mutex_unlock(&q->mu);

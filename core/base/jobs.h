@@ -18,10 +18,13 @@ typedef struct job {
   char *user_name;
   char *channel_id;
   char *channel_name;
-  char *command; /* "/aws" */
-  char *text;    /* as typed */
-  char *region;  /* --region / the account's / NULL: the host's default; "all": fan out */
-  char *account; /* --account alias, or NULL */
+  char *command;         /* "/aws" */
+  char *text;            /* as typed */
+  char *region;          /* --region / the account's / NULL: the host's default; "all": fan out */
+  char *account;         /* --account alias, or NULL */
+  bool prepare;          /* run the describe step and post a confirmation prompt, not the command */
+  bool replace_original; /* every post replaces the message the job came from (a prompt) */
+  char *preface; /* mrkdwn posted before the job runs ("Stopping… (confirmed by <@U>)"), or NULL */
   char *response_url;
   char *plugin;
   char *cmd;
@@ -36,7 +39,8 @@ typedef struct job {
   int64_t accepted_ms;   /* the same, in ms */
   int64_t deadline_ms;   /* wall ms by which it must end (0: not started yet) */
   uint64_t started_us;
-  int posts; /* response_url messages handed to the responder */
+  int posts;      /* response_url messages handed to the responder */
+  int dispatches; /* times handed to a worker (a job lost before it started goes again, once) */
 } job;
 
 void job_free(job *j);
@@ -54,6 +58,9 @@ void job_free(job *j);
  *    "deadline_ms": 0 | 1700000060123,
  *    "region": "eu-west-1" | "all" (optional: absent is the host's default),
  *    "account": "<[accounts] alias>" (optional),
+ *    "prepare": true (optional: run the describe step and ask to confirm),
+ *    "replace_original": true (optional: every post replaces the prompt),
+ *    "preface": "<mrkdwn posted first>" (optional),
  *    "identity": "none" | "host" | "<role ARN>" (optional),
  *    "session": "<STS session name>" (optional)}
  *
@@ -89,6 +96,8 @@ void queue_init(job_queue *q, size_t cap);
 void queue_destroy(job_queue *q);
 /* False when full (the caller answers "busy"). */
 bool queue_push(job_queue *q, job *j);
+/* At the head (a job going again after its worker was lost); false when full. */
+bool queue_push_front(job_queue *q, job *j);
 job *queue_pop(job_queue *q);
 size_t queue_len(job_queue *q);
 

@@ -17,6 +17,9 @@
 static atomic_int g_level = SLOG_INFO;
 static atomic_bool g_json = false;
 static char g_role[32] = "main";
+/* Where lines go: standard error, or where a worker moved it before it
+ * pointed its own standard error at the plugin-output pipe. */
+static atomic_int g_fd = 2;
 /* Fields added to every line of the current unit of work (the Lambda
  * runtime's invocation: its request id). Only a single-threaded process
  * sets them (the Lambda runtime, between invocations); a threaded one
@@ -27,6 +30,15 @@ static struct {
   char value[128];
 } g_ctx[LOG_CTX_MAX];
 static unsigned g_nctx;
+
+/* A context field the line's own fields also name is left out (the line's
+ * value is the more precise one), so no key appears twice. */
+static bool ctx_shadowed(unsigned c, const log_field *fields, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (strcmp(fields[i].key, g_ctx[c].key) == 0)
+      return true;
+  return false;
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -53,6 +65,10 @@ bool log_configure(const char *format, const char *level) {
     atomic_store_explicit(&g_level, l, memory_order_relaxed);
   }
   return true;
+}
+
+void log_set_fd(int fd) {
+  atomic_store_explicit(&g_fd, fd, memory_order_relaxed);
 }
 
 void log_set_role(const char *role) {
@@ -277,6 +293,8 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, ",\"event\":");
     add_quoted(&b, event);
     for (unsigned i = 0; i < g_nctx; i++) {
+      if (ctx_shadowed(i, fields, n))
+        continue;
       sbuf_addc(&b, ',');
       add_quoted(&b, g_ctx[i].key);
       sbuf_addc(&b, ':');
@@ -299,6 +317,8 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
     sbuf_adds(&b, " event=");
     sbuf_adds(&b, event);
     for (unsigned i = 0; i < g_nctx; i++) {
+      if (ctx_shadowed(i, fields, n))
+        continue;
       sbuf_addc(&b, ' ');
       sbuf_adds(&b, g_ctx[i].key);
       sbuf_addc(&b, '=');
@@ -314,6 +334,6 @@ void log_fields(int level, const char *event, const log_field *fields, unsigned 
   }
   /* One write per line keeps lines from different threads and processes
    * whole on a pipe or a terminal. */
-  write_all(2, b.p, b.len);
+  write_all(atomic_load_explicit(&g_fd, memory_order_relaxed), b.p, b.len);
   sbuf_free(&b);
 }

@@ -18,6 +18,9 @@ bool log_configure(const char *format, const char *level);
 int log_level_from_name(const char *name);
 /* A process tag added to every line (e.g. "worker" with the worker's index). */
 void log_set_role(const char *role);
+/* Lines go to fd instead of standard error (a worker whose own standard
+ * error is its plugins' output pipe). */
+void log_set_fd(int fd);
 bool log_enabled(int level);
 /* A field added to every following line (at most 4; setting a key again
  * replaces its value), until log_context_clear(). For a process that runs

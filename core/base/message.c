@@ -207,3 +207,103 @@ char *message_body(unsigned flags, const char *text) {
   sbuf_addc(&b, '}');
   return sbuf_steal(&b);
 }
+
+/* ---- Block Kit ---------------------------------------------------------- */
+
+char *message_cut(const char *s, size_t max) {
+  if (utf8_count(s) <= max)
+    return xstrdup(s);
+  size_t bytes = 0, chars = 0;
+  while (s[bytes] && chars + 1 < max) {
+    bytes++;
+    while (((unsigned char)s[bytes] & 0xc0) == 0x80)
+      bytes++;
+    chars++;
+  }
+  return xasprintf("%.*s…", (int)bytes, s);
+}
+
+/* A text object {"type":…,"text":…} cut to max. */
+static void cut_text_obj(json_t *t, size_t max) {
+  if (json_is_object(t)) {
+    const char *v = json_string_value(json_object_get(t, "text"));
+    if (v && utf8_count(v) > max) {
+      char *c = message_cut(v, max);
+      json_object_set_new(t, "text", json_string(c));
+      free(c);
+    }
+  }
+}
+
+static void fit_elements(json_t *elements) {
+  size_t i = 0;
+  while (i < json_array_size(elements)) {
+    json_t *e = json_array_get(elements, i);
+    const char *value = json_string_value(json_object_get(e, "value"));
+    if (value && strlen(value) > SLACK_BUTTON_VALUE_MAX) {
+      json_array_remove(elements, i);
+      continue;
+    }
+    if (str_eq(json_string_value(json_object_get(e, "type")), "button"))
+      cut_text_obj(json_object_get(e, "text"), SLACK_BUTTON_LABEL_MAX);
+    else
+      cut_text_obj(e, SLACK_BLOCK_TEXT_MAX);
+    i++;
+  }
+}
+
+static void fit_block(json_t *b) {
+  cut_text_obj(json_object_get(b, "text"), SLACK_BLOCK_TEXT_MAX);
+  json_t *fields = json_object_get(b, "fields");
+  while (json_array_size(fields) > SLACK_FIELDS_MAX)
+    json_array_remove(fields, json_array_size(fields) - 1);
+  for (size_t i = 0; i < json_array_size(fields); i++)
+    cut_text_obj(json_array_get(fields, i), SLACK_FIELD_TEXT_MAX);
+  fit_elements(json_object_get(b, "elements"));
+}
+
+json_t *message_blocks_fit(json_t *blocks, size_t *cut) {
+  *cut = 0;
+  if (!json_is_array(blocks)) {
+    json_decref(blocks);
+    return NULL;
+  }
+  size_t n = json_array_size(blocks);
+  if (n > SLACK_BLOCKS_MAX) {
+    *cut = n - (SLACK_BLOCKS_MAX - 1);
+    while (json_array_size(blocks) > SLACK_BLOCKS_MAX - 1)
+      json_array_remove(blocks, json_array_size(blocks) - 1);
+    char *more =
+        xasprintf("… %zu more not shown (Slack shows %d blocks at most).", *cut, SLACK_BLOCKS_MAX);
+    json_array_append_new(blocks, json_pack("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements",
+                                            "type", "mrkdwn", "text", more));
+    free(more);
+  }
+  for (size_t i = 0; i < json_array_size(blocks); i++)
+    fit_block(json_array_get(blocks, i));
+  return blocks;
+}
+
+char *message_body_blocks(unsigned flags, const char *text, const json_t *blocks) {
+  char *body = message_body(flags, text);
+  if (!blocks)
+    return body;
+  char *b = json_dumps(blocks, JSON_COMPACT);
+  if (!b)
+    return body;
+  body[strlen(body) - 1] = '\0'; /* the closing brace */
+  char *out = xasprintf("%s,\"blocks\":%s}", body, b);
+  free(b);
+  free(body);
+  return out;
+}
+
+json_t *message_error_blocks(const char *text, const char *request_id) {
+  char *ctx = xasprintf("Request %s", request_id);
+  json_t *blocks = json_pack("[{s:s, s:{s:s, s:s}}, {s:s, s:[{s:s, s:s}]}]", "type", "section",
+                             "text", "type", "mrkdwn", "text", text, "type", "context", "elements",
+                             "type", "mrkdwn", "text", ctx);
+  free(ctx);
+  size_t cut;
+  return message_blocks_fit(blocks, &cut);
+}

@@ -288,18 +288,12 @@ void place_account_free(place_account *a) {
   memset(a, 0, sizeof *a);
 }
 
-void place_accounts_check(const config *c, void (*bad)(void *ud, int line, const char *msg),
-                          void *ud) {
-  for (size_t i = 0; c->accounts && i < c->accounts->n; i++) {
-    const cfg_kv *kv = &c->accounts->kv[i];
-    place_account a;
-    char *why = NULL;
-    if (account_parse(kv->key, kv->value, &a, &why))
-      place_account_free(&a);
-    else
-      bad(ud, kv->line, why);
-    free(why);
-  }
+bool place_account_line_ok(const char *alias, const char *line, char **why) {
+  place_account a;
+  if (!account_parse(alias, line, &a, why))
+    return false;
+  place_account_free(&a);
+  return true;
 }
 
 const char *place_region(const config *c, const place *p, const place_account *acct) {

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 
 #include "base/config.h"
+#include "base/syntax.h"
 
 #define PLACE_ALL "all"
-#define PLACE_REGIONS_MAX 32 /* of [aws] regions */
 
 typedef struct place {
   char *region;  /* NULL: the host's default; "all" for --region all */
@@ -36,9 +36,6 @@ typedef struct place_account {
   char *role_template; /* its own role template, or NULL */
 } place_account;
 
-/* True when `r` has the shape of an AWS region name. */
-bool place_region_shape(const char *r);
-
 /* Removes the place flags from words[0..*argc) (in place, freeing the words
  * taken) and fills *p. False with *err (a sentence for the user, plain text)
  * on a malformed, unknown or refused value. */
@@ -51,10 +48,6 @@ bool place_fan_out(const place *p);
  * when there is no such alias or its line is malformed. */
 bool place_account_get(const config *c, const char *alias, place_account *out, char **err);
 void place_account_free(place_account *a);
-
-/* Checks every line of [accounts]; calls `bad` once per problem. */
-void place_accounts_check(const config *c, void (*bad)(void *ud, int line, const char *msg),
-                          void *ud);
 
 /* The region a job runs in: the flag, else the account's default, else the
  * host's [aws] region (may be NULL: the client's own default). Borrowed. */

@@ -64,6 +64,7 @@ route_table *route_table_from_json(const json_t *manifest, char **err) {
       c->max_args = (int)json_integer_value(json_object_get(jc, "max"));
       c->access = str_eq(jstr(jc, "access"), "write") ? SLASHD_WRITE : SLASHD_READ;
       c->is_default = json_is_true(json_object_get(jc, "default"));
+      c->confirm = json_is_true(json_object_get(jc, "confirm"));
     }
   }
   return t;

@@ -19,6 +19,7 @@ typedef struct route_cmd {
   int max_args; /* < 0: unbounded */
   int access;   /* SLASHD_READ / SLASHD_WRITE */
   bool is_default;
+  bool confirm; /* asks the user to confirm before it runs (manifest "confirm") */
 } route_cmd;
 
 typedef struct route_plugin {

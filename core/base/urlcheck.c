@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 
-#include "base/config.h"
 #include "base/util.h"
 
 static char *part(CURLU *u, CURLUPart what) {

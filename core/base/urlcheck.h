@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/syntax.h"
+
 typedef struct url_policy {
   char **hosts; /* [slack] response_hosts: "host" or "host:port" */
   size_t n_hosts;
@@ -21,11 +23,6 @@ bool url_allowed(const url_policy *p, const char *url, char **why, char **host);
  * same parse (*origin NULL when the URL is not valid). */
 bool url_allowed_origin(const url_policy *p, const char *url, char **why, char **host,
                         char **origin);
-
-/* Whether a [slack] response_hosts entry can ever match: a DNS name or an
- * IPv4 literal, or [IPv6], optionally with :port (1-65535) — no scheme,
- * path, user info or wildcard. */
-bool url_host_entry_ok(const char *entry);
 
 /* The host part of a URL for logs (new string), "?" when unparsable. */
 char *url_host(const char *url);

@@ -6,7 +6,8 @@
 #include "base/util.h"
 #include "slashd/plugin.h"
 
-static const char *const NAMES[] = {"hello", "reply", "done", "creds", "job", "accept", "done"};
+static const char *const NAMES[] = {"hello",  "reply",  "done", "creds",  "job",
+                                    "prompt", "accept", "done", "started"};
 
 const char *wire_type_name(wire_type t) {
   return (size_t)t < ARRAY_LEN(NAMES) ? NAMES[t] : "unknown";
@@ -38,6 +39,17 @@ void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, cons
   sbuf_addc(b, '}');
 }
 
+void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks) {
+  wire_reply_text(b, id, flags, interim, text);
+  char *bl = blocks ? json_dumps(blocks, JSON_COMPACT) : NULL;
+  if (bl) {
+    b->p[--b->len] = '\0'; /* the closing brace */
+    sbuf_addf(b, ",\"blocks\":%s}", bl);
+    free(bl);
+  }
+}
+
 json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text) {
   sbuf b = {0};
   wire_reply_text(&b, id, flags, interim, text);
@@ -59,6 +71,26 @@ void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
     sbuf_addf(b, ",\"expires\":%lld,\"skew\":%lld}", aws->expires, aws->skew);
   }
   sbuf_addc(b, '}');
+}
+
+void wire_started_text(sbuf *b, const char *id) {
+  sbuf_addf(b, "{\"t\":\"started\",\"v\":%d", WIRE_VERSION);
+  add_str(b, "id", id);
+  sbuf_addc(b, '}');
+}
+
+void wire_done_retire_text(sbuf *b, const char *why) {
+  if (!b->len || b->p[b->len - 1] != '}')
+    return;
+  b->len--;
+  add_str(b, "retire", why);
+  sbuf_addc(b, '}');
+}
+
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where) {
+  return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:s}", "t", "prompt", "v", WIRE_VERSION, "id",
+                   id, "what", what, "verb", verb, "doing", doing, "where", where ? where : "");
 }
 
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
@@ -148,6 +180,25 @@ static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "reply", "text");
   out->flags = (unsigned)flags;
   out->interim = json_is_true(interim);
+  out->blocks = json_object_get(m, "blocks");
+  if (out->blocks && !json_is_array(out->blocks))
+    return fail(err, "reply", "blocks");
+  return true;
+}
+
+static bool decode_prompt(const json_t *m, wire_msg *out, char **err) {
+  if (!get_str(m, "id", &out->id))
+    return fail(err, "prompt", "id");
+  const char *const names[] = {"what", "verb", "doing"};
+  const char **dst[] = {&out->what, &out->verb, &out->doing};
+  for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    const json_t *v = json_object_get(m, names[i]);
+    if (v && !json_is_string(v) && !json_is_null(v))
+      return fail(err, "prompt", names[i]);
+    *dst[i] = json_string_value(v);
+  }
+  if (!get_str(m, "where", &out->where))
+    return fail(err, "prompt", "where");
   return true;
 }
 
@@ -165,6 +216,8 @@ static bool decode_done(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "done", "identity");
   if (!get_opt_str(m, "session", &out->session))
     return fail(err, "done", "session");
+  if (!get_opt_str(m, "retire", &out->retire))
+    return fail(err, "done", "retire");
   const json_t *aws = json_object_get(m, "aws");
   if (aws) {
     const json_t *e = json_object_get(aws, "expires"), *k = json_object_get(aws, "skew");
@@ -222,6 +275,12 @@ bool wire_decode(const json_t *m, wire_msg *out, char **err) {
   } else if (str_eq(t, "done")) {
     out->t = WIRE_DONE;
     ok = decode_done(m, out, err);
+  } else if (str_eq(t, "started")) {
+    out->t = WIRE_STARTED;
+    ok = get_str(m, "id", &out->id) || fail(err, "started", "id");
+  } else if (str_eq(t, "prompt")) {
+    out->t = WIRE_PROMPT;
+    ok = decode_prompt(m, out, err);
   } else if (str_eq(t, "creds")) {
     out->t = WIRE_CREDS;
     out->creds = json_object_get(m, "entry");

@@ -8,12 +8,18 @@
  *          the worker loaded its plugins; manifest is registry_manifest().
  *   reply  {"t":"reply","v":1,"id":"<job id>","flags":F,"interim":B,"text":"…"}
  *          one message for the user (SLASHD_REPLY_* flags; interim: not
- *          the last one).
+ *          the last one); optional "blocks":[…] (Block Kit, fitted to
+ *          Slack's limits; the text stays the fallback).
  *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
  *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
  *          the handler returned slashd_status S; error: the user was told
  *          of a failure; identity/session: what the job ran as; aws
  *          (optional): the worker's host AWS credentials, for /metrics.
+ *   prompt {"t":"prompt","v":1,"id":"<job id>","what":"…","verb":"…","doing":"…",
+ *           "where":"eu-west-1 (prod)"}
+ *          a prepare job's describe step is done: what the confirmation
+ *          prompt says (what/verb/doing optional: absent is the generic
+ *          prompt); the main process signs the token and posts the prompt.
  *   creds  {"t":"creds","v":1,"entry":{…}}
  *          assumed-role credentials to share with the other workers
  *          (worker/awsglue.h's cache entry).
@@ -42,8 +48,10 @@ typedef enum {
   WIRE_DONE,
   WIRE_CREDS,
   WIRE_JOB,
-  WIRE_ACCEPT,  /* journal */
-  WIRE_FINISHED /* journal "done" */
+  WIRE_PROMPT,
+  WIRE_ACCEPT,   /* journal */
+  WIRE_FINISHED, /* journal "done" */
+  WIRE_STARTED   /* worker → main: {"t":"started","v":1,"id":…}, sent before the handler runs */
 } wire_type;
 
 /* A decoded message. Strings and objects are borrowed from the message it
@@ -59,14 +67,18 @@ typedef struct wire_msg {
   unsigned flags;
   bool interim;
   const char *text;
+  const json_t *blocks; /* Block Kit blocks, or NULL */
   /* done */
   int status;
   bool error;
   int posts;
   const char *identity;   /* NULL when absent */
   const char *session;    /* NULL when absent */
+  const char *retire;     /* done: the worker leaves after this job, and why; NULL: it stays */
   const char *aws_source; /* NULL when absent */
   long long aws_expires, aws_skew;
+  /* prompt (NULL when absent) */
+  const char *what, *verb, *doing, *where;
   /* creds (entry) and job (creds, optional) */
   const json_t *creds;
   /* job, accept */
@@ -82,6 +94,8 @@ json_t *wire_done(const char *id, int status, bool error, int posts, const char 
 /* Adds the optional "aws" object to a done message. */
 void wire_done_add_aws(json_t *done, const char *source, long long expires, long long skew);
 json_t *wire_creds(const json_t *entry);
+json_t *wire_prompt(const char *id, const char *what, const char *verb, const char *doing,
+                    const char *where);
 json_t *wire_job(const job *j, const json_t *creds /* may be NULL */);
 
 /* The same messages as JSON text appended to b, for the senders on the job
@@ -93,9 +107,18 @@ typedef struct wire_aws {
   long long expires, skew;
 } wire_aws;
 void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
+/* A reply with Block Kit blocks (borrowed): "blocks":[…] after the text. */
+void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks);
 void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
                     const char *identity, const char *session, const wire_aws *aws /* or NULL */);
 void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */);
+/* Adds "retire":"<why>" to the done message wire_done_text just appended to
+ * b: the worker exits after this job (it must not be given another). */
+void wire_done_retire_text(sbuf *b, const char *why);
+/* The worker's acknowledgement of a job, before its handler starts: a job
+ * lost before it never ran, and may be given to another worker. */
+void wire_started_text(sbuf *b, const char *id);
 
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is

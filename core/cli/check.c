@@ -154,16 +154,13 @@ int check_main(int argc, char **argv) {
   cli_opts o;
   if (!cli_parse(argc, argv, "check-config", false, &o))
     return 2;
-  char *err = NULL;
-  config *c = config_load(o.config, &err);
+  static const cli_load how = {.fail_status = 1, .log = CLI_LOG_ERRORS, .diags = CLI_DIAGS_ALWAYS};
+  int status;
+  config *c = cli_load_config(&o, &how, NULL, &status);
   if (!c) {
-    fprintf(stderr, "%s\n", err);
-    free(err);
     cli_opts_free(&o);
-    return 1;
+    return status;
   }
-  log_configure(c->log_format, "error");
-  config_print_diags(c, stderr);
   check_ctx k = {.c = c, .errors = (int)c->n_errors, .warnings = (int)(c->n_diags - c->n_errors)};
   if (c->socket_mode) {
     check_socket(&k);

@@ -1,16 +1,18 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/paths.h"
 #include "base/util.h"
 
 static void usage(const char *cmd) {
   if (strcmp(cmd, "run") == 0)
-    fprintf(stderr, "usage: slashd run [-c FILE] [--user-id U] [--user-name N] [--channel-id C] "
-                    "[--team-id T] TEXT...\n");
+    fprintf(stderr, "usage: slashd run [-c FILE] [--yes] [--user-id U] [--user-name N] "
+                    "[--channel-id C] [--team-id T] TEXT...\n");
   else if (strcmp(cmd, "send") == 0)
     fprintf(stderr, "usage: slashd send [-c FILE] [--url URL] [--user-id U] [--user-name N] "
                     "[--channel-id C] [--team-id T] [--timeout SECONDS] TEXT...\n");
@@ -58,6 +60,10 @@ bool cli_parse(int argc, char **argv, const char *cmd, bool want_text, cli_opts 
         return false;
       }
       o->timeout = (int)t;
+      continue;
+    }
+    if (!words && strcmp(cmd, "run") == 0 && strcmp(a, "--yes") == 0) {
+      o->yes = true;
       continue;
     }
     if (!words && strcmp(a, "--") == 0) {
@@ -112,4 +118,55 @@ void cli_put_clean(const char *text, void *file_stream) {
   char *t = cli_printable(text);
   fputs(t, file_stream);
   free(t);
+}
+
+static void configure_log(const config *c, cli_log how) {
+  switch (how) {
+  case CLI_LOG_KEEP:
+    return;
+  case CLI_LOG_CONFIG:
+    log_configure(c->log_format, c->log_level);
+    return;
+  case CLI_LOG_ERRORS:
+    log_configure(c->log_format, "error");
+    return;
+  case CLI_LOG_TERMINAL:
+    log_configure(c->log_format,
+                  log_level_from_name(c->log_level) == SLOG_DEBUG ? "debug" : "warn");
+    return;
+  }
+}
+
+config *cli_load_config(const cli_opts *o, const cli_load *how, int *snapshot_fd, int *status) {
+  char *err = NULL;
+  int fd = -1;
+  config *c =
+      how->snapshot ? config_load_snapshot(o->config, &fd, &err) : config_load(o->config, &err);
+  if (!c) {
+    fprintf(stderr, "%s%s%s\n", how->who ? how->who : "", how->who ? ": " : "", err);
+    free(err);
+    *status = how->fail_status;
+    return NULL;
+  }
+  configure_log(c, how->log);
+  if (how->diags == CLI_DIAGS_ALWAYS || (how->diags == CLI_DIAGS_ON_ERROR && c->n_errors))
+    config_print_diags(c, stderr);
+  else if (how->diags == CLI_DIAGS_LOG)
+    config_log_diags(c);
+  if (how->refuse_errors && c->n_errors) {
+    if (how->diags == CLI_DIAGS_LOG)
+      log_kv(SLOG_ERROR, "config_invalid", KV_S("file", o->config),
+             KV_S("msg", "fix the errors above (slashd check-config lists them)"));
+    config_free(c);
+    if (fd >= 0)
+      close(fd);
+    *status = how->fail_status;
+    return NULL;
+  }
+  if (snapshot_fd)
+    *snapshot_fd = fd;
+  else if (fd >= 0)
+    close(fd);
+  *status = 0;
+  return c;
 }

@@ -7,7 +7,7 @@
 #include "cli/reload.h"
 #include "cli/run.h"
 #include "cli/send.h"
-#include "daemon/serve.h"
+#include "cli/serve.h"
 #include "lambda/lambda.h"
 #include "worker/worker.h"
 

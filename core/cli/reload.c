@@ -117,19 +117,17 @@ int reload_main(int argc, char **argv) {
   cli_opts o;
   if (!cli_parse(argc, argv, "reload", false, &o))
     return 2;
-  char *err = NULL;
-  config *c = config_load(o.config, &err);
-  if (!c) {
-    fprintf(stderr, "slashd reload: %s\n", err);
-    free(err);
-    cli_opts_free(&o);
-    return 1;
-  }
+  static const cli_load how = {
+      .who = "slashd reload", .fail_status = 1, .diags = CLI_DIAGS_ON_ERROR};
   int rc;
+  config *c = cli_load_config(&o, &how, NULL, &rc);
+  if (!c) {
+    cli_opts_free(&o);
+    return rc;
+  }
   if (c->n_errors) {
     /* The daemon would refuse this file, and its user would have to find
      * out why in the log: say it here, where they are looking. */
-    config_print_diags(c, stderr);
     fprintf(stderr,
             "slashd reload: %s has errors (above); the running daemon would refuse it and keep "
             "its current configuration, so it was not signalled. Fix them (slashd check-config "

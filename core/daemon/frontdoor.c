@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/audit.h"
 #include "base/form.h"
 #include "daemon/journal.h"
 #include "base/log.h"
@@ -32,12 +33,15 @@ int frontdoor_precheck(server *s, const char *method, const char *path, const ch
   const config *c = rt->cfg;
   int status = 0;
   bool get = str_eq(method, "GET") || str_eq(method, "HEAD");
-  /* In Socket Mode commands come over the WebSocket only. */
-  if (str_eq(path, c->path) && !c->socket_mode) {
-    *route = ROUTE_COMMAND;
+  /* In Socket Mode commands and clicks come over the WebSocket only. Clicks
+   * are signed forms like commands: the same rules, in the same order. */
+  if ((str_eq(path, c->path) || str_eq(path, c->actions_path)) && !c->socket_mode) {
+    *route = str_eq(path, c->path) ? ROUTE_COMMAND : ROUTE_ACTIONS;
     if (!str_eq(method, "POST")) {
       status = 405;
-      respond(out, 405, CT_TEXT, "method not allowed: POST the slash command here\n");
+      respond(out, 405, CT_TEXT,
+              *route == ROUTE_COMMAND ? "method not allowed: POST the slash command here\n"
+                                      : "method not allowed: POST Slack's interactivity here\n");
       out->allow = "POST";
     } else if (!frontdoor_is_form(content_type)) {
       status = 415;
@@ -97,23 +101,58 @@ static enqueue_status env_enqueue(void *ud, job *j, size_t *depth) {
 
 /* With the runtime the request was verified under, so a reload in between
  * cannot mix two configurations in one decision. */
+static void env_audit(void *ud, const audit_confirm_line *l) {
+  server *s = ud;
+  audit_confirm(s->audit, l);
+}
+
+static admission_env make_env(server *s, const runtime *rt, const route_table *routes) {
+  return (admission_env){
+      .cfg = rt->cfg,
+      .policy = &rt->policy,
+      .routes = routes,
+      .dd = &s->dd,
+      .draining = &s->draining,
+      .backlog = env_backlog,
+      .max_backlog = RESPONDER_MAX_PENDING,
+      .new_id = env_new_id,
+      .enqueue = env_enqueue,
+      .ud = s,
+      .confirm_key = rt->confirm_key,
+      .confirms = &s->confirms,
+      .audit = env_audit,
+      .caps = &s->caps,
+      .max_per_user = caps_effective(rt->cfg->max_running_per_user, rt->cfg->workers),
+      .max_per_plugin = caps_effective(rt->cfg->max_running_per_plugin, rt->cfg->workers)};
+}
+
 static void admit(server *s, const runtime *rt, const admission_request *req,
                   admission_result *out) {
   route_table *routes = server_routes(s);
-  admission_env env = {.cfg = rt->cfg,
-                       .policy = &rt->policy,
-                       .routes = routes,
-                       .dd = &s->dd,
-                       .draining = &s->draining,
-                       .backlog = env_backlog,
-                       .max_backlog = RESPONDER_MAX_PENDING,
-                       .new_id = env_new_id,
-                       .enqueue = env_enqueue,
-                       .ud = s};
+  admission_env env = make_env(s, rt, routes);
   admission_decide(&env, req, out);
   if (out->status == 200)
     atomic_fetch_add(&s->m.acks[out->kind], 1);
   route_table_unref(routes);
+}
+
+void frontdoor_interact(server *s, const char *payload, size_t len, admission_door door,
+                        interact_result *out) {
+  runtime *rt = server_runtime(s);
+  route_table *routes = server_routes(s);
+  admission_env env = make_env(s, rt, routes);
+  interact_handle(&env, payload, len, door, out);
+  /* The follow-ups go out like any reply: allow-listed, retried. */
+  for (size_t i = 0; i < out->n_posts; i++) {
+    char id[32];
+    if (out->request_id[0])
+      memcpy(id, out->request_id, sizeof id);
+    else
+      server_new_id(s, id);
+    responder_post(s->resp, id, out->posts[i].url, out->posts[i].body, false, false, wall_s());
+  }
+  route_table_unref(routes);
+  runtime_unref(rt);
 }
 
 void frontdoor_admit(server *s, const admission_request *req, admission_result *out) {
@@ -198,6 +237,32 @@ out:
   verify_parsed_free(&vp);
 }
 
+/* POST /slack/actions: verified exactly like a command (raw bytes first),
+ * then the one `payload` field goes to the interactivity handler. Slack
+ * gets its empty 200 at once; the prompt is updated on response_url. */
+static void handle_actions(server *s, const runtime *rt, const frontdoor_request *r,
+                           frontdoor_response *out) {
+  verify_parsed vp;
+  if (!verify_and_parse(s, rt, r, &vp, out))
+    goto out;
+  const form_field *f = form_field_get(&vp.form, "payload");
+  if (!f || !utf8_is_clean(f->value, f->value_len)) {
+    log_kv(SLOG_WARN, "bad_field", KV_S("field", "payload"), KV_S("door", "http"));
+    respond(out, 400, CT_TEXT, "bad request: field payload is missing or malformed\n");
+    goto out;
+  }
+  interact_result res;
+  frontdoor_interact(s, f->value, f->value_len, DOOR_HTTP, &res);
+  out->status = res.status;
+  out->content_type = CT_TEXT;
+  out->body = xstrdup(res.body);
+  out->allow = NULL;
+  memcpy(out->request_id, res.request_id, sizeof out->request_id);
+  interact_result_free(&res);
+out:
+  verify_parsed_free(&vp);
+}
+
 void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route route,
                       frontdoor_response *out) {
   uint64_t t0 = mono_us();
@@ -223,7 +288,10 @@ void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route rou
     return;
   }
   runtime *rt = server_runtime(s);
-  handle_command(s, rt, r, out);
+  if (route == ROUTE_ACTIONS)
+    handle_actions(s, rt, r, out);
+  else
+    handle_command(s, rt, r, out);
   runtime_unref(rt);
   metrics_observe(&s->m.ack_seconds, mono_us() - t0);
 }

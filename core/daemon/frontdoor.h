@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "base/admission.h"
+#include "base/interact.h"
 #include "daemon/server.h"
 
 typedef struct frontdoor_request {
@@ -31,7 +32,13 @@ typedef struct frontdoor_response {
   char request_id[32];      /* set when a job was queued (X-Slashd-Request-Id) */
 } frontdoor_response;
 
-typedef enum { ROUTE_COMMAND, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_NONE } frontdoor_route;
+typedef enum {
+  ROUTE_COMMAND,
+  ROUTE_ACTIONS,
+  ROUTE_HEALTH,
+  ROUTE_METRICS,
+  ROUTE_NONE
+} frontdoor_route;
 
 /* Checks what can be checked from the request line and headers alone, so a
  * bad request is refused before its body is read. Returns 0 to go on, or the
@@ -49,6 +56,15 @@ void frontdoor_handle(server *s, const frontdoor_request *r, frontdoor_route rou
  * verified the request and read its fields. Free *out with
  * admission_result_free. */
 void frontdoor_admit(server *s, const admission_request *req, admission_result *out);
+
+/* A click (Slack interactivity payload JSON, already verified by the door)
+ * through base/interact with this process's handles; the follow-up
+ * messages are handed to the responder here. Every door of the daemon (HTTP
+ * POST [server] actions_path, Socket Mode `interactive` envelopes) calls
+ * this; answer out->status/out->body at once. Free with
+ * interact_result_free. */
+void frontdoor_interact(server *s, const char *payload, size_t len, admission_door door,
+                        interact_result *out);
 
 /* Whether a Content-Type is a form (charset and other parameters allowed). */
 bool frontdoor_is_form(const char *content_type);

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,35 +14,24 @@
 
 #include "daemon/credcache.h"
 #include "daemon/dispatch.h"
+#include "worker/awsglue.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "base/wire.h"
+#include "worker/exec.h"
 #include "common/backoff.h"
-#include "worker/worker.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define SLASHD_HAVE_VALGRIND_H 1
-#endif
-#endif
-
-extern char **environ;
 
 typedef enum { W_EMPTY, W_STARTING, W_IDLE, W_BUSY } wstate;
-
-typedef enum { END_NONE, END_TIMEOUT, END_DRAIN } kill_reason;
 
 typedef struct worker {
   int index;
   wstate state;
-  pid_t pid;
-  int fd;
+  exec_child c;
   unsigned gen;
   job *job;
   uint64_t deadline_ms; /* job timeout */
-  kill_reason killed;
+  exec_kill killed;
   uint64_t respawn_at_ms;
   int failures; /* consecutive deaths before hello, for backoff */
   dispatch_job dj;
@@ -87,90 +75,31 @@ static void wake(pool *p) {
   (void)!write(p->efd, &one, sizeof one);
 }
 
-/* The binary a worker re-executes. /proc/self/exe names the running
- * binary's inode even after an upgrade replaced the file, so main and
- * workers always speak the same IPC. Under valgrind, though, the kernel's
- * /proc/self/exe is valgrind's own tool; valgrind answers readlink() with
- * the client's path, which it can then trace into the worker. */
-static const char *worker_exe(char *buf, size_t n) {
-#ifdef SLASHD_HAVE_VALGRIND_H
-  if (RUNNING_ON_VALGRIND) {
-    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
-    if (len > 0) {
-      buf[len] = '\0';
-      return buf;
-    }
-  }
-#else
-  (void)buf;
-  (void)n;
-#endif
-  return "/proc/self/exe";
-}
-
-/* fork+exec of this very binary in worker mode. posix_spawn uses vfork-like
- * clone on glibc and runs no code of ours in the child before exec. */
+/* A new worker on the current configuration snapshot (worker/exec.h). */
 static bool spawn(pool *p, worker *w) {
-  int fds[2];
-  if (!ipc_pair(fds)) {
-    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
-           KV_S("msg", strerror(errno)));
-    return false;
-  }
-  /* A duplicate of our own, numbered above both targets, so the dup2s
-   * below cannot overwrite it, and so a reload may close the pool's. */
+  /* A duplicate of our own, so a reload may close the pool's meanwhile. */
   pthread_mutex_lock(&p->mu);
   int cfg = fcntl(p->config_fd, F_DUPFD_CLOEXEC, 10);
   unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
-  if (cfg < 0) {
-    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index),
-           KV_S("msg", strerror(errno)));
-    close(fds[0]);
-    close(fds[1]);
+  exec_spawn_args a = {
+      .config_fd = cfg, .config_name = p->config_name, .index = w->index, .generation = gen};
+  char *err = NULL;
+  bool ok = cfg >= 0 && exec_spawn(&a, &w->c, &err);
+  if (cfg >= 0)
+    close(cfg);
+  if (!ok) {
+    if (!err)
+      err = xstrdup(strerror(errno));
+    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", err));
+    free(err);
     return false;
   }
-  char idx[16], g[16], cfg_path[32];
-  snprintf(idx, sizeof idx, "%d", w->index);
-  snprintf(g, sizeof g, "%u", gen);
-  snprintf(cfg_path, sizeof cfg_path, "/proc/self/fd/%d", WORKER_CONFIG_FD);
-  char *argv[] = {
-      "slashd", "worker",       "-c", cfg_path, "--config-name", p->config_name, "--index",
-      idx,      "--generation", g,    NULL};
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], WORKER_FD);
-  posix_spawn_file_actions_adddup2(&fa, cfg, WORKER_CONFIG_FD);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  /* The main process blocks signals in every thread; the worker must start
-   * with a clean mask and default dispositions. */
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid;
-  char exe[4096];
-  int rc = posix_spawn(&pid, worker_exe(exe, sizeof exe), &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  close(fds[1]);
-  close(cfg);
-  if (rc != 0) {
-    close(fds[0]);
-    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", strerror(rc)));
-    return false;
-  }
-  w->pid = pid;
-  w->fd = fds[0];
-  w->gen = gen;
-  w->killed = END_NONE;
+  w->gen = a.generation;
+  w->killed = EXEC_KILL_NONE;
   set_state(p, w, W_STARTING);
-  log_kv(SLOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", pid),
-         KV_U("generation", gen));
+  log_kv(SLOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", w->c.pid),
+         KV_U("generation", w->gen));
   return true;
 }
 
@@ -183,47 +112,39 @@ static void schedule_respawn(pool *p, worker *w) {
   set_state(p, w, W_EMPTY);
 }
 
-/* Reaps a worker whose socket closed. Returns the wait status. */
-static int reap(worker *w) {
-  int status = 0;
-  for (int i = 0; i < 50; i++) {
-    pid_t r = waitpid(w->pid, &status, WNOHANG);
-    if (r == w->pid || (r < 0 && errno == ECHILD))
-      return status;
-    usleep(10000);
+/* The worker died before it acknowledged its job (an idle worker killed by
+ * the OOM killer, a stray thread's crash): the handler never ran, so the
+ * job is given to the next free worker, once; lost again, its user is told
+ * it did not run, and the audit says not_started. */
+static void lost_before_start(pool *p, worker *w, const char *how) {
+  job *j = w->job;
+  if (j->dispatches < 2 && queue_push_front(&p->srv->queue, j)) {
+    log_kv(SLOG_WARN, "job_redispatched", KV_S("req", j->id), KV_I("worker", w->index),
+           KV_S("how", how), KV_S("msg", "its worker was lost before the command started"));
+    dispatch_job_forget(&w->dj);
+    w->job = NULL;
+    return;
   }
-  /* Closed its socket but will not exit: a plugin misbehaving. */
-  kill(w->pid, SIGKILL);
-  waitpid(w->pid, &status, 0);
-  return status;
-}
-
-static void describe_status(int status, char *buf, size_t n) {
-  if (WIFSIGNALED(status))
-    snprintf(buf, n, "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  else if (WIFEXITED(status))
-    snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
-  else
-    snprintf(buf, n, "status %d", status);
+  dispatch_job_not_started(p->srv, &w->dj, j, how);
+  w->job = NULL;
 }
 
 static void worker_died(pool *p, worker *w) {
-  close(w->fd);
-  w->fd = -1;
-  int status = reap(w);
+  pid_t pid = w->c.pid;
+  int status = exec_reap(&w->c);
   char how[96];
-  describe_status(status, how, sizeof how);
+  exec_describe_status(status, how, sizeof how);
   bool before_hello = w->state == W_STARTING;
+  if (w->job && !w->dj.started && w->killed == EXEC_KILL_NONE)
+    lost_before_start(p, w, how);
   if (w->job) {
-    job_outcome o = w->killed == END_TIMEOUT ? OUT_TIMEOUT
-                    : w->killed == END_DRAIN ? OUT_INTERRUPTED
-                                             : OUT_CRASHED;
+    job_outcome o = exec_end_outcome(exec_died_end(w->killed, status));
     dispatch_job_lost(p->srv, &w->dj, w->job, o, how);
     w->job = NULL;
   }
-  if (w->killed == END_NONE)
+  if (w->killed == EXEC_KILL_NONE)
     log_kv(before_hello ? SLOG_ERROR : SLOG_WARN, "worker_died", KV_I("worker", w->index),
-           KV_I("pid", w->pid), KV_S("how", how), KV_B("before_ready", before_hello));
+           KV_I("pid", pid), KV_S("how", how), KV_B("before_ready", before_hello));
   w->failures = before_hello ? w->failures + 1 : 0;
   /* The first worker died before it was ready: the others, held back so it
    * could start alone, start now rather than wait on it. */
@@ -231,19 +152,13 @@ static void worker_died(pool *p, worker *w) {
     if (p->w[i].state == W_EMPTY && p->w[i].respawn_at_ms == UINT64_MAX)
       p->w[i].respawn_at_ms = mono_ms();
 
-  w->pid = 0;
   atomic_fetch_add(&p->srv->m.worker_restarts, 1);
   schedule_respawn(p, w);
 }
 
 /* Asks a worker to leave (its socket closes; it unloads and exits). */
 static void retire(pool *p, worker *w) {
-  shutdown(w->fd, SHUT_RDWR);
-  close(w->fd);
-  w->fd = -1;
-  int status = reap(w);
-  (void)status;
-  w->pid = 0;
+  exec_retire(&w->c, 500);
   w->failures = 0;
   schedule_respawn(p, w);
 }
@@ -257,7 +172,7 @@ static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   if (!t) {
     log_kv(SLOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
-    kill(w->pid, SIGKILL);
+    kill(w->c.pid, SIGKILL);
     return;
   }
   w->failures = 0;
@@ -281,7 +196,24 @@ static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   } else {
     route_table_unref(t);
   }
-  log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->pid));
+  log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->c.pid));
+}
+
+/* Credentials enter the shared cache only for the job this worker runs,
+ * under that job's user/channel key, with a real expiry: a compromised
+ * plugin cannot plant a role for another user. */
+static void on_creds(pool *p, worker *w, const wire_msg *msg) {
+  char *key = w->job ? awsglue_cache_key(w->job->team_id, w->job->user_id, w->job->channel_id,
+                                         w->job->account)
+                     : NULL;
+  runtime *rt = server_runtime(p->srv);
+  int max_life = rt->cfg->session_duration + 300;
+  runtime_unref(rt);
+  const char *why = NULL;
+  if (!credcache_put_for(p->srv->creds, msg->creds, key, wall_s(), max_life, &why))
+    log_kv(SLOG_WARN, "creds_refused", KV_I("worker", w->index),
+           KV_S("req", w->job ? w->job->id : "-"), KV_S("msg", why));
+  free(key);
 }
 
 static void on_message(pool *p, worker *w, const wire_msg *msg) {
@@ -290,17 +222,23 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
     return;
   }
   if (msg->t == WIRE_CREDS) {
-    credcache_put(p->srv->creds, msg->creds);
+    on_creds(p, w, msg);
+    return;
+  }
+  if (msg->t == WIRE_STARTED && w->job && msg->id && strcmp(msg->id, w->job->id) == 0) {
+    w->dj.started = true;
     return;
   }
   if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||
-      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE)) {
+      (msg->t != WIRE_REPLY && msg->t != WIRE_DONE && msg->t != WIRE_PROMPT)) {
     log_kv(SLOG_WARN, "worker_stray_message", KV_I("worker", w->index),
            KV_S("t", wire_type_name(msg->t)));
     return;
   }
   if (msg->t == WIRE_REPLY) {
     dispatch_job_reply(p->srv, &w->dj, w->job, msg);
+  } else if (msg->t == WIRE_PROMPT) {
+    dispatch_job_prompt(p->srv, &w->dj, w->job, msg);
   } else {
     if (msg->aws_source)
       metrics_set_aws(&p->srv->m, msg->aws_source, msg->aws_expires, msg->aws_skew);
@@ -310,7 +248,12 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
     pthread_mutex_lock(&p->mu);
     bool stale = w->gen != p->gen;
     pthread_mutex_unlock(&p->mu);
-    if (stale)
+    /* A worker that says it leaves after this job gets no other: it is
+     * replaced now, before anything could be handed to it. */
+    if (msg->retire)
+      log_kv(SLOG_INFO, "worker_retired", KV_I("worker", w->index), KV_I("pid", w->c.pid),
+             KV_S("why", msg->retire));
+    if (stale || msg->retire)
       retire(p, w);
   }
 }
@@ -320,7 +263,7 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
 static void on_bad_message(worker *w, const char *why) {
   log_kv(SLOG_ERROR, "worker_bad_message", KV_I("worker", w->index), KV_S("msg", why));
   if (w->state == W_STARTING)
-    kill(w->pid, SIGKILL);
+    kill(w->c.pid, SIGKILL);
 }
 
 static void on_raw_message(pool *p, worker *w, const json_t *msg) {
@@ -338,9 +281,9 @@ static void on_raw_message(pool *p, worker *w, const json_t *msg) {
  * reply and its done usually arrive together, and one wake-up handles
  * both. Stops when the worker is gone (died, or retired after its done). */
 static void drain_worker(pool *p, worker *w) {
-  while (w->fd >= 0 && w->state != W_EMPTY) {
+  while (w->c.fd >= 0 && w->state != W_EMPTY) {
     ipc_status st;
-    json_t *msg = ipc_read(&p->rd, w->fd, false, &st);
+    json_t *msg = ipc_read(&p->rd, w->c.fd, false, &st);
     if (st == IPC_MSG) {
       on_raw_message(p, w, msg);
       json_decref(msg);
@@ -374,16 +317,14 @@ static void assign_jobs(pool *p) {
     job *j = queue_pop(&p->srv->queue);
     if (!j)
       return;
-    int timeout_s = 0;
-    if (!dispatch_job_start(p->srv, &w->dj, j, w->fd, &timeout_s)) {
+    if (!dispatch_job_start(p->srv, &w->dj, j, &w->c, &w->deadline_ms)) {
       /* The worker could not take it: count it lost and replace the worker. */
       w->job = j;
-      kill(w->pid, SIGKILL);
+      kill(w->c.pid, SIGKILL);
       set_state(p, w, W_BUSY);
       continue;
     }
     w->job = j;
-    w->deadline_ms = mono_ms() + (uint64_t)timeout_s * 1000u;
     set_state(p, w, W_BUSY);
   }
 }
@@ -420,27 +361,19 @@ static bool all_quiet(pool *p) {
  * thread as their PR_SET_PDEATHSIG parent and would be SIGKILLed, plugins
  * never destroyed, the moment it returned. */
 static void stop_workers(pool *p) {
+  /* Every socket first, so they all unload at once. */
   for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (w->fd >= 0) {
-      shutdown(w->fd, SHUT_RDWR);
-      close(w->fd);
-      w->fd = -1;
+    exec_child *c = &p->w[i].c;
+    if (c->fd >= 0) {
+      shutdown(c->fd, SHUT_RDWR);
+      close(c->fd);
+      c->fd = -1;
     }
   }
   uint64_t until = mono_ms() + 3000;
   for (int i = 0; i < p->n; i++) {
-    worker *w = &p->w[i];
-    if (!w->pid)
-      continue;
-    int status;
-    while (waitpid(w->pid, &status, WNOHANG) == 0 && mono_ms() < until)
-      usleep(5000);
-    if (kill(w->pid, 0) == 0 && waitpid(w->pid, &status, WNOHANG) == 0) {
-      kill(w->pid, SIGKILL);
-      waitpid(w->pid, &status, 0);
-    }
-    w->pid = 0;
+    uint64_t now = mono_ms();
+    exec_retire(&p->w[i].c, until > now ? (int)(until - now) : 0);
   }
 }
 
@@ -461,9 +394,9 @@ static void *run(void *arg) {
       drop_queued(p);
       for (int i = 0; i < p->n; i++) {
         worker *w = &p->w[i];
-        if (w->state == W_BUSY && w->killed == END_NONE) {
-          w->killed = END_DRAIN;
-          kill(w->pid, SIGKILL);
+        if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
+          w->killed = EXEC_KILL_DRAIN;
+          kill(w->c.pid, SIGKILL);
         }
       }
     }
@@ -476,12 +409,12 @@ static void *run(void *arg) {
         else if ((long)(w->respawn_at_ms - now) < timeout)
           timeout = (long)(w->respawn_at_ms - now);
       }
-      if (w->state == W_BUSY && w->killed == END_NONE) {
+      if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
         if (w->deadline_ms <= now) {
-          w->killed = END_TIMEOUT;
+          w->killed = EXEC_KILL_TIMEOUT;
           log_kv(SLOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
-                 KV_I("worker", w->index), KV_I("pid", w->pid));
-          kill(w->pid, SIGKILL);
+                 KV_I("worker", w->index), KV_I("pid", w->c.pid));
+          kill(w->c.pid, SIGKILL);
         } else if ((long)(w->deadline_ms - now) < timeout) {
           timeout = (long)(w->deadline_ms - now);
         }
@@ -494,8 +427,8 @@ static void *run(void *arg) {
     pfd[n] = (struct pollfd){.fd = p->efd, .events = POLLIN};
     who[n++] = -1;
     for (int i = 0; i < p->n; i++) {
-      if (p->w[i].fd >= 0 && p->w[i].state != W_EMPTY) {
-        pfd[n] = (struct pollfd){.fd = p->w[i].fd, .events = POLLIN};
+      if (p->w[i].c.fd >= 0 && p->w[i].state != W_EMPTY) {
+        pfd[n] = (struct pollfd){.fd = p->w[i].c.fd, .events = POLLIN};
         who[n++] = i;
       }
     }
@@ -534,7 +467,7 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   p->n = workers;
   p->w = xcalloc((size_t)workers, sizeof *p->w);
   for (int i = 0; i < workers; i++)
-    p->w[i] = (worker){.index = i, .fd = -1, .state = W_EMPTY};
+    p->w[i] = (worker){.index = i, .c = {.pid = 0, .fd = -1}, .state = W_EMPTY};
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   p->config_name = xstrdup(config_name);
   p->config_fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);

@@ -92,6 +92,7 @@ struct responder {
   unsigned rnd;
   CURL *idle[RESPONDER_MAX_INFLIGHT]; /* finished handles, kept for the next posts */
   size_t n_idle;
+  char *ca_bundle; /* RESPONDER_CA_ENV at start, or NULL: libcurl's built-in CA file */
 };
 
 uint64_t responder_backoff_ms(int attempt, unsigned rnd) {
@@ -205,6 +206,8 @@ static CURL *easy_get(responder *r) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, RESPONDER_TIMEOUT_MS);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "slashd/" SLASHD_VERSION);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  if (r->ca_bundle)
+    curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_bundle);
   return e;
 }
 
@@ -489,6 +492,10 @@ responder *responder_start(const url_policy *policy, metrics *m, responder_final
   r->on_final = on_final;
   r->ud = ud;
   r->rnd = (unsigned)mono_us();
+  /* Read once, before the thread starts (getenv is not safe against a
+   * setenv on another thread). */
+  const char *ca = getenv(RESPONDER_CA_ENV);
+  r->ca_bundle = ca && *ca ? xstrdup(ca) : NULL;
   r->multi = curl_multi_init();
   /* Sockets stay bounded whatever the hosts do: at most
    * RESPONDER_MAX_INFLIGHT posts run at once (a hanging response_url host
@@ -569,5 +576,6 @@ void responder_stop(responder *r, int deadline_ms) {
     r->hosts = next;
   }
   pthread_mutex_destroy(&r->mu);
+  free(r->ca_bundle);
   free(r);
 }

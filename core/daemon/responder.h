@@ -17,6 +17,11 @@
  * (about 8 KiB each while queued). */
 #define RESPONDER_MAX_PENDING 1024
 
+/* The CA file to verify response_url hosts with, when libcurl's built-in one
+ * is not where this system keeps it (the Lambda zip's Debian libcurl on
+ * Amazon Linux). Unset: libcurl's default. */
+#define RESPONDER_CA_ENV "SLASHD_CA_BUNDLE"
+
 typedef struct responder responder;
 
 typedef enum {

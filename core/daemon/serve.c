@@ -15,7 +15,6 @@
 
 #include "base/audit.h"
 #include "worker/awsglue.h"
-#include "cli/cli.h"
 #include "daemon/credcache.h"
 #include "daemon/http.h"
 #include "daemon/journal.h"
@@ -28,61 +27,6 @@
 #include "base/safefile.h"
 #include "base/secret.h"
 #include "base/util.h"
-
-/* ---- shared state ------------------------------------------------------ */
-
-runtime *runtime_ref(runtime *rt) {
-  if (rt)
-    atomic_fetch_add(&rt->refs, 1);
-  return rt;
-}
-
-void runtime_unref(runtime *rt) {
-  if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
-    return;
-  verify_key_free(rt->signing_key);
-  secret_free(rt->signing_secret, rt->signing_secret_len);
-  secret_free(rt->token, rt->token_len);
-  secret_free(rt->app_token, rt->app_token_len);
-  strv_free(rt->policy.hosts, rt->policy.n_hosts);
-  config_free(rt->cfg);
-  free(rt);
-}
-
-runtime *server_runtime(server *s) {
-  pthread_mutex_lock(&s->mu);
-  runtime *rt = runtime_ref(s->rt);
-  pthread_mutex_unlock(&s->mu);
-  return rt;
-}
-
-route_table *server_routes(server *s) {
-  pthread_mutex_lock(&s->mu);
-  route_table *t = route_table_ref(s->routes);
-  pthread_mutex_unlock(&s->mu);
-  return t;
-}
-
-void server_set_routes(server *s, route_table *t) {
-  pthread_mutex_lock(&s->mu);
-  route_table *old = s->routes;
-  s->routes = t;
-  pthread_mutex_unlock(&s->mu);
-  route_table_unref(old);
-}
-
-void server_set_runtime(server *s, runtime *rt) {
-  pthread_mutex_lock(&s->mu);
-  runtime *old = s->rt;
-  s->rt = rt;
-  pthread_mutex_unlock(&s->mu);
-  runtime_unref(old);
-}
-
-void server_new_id(server *s, char out[32]) {
-  unsigned long long n = atomic_fetch_add(&s->seq, 1) + 1;
-  snprintf(out, 32, "%s-%llu", s->boot_id, n);
-}
 
 /* ---- secrets and development mode --------------------------------------- */
 
@@ -158,9 +102,10 @@ static void runtime_policy(runtime *rt) {
 }
 
 /* Socket Mode: the app token is the credential; commands do not come over
- * HTTP, so no signing secret is needed (one that is set is not used). On
- * failure rt is freed (its config left to the caller). */
-static bool runtime_build_socket(runtime *rt, kms_decrypt_fn kms, void *kms_ud, char **err) {
+ * HTTP, so no signing secret is needed (one that is set is not used, said
+ * once at start). On failure rt is freed (its config left to the caller). */
+static bool runtime_build_socket(runtime *rt, const runtime *prev, kms_decrypt_fn kms, void *kms_ud,
+                                 char **err) {
   const config *c = rt->cfg;
   char *e = NULL;
   if (!secret_resolve(c->app_token_ref, kms, kms_ud, &rt->app_token, &rt->app_token_len, &e)) {
@@ -174,7 +119,10 @@ static bool runtime_build_socket(runtime *rt, kms_decrypt_fn kms, void *kms_ud, 
       goto fail;
     }
   }
-  if (c->signing_secret_ref || c->verification_token_ref)
+  /* Confirmation tokens need a host secret: here the app token is the one
+   * (a key derived from it, never the token itself). */
+  confirm_key_derive(rt->app_token, rt->app_token_len, rt->confirm_key);
+  if (!prev && (c->signing_secret_ref || c->verification_token_ref))
     log_kv(SLOG_INFO, "socket_mode_secret_unused",
            KV_S("msg", "[slack] mode = socket: signing_secret / verification_token are not used "
                        "(envelopes arrive over the app token's TLS connection)"));
@@ -197,7 +145,7 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   rt->cfg = c;
   char *e = NULL;
   if (c->socket_mode)
-    return runtime_build_socket(rt, kms, kms_ud, err) ? rt : NULL;
+    return runtime_build_socket(rt, prev, kms, kms_ud, err) ? rt : NULL;
   if (c->signing_secret_ref && !secret_resolve(c->signing_secret_ref, kms, kms_ud,
                                                &rt->signing_secret, &rt->signing_secret_len, &e)) {
     *err = xasprintf("[slack] signing_secret: %s", e);
@@ -226,6 +174,12 @@ static runtime *runtime_build(config *c, const runtime *prev, kms_decrypt_fn kms
   }
   if (rt->signing_secret)
     rt->signing_key = verify_key_new(rt->signing_secret, rt->signing_secret_len);
+  /* Confirmation tokens: a key of their own, derived from the secret that
+   * proves requests (the token in Mattermost mode). */
+  if (rt->signing_secret)
+    confirm_key_derive(rt->signing_secret, rt->signing_secret_len, rt->confirm_key);
+  else
+    confirm_key_derive(rt->token, rt->token_len, rt->confirm_key);
   runtime_policy(rt);
   return rt;
 fail:
@@ -236,24 +190,6 @@ fail:
 }
 
 /* ---- reload ------------------------------------------------------------- */
-
-/* Reads the configuration once into a sealed snapshot and parses that very
- * copy: what was checked is exactly what the workers will read, whatever
- * happens to the file afterwards. Returns the snapshot (*fd) and its config,
- * or NULL with *err. */
-static config *load_snapshot(const char *path, int *fd, char **err) {
-  *fd = config_snapshot(path, err);
-  if (*fd < 0)
-    return NULL;
-  char fdpath[32];
-  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", *fd);
-  config *c = config_load_as(fdpath, path, err);
-  if (!c) {
-    close(*fd);
-    *fd = -1;
-  }
-  return c;
-}
 
 static bool same_str(const char *a, const char *b) {
   return (!a && !b) || str_eq(a, b);
@@ -314,7 +250,7 @@ static void reload(server *s) {
   reopen_files(s);
   char *err = NULL;
   int cfd;
-  config *c = load_snapshot(s->config_path, &cfd, &err);
+  config *c = config_load_snapshot(s->config_path, &cfd, &err);
   if (!c) {
     log_kv(SLOG_ERROR, "reload_refused", KV_S("msg", err));
     free(err);
@@ -441,132 +377,141 @@ static void drain_and_stop(server *s, int drain_s) {
   s->pool = NULL;
 }
 
-int serve_main(int argc, char **argv) {
-  cli_opts o;
-  if (!cli_parse(argc, argv, "serve", false, &o))
-    return 2;
+/* The state directory holds the journal, the development secret and the
+ * pid file: no one else may be able to read, replace or plant them.
+ * Returns 0 or an exit status. */
+static int check_state_dir(const config *c) {
   char *err = NULL;
-  int cfd;
-  config *c = load_snapshot(o.config, &cfd, &err);
-  if (!c) {
-    fprintf(stderr, "slashd: %s\n", err);
-    free(err);
-    cli_opts_free(&o);
-    return 78;
-  }
-  log_configure(c->log_format, c->log_level);
-  config_log_diags(c);
-  if (c->n_errors) {
-    log_kv(SLOG_ERROR, "config_invalid", KV_S("file", o.config),
-           KV_S("msg", "fix the errors above (slashd check-config lists them)"));
-    config_free(c);
-    close(cfd);
-    cli_opts_free(&o);
-    return 78;
-  }
   if (!mkdir_p(c->state_dir, 0700)) {
     log_kv(SLOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", strerror(errno)));
-    config_free(c);
-    close(cfd);
-    cli_opts_free(&o);
     return 73;
   }
-  /* The journal, the development secret and the pid file live there: no
-   * one else may be able to read, replace or plant them. */
   if (!safefile_state_dir_ok(c->state_dir, &err)) {
     log_kv(SLOG_ERROR, "state_dir", KV_S("dir", c->state_dir), KV_S("msg", err));
     free(err);
-    config_free(c);
-    close(cfd);
-    cli_opts_free(&o);
     return 73;
   }
-  /* kms: references are decrypted once, here, with the host's credentials. */
+  return 0;
+}
+
+/* kms: references are decrypted once, here, with the host's credentials. */
+static runtime *first_runtime(config *c) {
+  char *err = NULL;
   aws_glue *kms = awsglue_new(c, NULL, NULL);
   runtime *rt = runtime_build(c, NULL, awsglue_kms_decrypt, kms, &err);
   awsglue_free(kms);
   if (!rt) {
     log_kv(SLOG_ERROR, "secrets", KV_S("msg", err));
     free(err);
-    config_free(c);
-    close(cfd);
-    cli_opts_free(&o);
-    return 78;
   }
+  return rt;
+}
 
-  /* Threads start below: from here on signals are taken by this thread
-   * only, with sigwait. */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
+/* Threads start after this: from here on signals are taken by the main
+ * thread only, with sigwait. */
+static void block_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, set, NULL);
   signal(SIGPIPE, SIG_IGN);
+}
 
+static server *server_new(const char *config_path, runtime *rt) {
+  const config *c = rt->cfg;
   server *s = xcalloc(1, sizeof *s);
-  s->config_path = xstrdup(o.config);
+  s->config_path = xstrdup(config_path);
   pthread_mutex_init(&s->mu, NULL);
   metrics_init(&s->m);
   s->rt = rt;
   queue_init(&s->queue, (size_t)c->queue);
   s->creds = credcache_new();
   dedupe_init(&s->dd, c->dedupe_seconds);
+  caps_init(&s->caps);
+  confirm_store_init(&s->confirms);
   unsigned char boot[3];
   RAND_bytes(boot, sizeof boot);
   hex_encode(boot, sizeof boot, s->boot_id);
-  int rc = 0;
+  return s;
+}
+
+static void server_free(server *s) {
+  if (s->resp)
+    responder_stop(s->resp, 0);
+  journal_close(s->journal);
+  replay_close(s->replay);
+  audit_close(s->audit);
+  route_table_unref(s->routes);
+  runtime_unref(s->rt);
+  queue_destroy(&s->queue);
+  dedupe_destroy(&s->dd);
+  caps_destroy(&s->caps);
+  confirm_store_destroy(&s->confirms);
+  credcache_free(s->creds);
+  pthread_mutex_destroy(&s->mu);
+  metrics_destroy(&s->m);
+  free(s->config_path);
+  free(s);
+}
+
+/* The audit trail, the journal and the replay store. Returns 0 or an exit
+ * status. */
+static int open_files(server *s, const config *c) {
+  char *err = NULL;
+  const char *what = "audit";
   s->audit = audit_open(c->audit_file, &err);
-  if (!s->audit) {
-    log_kv(SLOG_ERROR, "audit", KV_S("msg", err));
-    free(err);
-    rc = 73;
-    goto out_early;
-  }
-  if (c->journal) {
-    s->journal = journal_open(c->journal, c->journal_fsync_always, &err);
-    if (!s->journal) {
-      log_kv(SLOG_ERROR, "journal", KV_S("msg", err));
-      free(err);
-      rc = 73;
-      goto out_early;
-    }
-  }
+  if (!s->audit)
+    goto fail;
+  what = "journal";
+  if (c->journal && !(s->journal = journal_open(c->journal, c->journal_fsync_always, &err)))
+    goto fail;
   /* With the journal on, accepted signatures are kept on disk beside it,
    * so a replay after a restart is refused too. */
+  what = "replay";
   char *replay_prefix = c->journal ? xasprintf("%s.replay", c->journal) : NULL;
   s->replay = replay_open(replay_prefix, wall_s(), &err);
   free(replay_prefix);
-  if (!s->replay) {
-    log_kv(SLOG_ERROR, "replay", KV_S("msg", err));
-    free(err);
-    rc = 73;
-    goto out_early;
-  }
-  s->resp = responder_start(&rt->policy, &s->m, on_final, s);
+  if (!s->replay)
+    goto fail;
+  return 0;
+fail:
+  log_kv(SLOG_ERROR, what, KV_S("msg", err));
+  free(err);
+  return 73;
+}
+
+/* Responder, recovery, workers, then the doors. False: it could not start
+ * (everything started is stopped again). The pool takes its own copy of
+ * the snapshot `cfd`. */
+static bool start_parts(server *s, const config *c, int cfd) {
+  char *err = NULL;
+  s->resp = responder_start(&s->rt->policy, &s->m, on_final, s);
   size_t recovered = journal_recover(s->journal, recover_one, s);
   if (recovered)
     log_kv(SLOG_WARN, "journal_recovery", KV_U("jobs", recovered),
            KV_S("msg", "jobs of the previous run never finished; their users are being told"));
-  s->pool = pool_start(s, o.config, cfd, c->workers);
-  close(cfd); /* the pool keeps its own */
-  cfd = -1;
+  s->pool = pool_start(s, s->config_path, cfd, c->workers);
   if (!pool_wait_ready(s->pool, 30000, &err) || !http_start(s, c, &err) ||
       (c->socket_mode && !(s->socket = socket_start(s, &err)))) {
     log_kv(SLOG_ERROR, "start_failed", KV_S("msg", err));
     free(err);
-    rc = 1;
     drain_and_stop(s, 0);
-    goto out;
+    return false;
   }
   write_pid_file(c->pid_file);
   log_kv(SLOG_INFO, "listening", KV_S("addr", c->listen_host), KV_I("port", s->listen_port),
          KV_S("path", c->path), KV_I("workers", c->workers), KV_B("tls", c->tls_cert != NULL),
-         KV_B("dev_mode", rt->dev_secret), KV_S("mode", c->socket_mode ? "socket" : "http"),
+         KV_B("dev_mode", s->rt->dev_secret), KV_S("mode", c->socket_mode ? "socket" : "http"),
          KV_S("version", SLASHD_VERSION));
+  return true;
+}
+
+/* SIGHUP reloads; SIGTERM or SIGINT drains and returns. */
+static void wait_signals(server *s, const sigset_t *set) {
   for (;;) {
     int sig = 0;
-    if (sigwait(&set, &sig) != 0)
+    if (sigwait(set, &sig) != 0)
       continue;
     if (sig == SIGHUP) {
       reload(s);
@@ -580,27 +525,35 @@ int serve_main(int argc, char **argv) {
     drain_and_stop(s, drain_s);
     unlink(pid_file);
     free(pid_file);
-    break;
+    return;
   }
-out:
+}
+
+int serve_run(const char *config_path, config *c, int cfd) {
+  int rc = check_state_dir(c);
+  runtime *rt = rc ? NULL : first_runtime(c);
+  if (!rt) {
+    config_free(c);
+    close(cfd);
+    return rc ? rc : 78;
+  }
+  sigset_t set;
+  block_signals(&set);
+  server *s = server_new(config_path, rt);
+  rc = open_files(s, c);
+  if (rc)
+    goto out;
+  bool started = start_parts(s, c, cfd);
+  close(cfd); /* the pool keeps its own */
+  cfd = -1;
+  if (started)
+    wait_signals(s, &set);
+  else
+    rc = 1;
   log_event(SLOG_INFO, "stopped");
-out_early:
+out:
   if (cfd >= 0)
     close(cfd);
-  if (s->resp)
-    responder_stop(s->resp, 0);
-  journal_close(s->journal);
-  replay_close(s->replay);
-  audit_close(s->audit);
-  route_table_unref(s->routes);
-  runtime_unref(s->rt);
-  queue_destroy(&s->queue);
-  dedupe_destroy(&s->dd);
-  credcache_free(s->creds);
-  pthread_mutex_destroy(&s->mu);
-  metrics_destroy(&s->m);
-  free(s->config_path);
-  free(s);
-  cli_opts_free(&o);
+  server_free(s);
   return rc;
 }

@@ -3,7 +3,9 @@
 
 #include "base/config.h"
 
-int serve_main(int argc, char **argv);
+/* Serves with configuration c (taken) parsed from the snapshot cfd (taken;
+ * the workers read it), until SIGTERM or SIGINT. Returns the exit status. */
+int serve_run(const char *config_path, config *c, int cfd);
 /* Where a development host keeps its generated signing secret. New string. */
 char *serve_dev_secret_path(const config *c);
 

@@ -7,7 +7,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/caps.h"
 #include "base/config.h"
+#include "base/confirm.h"
 #include "base/jobs.h"
 #include "base/metrics.h"
 #include "daemon/responder.h"
@@ -36,6 +38,7 @@ typedef struct runtime {
   bool dev_secret;          /* generated development secret */
   unsigned char *app_token; /* Socket Mode app-level token, or NULL */
   size_t app_token_len;
+  unsigned char confirm_key[CONFIRM_KEY_LEN]; /* signs confirmation tokens (base/confirm.h) */
   url_policy policy;
 } runtime;
 
@@ -44,6 +47,8 @@ typedef struct server {
   metrics m;
   job_queue queue;
   dedupe dd;
+  caps caps;              /* running jobs per user and per plugin (base/caps.h) */
+  confirm_store confirms; /* used nonces and pending codes of confirmation prompts */
   responder *resp;
   pool *pool;
   journal *journal;

@@ -173,9 +173,7 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
                       uint64_t now) {
   slot *sl = &d->slots[c->slot];
   atomic_fetch_add(&d->s->m.socket.reconnects[reason], 1);
-  log_kv(reason == SRC_DROPPED || reason == SRC_PING_TIMEOUT || c->phase != C_READY ? SLOG_WARN
-                                                                                    : SLOG_INFO,
-         "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
+  log_kv(SLOG_WARN, "socket_lost", KV_I("slot", c->slot), KV_U("conn", c->id),
          KV_S("reason", metrics_reconnect_name(reason)), KV_S("msg", msg ? msg : ""));
   gauge(d, c, -1);
   detach(d, c);
@@ -192,6 +190,8 @@ static void conn_fail(socket_door *d, sconn *c, socket_reconnect reason, const c
  * slot at once but is still read until Slack's close arrives, so an
  * envelope already on its way is acked, not lost. */
 static void conn_leave(socket_door *d, sconn *c, uint64_t now) {
+  log_kv(SLOG_DEBUG, "socket_closing", KV_I("slot", c->slot), KV_U("conn", c->id),
+         KV_B("open", c->ws && ws_phase_of(c->ws) == WS_OPEN));
   gauge(d, c, -1);
   detach(d, c);
   if (c->ws && ws_phase_of(c->ws) == WS_OPEN)
@@ -271,6 +271,22 @@ static json_t *socket_admit(server *s, const json_t *payload, const char *envelo
   return ack;
 }
 
+/* A click on a button slashd posted (an `interactive` envelope): the
+ * interactivity handler every door calls; its follow-ups go out through the
+ * responder. The envelope is acked with its id alone, as Slack expects for
+ * block_actions. */
+static void socket_interact(server *s, const json_t *payload, const char *envelope_id) {
+  char *text = json_dumps(payload, JSON_COMPACT);
+  if (!text)
+    return;
+  interact_result res;
+  frontdoor_interact(s, text, strlen(text), DOOR_SOCKET, &res);
+  log_kv(SLOG_DEBUG, "socket_interaction", KV_S("envelope", envelope_id),
+         KV_S("outcome", res.outcome ? res.outcome : ""), KV_S("req", res.request_id));
+  interact_result_free(&res);
+  free(text);
+}
+
 /* Envelope ids are Slack's UUIDs: short, plain ASCII. */
 static bool envelope_id_ok(const char *s) {
   size_t n = s ? strlen(s) : 0;
@@ -330,6 +346,8 @@ static void on_envelope(sconn *c, json_t *m, uint64_t t0_us) {
     json_t *payload = json_object_get(m, "payload");
     if (kind == SENV_SLASH && json_is_object(payload))
       ack = socket_admit(d->s, payload, id);
+    else if (kind == SENV_INTERACTIVE && json_is_object(payload))
+      socket_interact(d->s, payload, id);
     else
       log_kv(SLOG_DEBUG, "socket_envelope_ignored", KV_S("envelope", id),
              KV_S("type", type ? type : ""));
@@ -374,6 +392,8 @@ static void each_conn(socket_door *d, void (*fn)(socket_door *, sconn *, void *)
   while (*pp) {
     sconn *c = *pp;
     if (!c->ws || ws_phase_of(c->ws) == WS_CLOSED || now >= c->deadline_ms) {
+      log_kv(SLOG_DEBUG, "socket_closed", KV_U("conn", c->id),
+             KV_S("msg", c->ws && ws_error(c->ws) ? ws_error(c->ws) : "close handshake timed out"));
       *pp = c->next;
       conn_free(d, c);
       continue;

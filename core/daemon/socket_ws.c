@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -442,6 +443,11 @@ void ws_free(wsconn *c, CURLM *multi) {
     return;
   if (c->ws)
     wslay_event_context_free(c->ws);
+  /* Removing a CONNECT_ONLY handle only marks its connection for closing;
+   * curl closes the socket whenever it next prunes its cache, which may be
+   * never. End the TCP connection now; the descriptor stays curl's to close. */
+  if (c->fd != CURL_SOCKET_BAD)
+    shutdown(c->fd, SHUT_RDWR);
   curl_multi_remove_handle(multi, c->easy);
   curl_easy_cleanup(c->easy);
   sbuf_free(&c->out);

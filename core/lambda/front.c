@@ -9,16 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "aws/aws.h"
 #include "base/admission.h"
+#include "base/confirm.h"
+#include "base/interact.h"
 #include "base/form.h"
 #include "base/log.h"
 #include "base/secret.h"
 #include "base/util.h"
 #include "base/verify.h"
+#include "daemon/responder.h"
 #include "lambda/event.h"
 #include "lambda/lambda.h"
+#include "lambda/secrets.h"
 #include "worker/hostapi.h"
 #include "worker/registry.h"
 
@@ -38,34 +43,31 @@ typedef struct front {
   unsigned long long seq;
   char req_id[32]; /* this invocation's id: every log line carries it */
   bool warned_mapping;
+  /* Confirmation of write commands: a key derived from the secret (the
+   * same in every container), and this container's memory of used nonces. */
+  unsigned char confirm_key[CONFIRM_KEY_LEN];
+  confirm_store confirms;
+  /* An interactivity click's follow-ups (the updated prompt) go out through
+   * the daemon's responder before the invocation returns. */
+  metrics m;
+  responder *resp;
 } front;
 
 /* ---- init ------------------------------------------------------------- */
 
-static bool kms_decrypt(void *ud, const char *b64, unsigned char **plain, size_t *len, char **err) {
-  return aws_kms_decrypt(ud, b64, plain, len, err) == AWS_OK;
-}
-
 static bool load_secrets(front *f, char **err) {
-  const config *c = f->cfg;
-  char *e = NULL;
-  if (c->signing_secret_ref &&
-      !secret_resolve(c->signing_secret_ref, kms_decrypt, f->aws, &f->secret, &f->secret_len, &e)) {
-    *err = xasprintf("[slack] signing_secret: %s", e);
-    free(e);
+  lambda_secrets ls;
+  if (!lambda_secrets_load(f->cfg, f->aws, &ls, err))
     return false;
-  }
-  if (c->verification_token_ref && !secret_resolve(c->verification_token_ref, kms_decrypt, f->aws,
-                                                   &f->token, &f->token_len, &e)) {
-    *err = xasprintf("[slack] verification_token: %s", e);
-    free(e);
-    return false;
-  }
-  if (!f->secret && !f->token) {
+  f->secret = ls.secret;
+  f->secret_len = ls.secret_len;
+  f->token = ls.token;
+  f->token_len = ls.token_len;
+  if (!lambda_secrets_confirm_key(&ls, f->confirm_key)) {
     *err = xasprintf("%s: error: [slack] a Lambda front needs signing_secret (or, for the original "
                      "mapping-template setup, verification_token): it has no loopback development "
                      "mode",
-                     c->file);
+                     f->cfg->file);
     return false;
   }
   if (f->secret)
@@ -128,6 +130,8 @@ static void *front_init(const config *cfg, char **err) {
   f->policy.hosts = cfg->response_hosts;
   f->policy.n_hosts = cfg->n_response_hosts;
   dedupe_init(&f->dd, cfg->dedupe_seconds);
+  confirm_store_init(&f->confirms);
+  f->resp = responder_start(&f->policy, &f->m, NULL, NULL);
   unsigned char rnd[4] = {0};
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
     memset(rnd, 0, sizeof rnd);
@@ -143,7 +147,10 @@ static void front_destroy(void *ctx) {
   front *f = ctx;
   if (!f)
     return;
+  if (f->resp)
+    responder_stop(f->resp, 2000);
   route_table_unref(f->routes);
+  confirm_store_destroy(&f->confirms);
   dedupe_destroy(&f->dd);
   verify_key_free(f->key);
   secret_free(f->secret, f->secret_len);
@@ -232,23 +239,51 @@ static bool precheck(const front *f, const event_http *h, answer *a) {
   return true;
 }
 
+static admission_env make_env(front *f) {
+  return (admission_env){.cfg = f->cfg,
+                         .policy = &f->policy,
+                         .routes = f->routes,
+                         .dd = &f->dd,
+                         .new_id = env_new_id,
+                         .enqueue = env_enqueue,
+                         .ud = f,
+                         .confirm_key = f->confirm_key,
+                         .confirms = &f->confirms};
+}
+
 static void admit(front *f, const form *fm, answer *a) {
   admission_request req;
   admission_request_from_form(fm, DOOR_LAMBDA, &req);
-  admission_env env = {.cfg = f->cfg,
-                       .policy = &f->policy,
-                       .routes = f->routes,
-                       .dd = &f->dd,
-                       .new_id = env_new_id,
-                       .enqueue = env_enqueue,
-                       .ud = f};
+  admission_env env = make_env(f);
   admission_result res;
   admission_decide(&env, &req, &res);
   say(a, res.status, res.json ? CT_JSON : CT_TEXT, res.body);
   admission_result_free(&res);
 }
 
-static void handle_form(front *f, const event_http *h, answer *a) {
+/* A click: the daemon's interactivity handler; its follow-ups (the updated
+ * prompt) are posted before the invocation returns, as Lambda may freeze
+ * the container right after. */
+static void interact(front *f, const form_field *payload, int64_t deadline_ms, answer *a) {
+  if (!utf8_is_clean(payload->value, payload->value_len)) {
+    say(a, 400, CT_TEXT, "bad request: field payload is missing or malformed\n");
+    return;
+  }
+  admission_env env = make_env(f);
+  interact_result res;
+  interact_handle(&env, payload->value, payload->value_len, DOOR_LAMBDA, &res);
+  for (size_t i = 0; i < res.n_posts; i++)
+    responder_post(f->resp, res.request_id[0] ? res.request_id : f->req_id, res.posts[i].url,
+                   res.posts[i].body, false, false, wall_s());
+  const struct timespec tick = {0, 2 * 1000 * 1000};
+  while (responder_pending(f->resp) > 0 && wall_ms() < deadline_ms - 200)
+    nanosleep(&tick, NULL);
+  log_kv(SLOG_INFO, "interaction", KV_S("outcome", res.outcome));
+  say(a, res.status, CT_TEXT, res.body);
+  interact_result_free(&res);
+}
+
+static void handle_form(front *f, const event_http *h, int64_t deadline_ms, answer *a) {
   verify_inputs in = {.secret = f->secret,
                       .secret_len = f->secret_len,
                       .key = f->key,
@@ -277,9 +312,8 @@ static void handle_form(front *f, const event_http *h, answer *a) {
     say(a, 400, CT_TEXT, "bad request: malformed form body\n");
   } else if (form_get(fm, "command") || form_get(fm, "ssl_check")) {
     admit(f, fm, a);
-  } else if (form_get(fm, "payload")) {
-    log_kv(SLOG_WARN, "interactivity_refused", KV_S("msg", "no interactivity handler yet"));
-    say(a, 400, CT_TEXT, "bad request: this front does not take interactivity payloads yet\n");
+  } else if (form_field_get(fm, "payload")) {
+    interact(f, form_field_get(fm, "payload"), deadline_ms, a);
   } else {
     say(a, 400, CT_TEXT, "bad request: neither a slash command nor an interactivity payload\n");
   }
@@ -308,7 +342,6 @@ static char *mapping_result(const answer *a, const char **err_type, char **err) 
 static char *front_handle(void *ctx, const rapi_invocation *inv, const json_t *event,
                           const char **err_type, char **err) {
   front *f = ctx;
-  (void)inv;
   snprintf(f->req_id, sizeof f->req_id, "%s-%llu", f->boot, ++f->seq);
   log_context_set("req", f->req_id);
   event_http h;
@@ -319,13 +352,19 @@ static char *front_handle(void *ctx, const rapi_invocation *inv, const json_t *e
   if (h.kind == EVENT_MAPPING_TEMPLATE && !f->warned_mapping) {
     f->warned_mapping = true;
     log_kv(SLOG_WARN, "mapping_template",
-           KV_S("msg", "this front gets {\"body\": form} events (an API Gateway mapping template): "
-                       "they carry no headers, so Slack's signature cannot be checked, only the "
-                       "legacy verification_token. Use a Function URL or a proxy integration."));
+           KV_S("msg", f->secret
+                           ? "this front gets {\"body\": form} events (an API Gateway mapping "
+                             "template): they carry no headers, so no Slack signature, and with "
+                             "[slack] signing_secret set only a signature will do: they are "
+                             "refused. Use a Function URL or a proxy integration."
+                           : "this front gets {\"body\": form} events (an API Gateway mapping "
+                             "template): they carry no headers, so Slack's signature cannot be "
+                             "checked, only the legacy verification_token. Use a Function URL or "
+                             "a proxy integration."));
   }
   answer a = {0};
   if (precheck(f, &h, &a))
-    handle_form(f, &h, &a);
+    handle_form(f, &h, inv->deadline_ms, &a);
   char *out;
   if (h.kind == EVENT_MAPPING_TEMPLATE)
     out = mapping_result(&a, err_type, err);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "daemon/responder.h"
 #include "base/util.h"
 
 /* What the container was given: the environment Lambda sets. */
@@ -27,6 +28,24 @@ static void env_read(lambda_env *e) {
   e->config_path = cfg && *cfg ? xstrdup(cfg) : xasprintf("%s/slashd.ini", e->task_root);
 }
 
+/* The zip carries Debian's libcurl and OpenSSL, whose built-in CA file is
+ * Debian's path; Amazon Linux keeps its bundle elsewhere. Point the AWS
+ * client (AWS_CA_BUNDLE) and the responder (SLASHD_CA_BUNDLE) at the one
+ * this system has, unless the function's environment chose one. */
+static void find_ca_bundle(void) {
+  static const char *const candidates[] = {
+      "/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu */
+      "/etc/pki/tls/certs/ca-bundle.crt",   /* Amazon Linux, Fedora, RHEL */
+      "/etc/ssl/cert.pem"};
+  for (size_t i = 0; i < ARRAY_LEN(candidates); i++) {
+    if (access(candidates[i], R_OK) != 0)
+      continue;
+    setenv("AWS_CA_BUNDLE", candidates[i], 0);
+    setenv(RESPONDER_CA_ENV, candidates[i], 0);
+    return;
+  }
+}
+
 /* The task root is read-only on Lambda, and relative paths in the ini
  * ([plugins] dir) are meant relative to it; only /tmp is writable. */
 static bool env_apply(const lambda_env *e, char **err) {
@@ -36,6 +55,7 @@ static bool env_apply(const lambda_env *e, char **err) {
   }
   if (!getenv("TMPDIR"))
     setenv("TMPDIR", "/tmp", 1);
+  find_ca_bundle();
   return true;
 }
 

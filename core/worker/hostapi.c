@@ -1,5 +1,6 @@
 #include "worker/hostapi.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,26 @@ char *hostapi_add_label(const slashd_call *call, char *text) {
   return l;
 }
 
+/* Where it ran, as the blocks' last context line (the label is a checked
+ * region name and account alias). Takes and returns `blocks`. */
+static json_t *with_label_block(const slashd_call *call, json_t *blocks) {
+  if (!blocks || !call->label || !*call->label)
+    return blocks;
+  char *t = xasprintf(":round_pushpin: %s", call->label);
+  json_t *ctx = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements", "type", "mrkdwn",
+                          "text", t);
+  free(t);
+  if (json_array_size(blocks) >= SLACK_BLOCKS_MAX)
+    json_array_remove(blocks, json_array_size(blocks) - 1);
+  json_array_append_new(blocks, ctx);
+  return blocks;
+}
+
+static void api_log(slashd_host *host, slashd_call *call, slashd_log_level level, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
 static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const char *text,
-                          const char *code) {
+                          const char *code, const json_t *blocks) {
   if (!call || ((!text || !*text) && (!code || !*code)))
     return SLASHD_ERR_ARGS;
   if (call->posts >= JOB_MAX_POSTS)
@@ -36,7 +55,20 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
     return SLASHD_ERR_ARGS;
   }
   formatted = hostapi_add_label(call, formatted);
-  call->sink.emit(call->sink.ud, flags, interim, formatted);
+  json_t *fitted = NULL;
+  if (blocks && call->sink.emit_blocks) {
+    size_t cut = 0;
+    fitted = message_blocks_fit(json_deep_copy(blocks), &cut);
+    if (cut)
+      api_log(call->plugin ? &call->plugin->host : NULL, call, SLASHD_LOG_INFO,
+              "%zu blocks over Slack's limit were left out", cut);
+    fitted = with_label_block(call, fitted);
+  }
+  if (fitted)
+    call->sink.emit_blocks(call->sink.ud, flags, interim, formatted, fitted);
+  else
+    call->sink.emit(call->sink.ud, flags, interim, formatted);
+  json_decref(fitted);
   free(formatted);
   call->posts++;
   if (interim)
@@ -48,12 +80,19 @@ static slashd_status emit(slashd_call *call, unsigned flags, bool interim, const
 
 static slashd_status api_reply(slashd_call *call, unsigned flags, const char *text,
                                const char *code) {
-  return emit(call, flags, false, text, code);
+  return emit(call, flags, false, text, code, NULL);
+}
+
+static slashd_status api_reply_blocks(slashd_call *call, unsigned flags, const char *text,
+                                      const char *code, const json_t *blocks) {
+  if (blocks && !json_is_array(blocks))
+    return SLASHD_ERR_ARGS;
+  return emit(call, flags, false, text, code, blocks);
 }
 
 static slashd_status api_interim(slashd_call *call, unsigned flags, const char *text,
                                  const char *code) {
-  return emit(call, flags, true, text, code);
+  return emit(call, flags, true, text, code, NULL);
 }
 
 static const slashd_caller *api_caller(slashd_call *call) {
@@ -121,6 +160,12 @@ static slashd_status api_aws(slashd_call *call, const char *service, const char 
       snprintf(err, err_len, "this host has no AWS client");
     return SLASHD_ERR_UNSUPPORTED;
   }
+  /* A describe step runs before the user said yes: it may only look. */
+  if (call->describing && !hostapi_read_action(action)) {
+    if (err && err_len)
+      snprintf(err, err_len, "%s is not a read call; a describe step may only look", action);
+    return SLASHD_ERR_DENIED;
+  }
   return call->aws(call->aws_ud, call, service, action, params, out, err, err_len);
 }
 
@@ -129,6 +174,26 @@ static long api_time_left_ms(slashd_call *call) {
     return 24L * 3600 * 1000;
   uint64_t now = mono_ms();
   return now >= call->deadline_ms ? 0 : (long)(call->deadline_ms - now);
+}
+
+bool hostapi_read_action(const char *action) {
+  static const char *const reads[] = {"Describe", "Get", "List", "Head"};
+  for (size_t i = 0; i < ARRAY_LEN(reads); i++)
+    if (str_starts(action, reads[i]) && isupper((unsigned char)action[strlen(reads[i])]))
+      return true;
+  return false;
+}
+
+static slashd_status api_confirm_with(slashd_call *call, const char *what, const char *verb,
+                                      const char *doing) {
+  if (!call || !call->describing || !what || !*what)
+    return SLASHD_ERR_ARGS;
+  call_prompt_free(call);
+  call->prompt_what = utf8_sanitize(what, strlen(what));
+  call->prompt_verb =
+      utf8_sanitize(verb && *verb ? verb : "Go ahead", strlen(verb && *verb ? verb : "Go ahead"));
+  call->prompt_doing = doing && *doing ? utf8_sanitize(doing, strlen(doing)) : NULL;
+  return SLASHD_OK;
 }
 
 static size_t api_usage(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
@@ -161,6 +226,8 @@ static const slashd_host_api api_table = {
     .aws = api_aws,
     .time_left_ms = api_time_left_ms,
     .usage = api_usage,
+    .confirm_with = api_confirm_with,
+    .reply_blocks = api_reply_blocks,
 };
 
 const slashd_host_api *hostapi_table(void) {
@@ -192,6 +259,23 @@ void call_place_free(call_place *cp) {
 
 bool call_fans_out(const slashd_call *call) {
   return str_eq(call->caller.region, PLACE_ALL);
+}
+
+slashd_status call_describe(slashd_call *call, int argc, const char *const *argv) {
+  slashd_describe_fn d = plugin_describe(call->plugin);
+  if (!d)
+    return SLASHD_OK;
+  call->describing = true;
+  slashd_status st = d(call, call->plugin->state, call->cmd, argc, argv);
+  call->describing = false;
+  return st;
+}
+
+void call_prompt_free(slashd_call *call) {
+  free(call->prompt_what);
+  free(call->prompt_verb);
+  free(call->prompt_doing);
+  call->prompt_what = call->prompt_verb = call->prompt_doing = NULL;
 }
 
 slashd_status call_run(slashd_call *call, int argc, const char *const *argv) {

@@ -15,6 +15,10 @@
 /* Where a call's replies go. `text` is final Slack text (message_text). */
 typedef struct call_sink {
   void (*emit)(void *ud, unsigned flags, bool interim, const char *text);
+  /* The same with Block Kit blocks (borrowed, already fitted to Slack's
+   * limits); NULL: this sink shows text only, and gets emit(). */
+  void (*emit_blocks)(void *ud, unsigned flags, bool interim, const char *text,
+                      const json_t *blocks);
   void *ud;
 } call_sink;
 
@@ -34,6 +38,10 @@ struct slashd_call {
   void *aws_ud;
   uint64_t deadline_ms; /* monotonic; 0 = none */
   const char *label;    /* where it ran, "eu-west-1 (prod)", added to every reply; or NULL */
+  bool describing;      /* in a describe step: read-only AWS calls, confirm_with allowed */
+  char *prompt_what;    /* what confirm_with said (owned; call_prompt_free) */
+  char *prompt_verb;
+  char *prompt_doing;
   int posts;
   int interims;
   bool error_reported;
@@ -62,6 +70,15 @@ bool call_fans_out(const slashd_call *call);
 
 /* Runs the handler of call->cmd. Replies already sent are counted in call. */
 slashd_status call_run(slashd_call *call, int argc, const char *const *argv);
+
+/* The describe step of a command that needs confirmation: the plugin's
+ * (ABI 1.2) or none. Afterwards call->prompt_* hold what the prompt says
+ * (NULL: the generic prompt), unless call->error_reported (no prompt). */
+slashd_status call_describe(slashd_call *call, int argc, const char *const *argv);
+void call_prompt_free(slashd_call *call);
+/* True for the AWS actions a describe step may call (Describe*, Get*,
+ * List*, Head*). */
+bool hostapi_read_action(const char *action);
 
 /* A readable word for a status ("denied", "out of memory"). */
 const char *status_text(slashd_status st);

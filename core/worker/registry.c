@@ -316,6 +316,22 @@ static json_t *jstr(const char *s) {
   return j;
 }
 
+slashd_describe_fn plugin_describe(const plugin_inst *p) {
+  const slashd_plugin *d = p->desc;
+  if (d->abi_minor < 2 || d->size < offsetof(slashd_plugin, describe) + sizeof d->describe)
+    return NULL;
+  return d->describe;
+}
+
+bool plugin_cmd_confirms(const plugin_inst *p, const slashd_command *c) {
+  /* Flags a 1.0/1.1 plugin never knew of are not read from it: its write
+   * commands ask, its read commands do not. */
+  unsigned flags = p->desc->abi_minor >= 2 ? c->flags : 0;
+  if (c->access == SLASHD_WRITE)
+    return !(flags & SLASHD_CMD_NO_CONFIRM);
+  return (flags & SLASHD_CMD_CONFIRM) != 0;
+}
+
 json_t *registry_manifest(const registry *r) {
   json_t *plugins = json_array();
   for (size_t i = 0; i < r->n; i++) {
@@ -323,11 +339,12 @@ json_t *registry_manifest(const registry *r) {
     json_t *cmds = json_array();
     for (size_t j = 0; j < p->n_cmds; j++) {
       const slashd_command *c = &p->desc->commands[j];
-      json_array_append_new(cmds, json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:b}", "name", c->name,
-                                            "usage", jstr(c->usage), "summary", jstr(c->summary),
-                                            "min", c->min_args, "max", c->max_args, "access",
-                                            c->access == SLASHD_WRITE ? "write" : "read", "default",
-                                            (c->flags & SLASHD_CMD_DEFAULT) != 0));
+      json_array_append_new(
+          cmds,
+          json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:b, s:b}", "name", c->name, "usage",
+                    jstr(c->usage), "summary", jstr(c->summary), "min", c->min_args, "max",
+                    c->max_args, "access", c->access == SLASHD_WRITE ? "write" : "read", "default",
+                    (c->flags & SLASHD_CMD_DEFAULT) != 0, "confirm", plugin_cmd_confirms(p, c)));
     }
     json_array_append_new(plugins, json_pack("{s:s, s:o, s:o, s:o}", "name", p->host.name,
                                              "version", jstr(p->desc->version), "summary",

@@ -30,6 +30,11 @@ typedef struct plugin_inst {
   size_t n_cmds;
 } plugin_inst;
 
+/* The plugin's describe step (ABI 1.2 descriptors only), or NULL. */
+slashd_describe_fn plugin_describe(const plugin_inst *p);
+/* True when the command asks for confirmation before it runs. */
+bool plugin_cmd_confirms(const plugin_inst *p, const slashd_command *c);
+
 struct registry {
   const config *cfg;
   const slashd_host_api *api;

@@ -12,8 +12,11 @@
 #include "worker/fanout.h"
 #include "base/config.h"
 #include "worker/hostapi.h"
+#include "worker/output.h"
+#include "worker/recycle.h"
 #include "base/ipc.h"
 #include "base/log.h"
+#include "base/place.h"
 #include "worker/registry.h"
 #include "base/route.h"
 #include "base/util.h"
@@ -24,6 +27,14 @@ typedef struct worker_ctx {
   const config *cfg;
   registry *reg;
   aws_glue *glue;
+  /* The job whose handler runs now (NULL between jobs), for a plugin that
+   * calls exit(): see worker_exited. */
+  const job *running;
+  slashd_call *call;
+  plugin_output out;  /* what plugins print (worker/output.h) */
+  const char *retire; /* set during a job: leave after it, and why */
+  bool exit_now;      /* leave without unloading (a plugin's thread still runs) */
+  recycle rc;         /* threads, memory, jobs (worker/recycle.h) */
 } worker_ctx;
 
 /* Assumed credentials go to the main process so other workers reuse them. */
@@ -52,15 +63,57 @@ static void emit_ipc(void *ud, unsigned flags, bool interim, const char *text) {
   sbuf_free(&b);
 }
 
-static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
+static void emit_ipc_blocks(void *ud, unsigned flags, bool interim, const char *text,
+                            const json_t *blocks) {
+  emit_ctx *e = ud;
+  sbuf b = {0};
+  wire_reply_blocks_text(&b, e->id, flags, interim, text, blocks);
+  if (!ipc_send_text(e->w->fd, b.p, b.len)) {
+    log_kv(SLOG_ERROR, "worker_lost_main", KV_S("req", e->id));
+    _exit(1);
+  }
+  sbuf_free(&b);
+}
+
+/* `retire`: why this worker leaves after the job (NULL: it stays). */
+static void send_done_retire(worker_ctx *w, const char *id, slashd_status st,
+                             const slashd_call *call, const char *retire) {
   wire_aws aws;
   bool has_aws = awsglue_host_status(w->glue, &aws.source, &aws.expires, &aws.skew);
   sbuf b = {0};
   wire_done_text(&b, id, (int)st, call ? call->error_reported : true, call ? call->posts : 0,
                  awsglue_identity(w->glue), awsglue_session(w->glue), has_aws ? &aws : NULL);
+  if (retire)
+    wire_done_retire_text(&b, retire);
   if (!ipc_send_text(w->fd, b.p, b.len))
     _exit(1);
   sbuf_free(&b);
+}
+
+static void send_done(worker_ctx *w, const char *id, slashd_status st, const slashd_call *call) {
+  send_done_retire(w, id, st, call, w->retire);
+}
+
+/* A command that needs confirmation: the describe step (the plugin's, or
+ * none), then what the prompt should say goes to the main process, which
+ * signs the token and posts the prompt. No prompt when the step reported
+ * an error (a target that does not exist) or answered by itself. */
+static slashd_status prepare(worker_ctx *w, slashd_call *call, const call_place *cp, int argc,
+                             const char *const *argv) {
+  slashd_status st = call_describe(call, argc, argv);
+  bool ask = st == SLASHD_OK && !call->error_reported && (call->prompt_what || call->posts == 0);
+  if (ask) {
+    /* The prompt always says where, even on a one-region host. */
+    char *where = place_label(cp->region, cp->account);
+    json_t *m = wire_prompt(call->caller.request_id, call->prompt_what, call->prompt_verb,
+                            call->prompt_doing, where);
+    free(where);
+    if (!m || !ipc_send(w->fd, m))
+      _exit(1);
+    json_decref(m);
+  }
+  call_prompt_free(call);
+  return st;
 }
 
 /* The handler's deadline on this process's clock: a little before the
@@ -71,7 +124,34 @@ static uint64_t local_deadline(const worker_ctx *w, const job *j) {
   return mono_ms() + (uint64_t)(left > 500 ? left - 500 : 0);
 }
 
+/* After the handler: memory, threads and job count decide whether this
+ * worker stays; a job that ran out of memory is told so. */
+static void after_job(worker_ctx *w, const job *j, slashd_call *call, slashd_status st) {
+  bool oom = recycle_out_of_memory(&w->rc, w->cfg, (int)st);
+  if (oom) {
+    log_kv(SLOG_WARN, "job_out_of_memory", KV_S("req", j->id), KV_S("plugin", j->plugin),
+           KV_I("limit_mb", w->cfg->worker_memory_mb));
+    char *text = xasprintf("`%s %s` failed: it ran out of memory (limit %d MB).", j->plugin, j->cmd,
+                           w->cfg->worker_memory_mb);
+    emit_ctx ec = {.w = w, .id = j->id};
+    emit_ipc(&ec, SLASHD_REPLY_ERROR, false, text);
+    free(text);
+    call->posts++;
+    call->error_reported = true;
+  }
+  recycle_verdict v = recycle_check(&w->rc, w->cfg, j->plugin, oom);
+  w->retire = v == RECYCLE_NO ? NULL : w->rc.why;
+  w->exit_now = v == RECYCLE_NOW;
+}
+
 static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
+  /* The acknowledgement comes first: a job lost before it never ran, and
+   * the main process may give it to another worker. */
+  sbuf ack = {0};
+  wire_started_text(&ack, j->id);
+  if (!ipc_send_text(w->fd, ack.p, ack.len))
+    _exit(1);
+  sbuf_free(&ack);
   emit_ctx ec = {.w = w, .id = j->id};
   slashd_call call = {
       .caller = {.size = sizeof(slashd_caller),
@@ -84,7 +164,7 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
                  .command = j->command,
                  .text = j->text},
       .reg = w->reg,
-      .sink = {.emit = emit_ipc, .ud = &ec},
+      .sink = {.emit = emit_ipc, .emit_blocks = emit_ipc_blocks, .ud = &ec},
       .deadline_ms = local_deadline(w, j),
   };
   call_place cp = {0};
@@ -118,15 +198,53 @@ static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
     goto out;
   }
   uint64_t t0 = mono_us();
-  slashd_status st = call_fans_out(&call)
-                         ? fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions,
-                                      j->argc, (const char *const *)j->argv)
-                         : call_run(&call, j->argc, (const char *const *)j->argv);
+  slashd_status st;
+  w->running = j;
+  w->call = &call;
+  if (j->prepare)
+    st = prepare(w, &call, &cp, j->argc, (const char *const *)j->argv);
+  else if (call_fans_out(&call))
+    st = fanout_run(w->glue, &call, w->cfg->aws_regions, w->cfg->n_aws_regions, j->argc,
+                    (const char *const *)j->argv);
+  else
+    st = call_run(&call, j->argc, (const char *const *)j->argv);
+  w->running = NULL;
+  w->call = NULL;
+  output_drain(&w->out, j->plugin, j->id);
+  after_job(w, j, &call, st);
   log_kv(SLOG_DEBUG, "handler_done", KV_S("req", j->id), KV_S("plugin", j->plugin),
          KV_S("cmd", j->cmd), KV_I("status", st), KV_U("us", mono_us() - t0));
   send_done(w, j->id, st, &call);
 out:
   call_place_free(&cp);
+}
+
+/* A plugin that calls exit() ends the worker in the middle of its command:
+ * the user is told just that (not that it crashed), and the job ends as a
+ * failure before the process does; the main process then replaces the
+ * worker. (on_exit hands the context over: exit() takes none.) */
+static void worker_exited(int status, void *arg) {
+  worker_ctx *w = arg;
+  const job *j = w->running;
+  if (!j)
+    return;
+  w->running = NULL;
+  output_drain(&w->out, j->plugin, j->id);
+  log_kv(SLOG_ERROR, "plugin_exited", KV_S("req", j->id), KV_S("plugin", j->plugin),
+         KV_S("cmd", j->cmd), KV_I("status", status),
+         KV_S("msg", "the plugin called exit() during its command; the worker is replaced"));
+  char *text = xasprintf("`%s %s` failed: the worker exited during the command (exit status %d, "
+                         "called by the plugin). Nothing else was affected.",
+                         j->plugin, j->cmd, status);
+  emit_ctx ec = {.w = w, .id = j->id};
+  emit_ipc(&ec, SLASHD_REPLY_ERROR, false, text);
+  free(text);
+  slashd_call *call = w->call;
+  if (call) {
+    call->posts++;
+    call->error_reported = true;
+  }
+  send_done_retire(w, j->id, SLASHD_ERR_INTERNAL, call, "the plugin called exit()");
 }
 
 static void usage_exit(void) {
@@ -184,17 +302,25 @@ int worker_main(int argc, char **argv) {
     config_free(cfg);
     return 78;
   }
-  worker_ctx w = {.fd = WORKER_FD, .cfg = cfg};
-  w.glue = awsglue_new(cfg, share_creds, &w);
-  w.reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  /* On the heap, and kept until the process ends: worker_exited may run
+   * after this function has returned. */
+  worker_ctx *w = xcalloc(1, sizeof *w);
+  w->fd = WORKER_FD;
+  w->cfg = cfg;
+  w->glue = awsglue_new(cfg, share_creds, w);
+  output_capture(&w->out);
+  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
+  recycle_start(&w->rc, cfg);
 
-  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w.reg));
-  bool ok = hello && ipc_send(w.fd, hello);
+  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
+  bool ok = hello && ipc_send(w->fd, hello);
   json_decref(hello);
+  on_exit(worker_exited, w);
   ipc_reader rd = {0};
   while (ok) {
     ipc_status st;
-    json_t *msg = ipc_read(&rd, w.fd, true, &st);
+    json_t *msg = ipc_read(&rd, w->fd, true, &st);
     if (!msg) {
       if (st == IPC_EOF)
         break;
@@ -203,16 +329,23 @@ int worker_main(int argc, char **argv) {
     wire_msg wm;
     char *why = NULL;
     if (wire_decode(msg, &wm, &why) && wm.t == WIRE_JOB)
-      run_job(&w, wm.job, wm.creds);
+      run_job(w, wm.job, wm.creds);
     else
       log_kv(SLOG_ERROR, "worker_bad_message", KV_S("msg", why ? why : "not a job"));
     wire_msg_free(&wm);
     free(why);
     json_decref(msg);
+    if (w->exit_now)
+      _exit(0); /* a plugin's thread still runs: unloading under it could crash */
+    if (w->retire)
+      break; /* the main process replaces this worker */
   }
   ipc_reader_free(&rd);
-  registry_unload(w.reg);
-  awsglue_free(w.glue);
+  registry_unload(w->reg);
+  awsglue_free(w->glue);
+  w->reg = NULL;
+  w->glue = NULL;
+  w->cfg = NULL;
   config_free(cfg);
   return 0;
 }

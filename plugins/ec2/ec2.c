@@ -162,6 +162,87 @@ static slashd_status collect(ec2_state *st, slashd_call *call, row **rows, size_
   return rc;
 }
 
+/* Block Kit for the list (ABI 1.2): a header with the counts by state, one
+ * section per instance with a state emoji. Tag values are the account
+ * owner's free text: escaped. The host cuts to Slack's limits. */
+static const char *state_emoji(const char *s) {
+  if (strcmp(s, "running") == 0)
+    return ":large_green_circle:";
+  if (strcmp(s, "stopped") == 0)
+    return ":red_circle:";
+  if (strcmp(s, "pending") == 0 || strcmp(s, "stopping") == 0)
+    return ":large_yellow_circle:";
+  if (strcmp(s, "terminated") == 0 || strcmp(s, "shutting-down") == 0)
+    return ":black_circle:";
+  return ":white_circle:";
+}
+
+static void esc(pbuf *t, const char *s) {
+  for (; *s; s++) {
+    if (*s == '&')
+      pbuf_addf(t, "&amp;");
+    else if (*s == '<')
+      pbuf_addf(t, "&lt;");
+    else if (*s == '>')
+      pbuf_addf(t, "&gt;");
+    else
+      pbuf_add(t, s, 1);
+  }
+}
+
+/* A mrkdwn text object of t's text; t is emptied. */
+static json_t *mrkdwn(pbuf *t) {
+  json_t *o = json_pack("{s:s, s:s}", "type", "mrkdwn", "text", t->p && !t->failed ? t->p : "");
+  free(t->p);
+  *t = (pbuf){0};
+  return o;
+}
+
+static json_t *list_header(const row *rows, size_t n) {
+  static const char *const order[] = {"running", "pending",       "stopping",
+                                      "stopped", "shutting-down", "terminated"};
+  pbuf h = {0};
+  pbuf_addf(&h, "%zu instance%s", n, n == 1 ? "" : "s");
+  size_t known = 0;
+  for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+      c += strcmp(rows[i].state, order[k]) == 0;
+    if (c)
+      pbuf_addf(&h, "%s %zu %s", known ? "," : ":", c, order[k]);
+    known += c;
+  }
+  if (known < n)
+    pbuf_addf(&h, "%s %zu other", known ? "," : ":", n - known);
+  json_t *o = json_pack("{s:s, s:{s:s, s:s}}", "type", "header", "text", "type", "plain_text",
+                        "text", h.p && !h.failed ? h.p : "");
+  free(h.p);
+  return o;
+}
+
+static json_t *list_blocks(const row *rows, size_t n) {
+  json_t *blocks = json_array();
+  json_array_append_new(blocks, list_header(rows, n));
+  for (size_t i = 0; i < n; i++) {
+    pbuf t = {0};
+    pbuf_addf(&t, "%s *", state_emoji(rows[i].state));
+    esc(&t, rows[i].name);
+    pbuf_addf(&t, "* `%s`", rows[i].id);
+    json_t *fields = json_array();
+    const char *const label[] = {"State", "Type", "Private IP"};
+    const char *const value[] = {rows[i].state, rows[i].type, rows[i].ip};
+    for (size_t k = 0; k < 3; k++) {
+      pbuf f = {0};
+      pbuf_addf(&f, "*%s*\n", label[k]);
+      esc(&f, value[k]);
+      json_array_append_new(fields, mrkdwn(&f));
+    }
+    json_array_append_new(blocks, json_pack("{s:s, s:o, s:o}", "type", "section", "text",
+                                            mrkdwn(&t), "fields", fields));
+  }
+  return blocks;
+}
+
 static slashd_status cmd_list(slashd_call *call, void *state, int argc, const char *const *argv) {
   (void)argc;
   (void)argv;
@@ -201,7 +282,14 @@ static slashd_status cmd_list(slashd_call *call, void *state, int argc, const ch
               rows[i].type, w[3], rows[i].state, rows[i].ip);
   char title[64];
   snprintf(title, sizeof title, "%zu instance%s:", n, n == 1 ? "" : "s");
-  rc = !t.failed ? st->api->reply(call, 0, title, t.p) : SLASHD_ERR_NOMEM;
+  json_t *blocks = SLASHD_HAS(st->api, reply_blocks) ? list_blocks(rows, n) : NULL;
+  if (t.failed)
+    rc = SLASHD_ERR_NOMEM;
+  else if (blocks)
+    rc = st->api->reply_blocks(call, 0, title, t.p, blocks);
+  else
+    rc = st->api->reply(call, 0, title, t.p);
+  json_decref(blocks);
   free(t.p);
 out:
   for (size_t i = 0; i < n; i++) {
@@ -411,6 +499,51 @@ static slashd_status cmd_stop(slashd_call *call, void *state, int argc, const ch
   return change_state(call, state, argv[0], false);
 }
 
+/* ---- describe (ABI 1.2): what start/stop will touch, for the prompt ------- */
+
+static slashd_status ec2_describe(slashd_call *call, void *state, const slashd_command *cmd,
+                                  int argc, const char *const *argv) {
+  ec2_state *st = state;
+  bool start = cmd->handler == cmd_start;
+  if ((!start && cmd->handler != cmd_stop) || argc < 1 || !SLASHD_HAS(st->api, confirm_with))
+    return SLASHD_OK; /* the generic prompt */
+  const char *id = argv[0];
+  if (!valid_instance_id(id))
+    return bad_id(st, call, id);
+  char err[1024] = "", what[64];
+  snprintf(what, sizeof what, "%s %s", start ? "start" : "stop", id);
+  json_t *params = json_pack("{s:s}", "InstanceId.1", id);
+  json_t *out = NULL;
+  slashd_status rc = st->api->aws(call, "ec2", "DescribeInstances", params, &out, err, sizeof err);
+  json_decref(params);
+  json_t *inst = aj_item(
+      json_object_get(aj_item(json_object_get(out, "reservationSet"), "item", 0), "instancesSet"),
+      "item", 0);
+  if (rc == SLASHD_OK && !inst)
+    snprintf(err, sizeof err, "EC2 does not know %s", id);
+  if (rc != SLASHD_OK || !inst) {
+    json_decref(out);
+    return is_not_found(err) || strstr(err, "EC2 does not know")
+               ? not_found(st, call, id, what, err)
+               : aj_reply_failed(st->api, call, what, err);
+  }
+  const char *name = tag_value(inst, "Name");
+  const char *type = aj_str(json_object_get(inst, "instanceType"));
+  const char *state_name = aj_str(aj_get(inst, "instanceState", "name", NULL));
+  char msg[512], doing[256];
+  if (strcmp(state_name, start ? "running" : "stopped") == 0) {
+    snprintf(msg, sizeof msg, "%s is already %s; nothing to do.", id, state_name);
+    json_decref(out);
+    return st->api->reply(call, 0, msg, NULL);
+  }
+  snprintf(msg, sizeof msg, "%s %s (%.60s, %s, %s)", start ? "Start" : "Stop", id,
+           name && *name ? name : "no Name", *type ? type : "?", *state_name ? state_name : "?");
+  snprintf(doing, sizeof doing, "%s %s%s%.60s%s", start ? "Starting" : "Stopping", id,
+           name && *name ? " (" : "", name && *name ? name : "", name && *name ? ")" : "");
+  json_decref(out);
+  return st->api->confirm_with(call, msg, start ? "Start" : "Stop", doing);
+}
+
 /* ---- plugin ------------------------------------------------------------- */
 
 static slashd_status ec2_init(slashd_host *host, const slashd_host_api *api, void **state) {
@@ -472,7 +605,7 @@ static const slashd_plugin descriptor = {
     SLASHD_PLUGIN_HEADER, .name = "ec2",
     .version = "1.0.0",   .summary = "EC2 instances: list, console output, start, stop",
     .init = ec2_init,     .destroy = ec2_destroy,
-    .commands = commands,
+    .commands = commands, .describe = ec2_describe,
 };
 
 SLASHD_PLUGIN_ENTRY(descriptor)

@@ -228,7 +228,18 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
     snprintf(day, sizeof day, "%.10s", newest_ts);
     snprintf(msg, sizeof msg, "%s: %s (%s bytes) in Standard storage, as of %s.", bucket, h, g,
              day);
-    rc = st->api->reply(call, 0, msg, NULL);
+    /* Block Kit (ABI 1.2): the short sentence, size first. Bucket names
+     * are [a-z0-9.-]: nothing to escape. */
+    char sentence[320];
+    snprintf(sentence, sizeof sentence, ":bucket: *%s* in `%s` (Standard storage, as of %s)", h,
+             bucket, day);
+    json_t *blocks = SLASHD_HAS(st->api, reply_blocks)
+                         ? json_pack("[{s:s, s:{s:s, s:s}}]", "type", "section", "text", "type",
+                                     "mrkdwn", "text", sentence)
+                         : NULL;
+    rc = blocks ? st->api->reply_blocks(call, 0, msg, NULL, blocks)
+                : st->api->reply(call, 0, msg, NULL);
+    json_decref(blocks);
   }
   json_decref(out);
   return rc;

@@ -110,6 +110,11 @@ typedef slashd_status (*slashd_handler_fn)(slashd_call *call, void *state, int a
 
 /* Command flags. */
 #define SLASHD_CMD_DEFAULT (1u << 0) /* runs when the plugin is named alone: `/aws ec2` */
+/* ABI 1.2. Write commands ask the user to confirm first (when the host's
+ * [identity] confirm = write); these flags change that default. The host
+ * reads them only from plugins claiming minor 2 or newer. */
+#define SLASHD_CMD_NO_CONFIRM (1u << 1) /* a write command that runs without asking */
+#define SLASHD_CMD_CONFIRM (1u << 2)    /* a read command that asks all the same */
 
 typedef struct slashd_command {
   const char *name;    /* one word, lower case; NULL ends the table */
@@ -208,12 +213,44 @@ typedef struct slashd_host_api {
    * length of the whole line, like snprintf. */
   size_t (*usage)(slashd_call *call, const char *plugin, const slashd_command *cmd, char *buf,
                   size_t len);
+
+  /* From a describe step only (see slashd_plugin.describe): what the
+   * confirmation prompt says. All plain text (the host escapes it and adds
+   * the region and account):
+   *   what:  what will happen, naming every target with what identifies it,
+   *          e.g. "Stop i-0abc (web-1, t3.micro, running)"
+   *   verb:  the danger button's label, e.g. "Stop"
+   *   doing: shown once confirmed, e.g. "Stopping i-0abc (web-1)"
+   * Returns SLASHD_ERR_ARGS outside a describe step. */
+  slashd_status (*confirm_with)(slashd_call *call, const char *what, const char *verb,
+                                const char *doing);
+
+  /* reply() with Slack Block Kit blocks: `blocks` (borrowed) is a JSON array
+   * of blocks, sent with the message; `text` and `code` are formatted as in
+   * reply() and stay the fallback (notifications, Mattermost, `slashd run`).
+   * Strings in blocks are sent as given: escape untrusted text (& < >)
+   * yourself in mrkdwn. The host cuts to Slack's limits (50 blocks, 3,000
+   * characters per text, 75 per button label, 2,000 per value) and says how
+   * many blocks were left out. */
+  slashd_status (*reply_blocks)(slashd_call *call, unsigned flags, const char *text,
+                                const char *code, const json_t *blocks);
 } slashd_host_api;
 
 /* True when the host's API table has `field` and it is set. */
 #define SLASHD_HAS(api, field)                                                                     \
   ((api) != NULL && (api)->size >= offsetof(slashd_host_api, field) + sizeof((api)->field) &&      \
    (api)->field != NULL)
+
+/* ABI 1.2: a command's describe step. Before a command that needs
+ * confirmation runs, the host calls this instead of the handler, with the
+ * same arguments, under the same identity: look the targets up (read calls
+ * only — the host refuses any AWS action that is not Describe*, Get*, List*
+ * or Head*), then call api->confirm_with; or reply with SLASHD_REPLY_ERROR
+ * when a target does not exist (no prompt is shown then). A step that does
+ * neither gets the generic prompt with the command line. */
+typedef slashd_status (*slashd_describe_fn)(slashd_call *call, void *state,
+                                            const slashd_command *cmd, int argc,
+                                            const char *const *argv);
 
 /* The descriptor. Starts with the ABI and its own size so the host can check
  * them before reading anything else. */
@@ -231,6 +268,8 @@ typedef struct slashd_plugin {
   /* Optional. Called once at unload, in reverse load order. */
   void (*destroy)(void *state);
   const slashd_command *commands; /* ends with an entry whose name is NULL */
+  /* ---- ABI 1.2 (read only when `size` covers it) ---- */
+  slashd_describe_fn describe; /* optional, for every command of the plugin */
 } slashd_plugin;
 
 /* Fills the ABI fields. Use with designated initializers:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ struct stub {
   char *req[MAX_ITEMS];
   size_t n_req;
   int connections;
-  volatile int stop;
+  atomic_int stop; /* set by stub_stop, read by the loop thread */
 };
 
 static void item_free(item *it) {
@@ -114,7 +115,7 @@ static void *loop(void *ud) {
   int fds[MAX_CONNS];
   sbuf bufs[MAX_CONNS];
   size_t n = 0;
-  while (!s->stop) {
+  while (!atomic_load(&s->stop)) {
     struct pollfd p[MAX_CONNS + 1];
     p[0] = (struct pollfd){s->fd, POLLIN, 0};
     for (size_t i = 0; i < n; i++)
@@ -194,7 +195,7 @@ void stub_reset(stub *s) {
 }
 
 void stub_stop(stub *s) {
-  s->stop = 1;
+  atomic_store(&s->stop, 1);
   pthread_join(s->th, NULL);
   close(s->fd);
   stub_reset(s);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -449,6 +450,30 @@ static void test_settings(void **state) {
     aws_client_free(c);
     unsetenv(bad[i].var);
   }
+  /* The same keys in the profile, when the environment has none. */
+  char cfg[] = "/tmp/slashd-settings-XXXXXX";
+  int fd = mkstemp(cfg);
+  assert_true(fd >= 0);
+  const char *text = "[default]\nmax_attempts = 3\nretry_mode = adaptive\n";
+  assert_true(write_all(fd, text, strlen(text)));
+  close(fd);
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  stub_reset(srv);
+  for (int i = 0; i < 4; i++)
+    reply(503, NULL,
+          "<Response><Errors><Error><Code>Unavailable</Code></Error></Errors></Response>");
+  c = client(5, 5);
+  assert_string_equal(aws_client_setting_error(c),
+                      "retry_mode \"adaptive\" is not supported (it rate-limits on the client "
+                      "side); slashd retries in standard mode: set standard");
+  assert_int_equal(aws_call(c, NULL, "ec2", "DescribeInstances", NULL, &out, &err),
+                   AWS_ERR_SERVICE);
+  assert_int_equal(aws_client_last_attempts(c), 3);
+  free(err);
+  aws_client_free(c);
+  unlink(cfg);
+  setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+
   setenv("AWS_RETRY_MODE", "standard", 1);
   setenv("AWS_USE_DUALSTACK_ENDPOINT", "TRUE", 1);
   c = client(5, 1);

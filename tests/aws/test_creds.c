@@ -33,6 +33,7 @@ static const char *const chain_vars[] = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_PROFILE",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
@@ -144,6 +145,14 @@ static void test_environment(void **state) {
   assert_int_equal(cr->expiration, 0);
   assert_int_equal(stub_requests(srv), 0);
   aws_client_free(c);
+
+  /* The older AWS_SECURITY_TOKEN is read first, as botocore reads it. */
+  setenv("AWS_SECURITY_TOKEN", "oldname", 1);
+  c = client();
+  cr = aws_host_creds(c, &err);
+  assert_string_equal(cr->session_token, "oldname");
+  aws_client_free(c);
+  unsetenv("AWS_SECURITY_TOKEN");
 
   /* A key without its secret stops the chain: no fall-through to IMDS. */
   unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -432,6 +441,32 @@ static void write_script(const char *name, const char *text) {
 /* credential_process: words split like the CLI, no shell, Version 1 JSON
  * with or without Expiration; failures, a hang and a flood are reported
  * with the profile, and none of the worker's descriptors reach it. */
+/* Keys and their token come from one file, as botocore's two providers
+ * read them: keys in the credentials file do not take the config file's
+ * token; aws_security_token is read before aws_session_token. */
+static void test_token_from_the_keys_file(void **state) {
+  (void)state;
+  write_file("credentials", "[default]\naws_access_key_id = AKIDC\naws_secret_access_key = c\n"
+                            "[old]\naws_access_key_id = AKIDO\naws_secret_access_key = o\n"
+                            "aws_session_token = new\naws_security_token = older\n");
+  write_file("config", "[default]\naws_session_token = from-config\n");
+  char *cred = path_in("credentials"), *cfg = path_in("config"), *err = NULL;
+  setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
+  setenv("AWS_CONFIG_FILE", cfg, 1);
+  aws_client *c = client();
+  const aws_creds *cr = aws_host_creds(c, &err);
+  assert_string_equal(cr->access_key_id, "AKIDC");
+  assert_null(cr->session_token);
+  aws_client_free(c);
+  setenv("AWS_PROFILE", "old", 1);
+  c = client();
+  cr = aws_host_creds(c, &err);
+  assert_string_equal(cr->session_token, "older");
+  aws_client_free(c);
+  free(cred);
+  free(cfg);
+}
+
 static void test_credential_process(void **state) {
   (void)state;
   write_script("p ok",
@@ -532,6 +567,27 @@ static void test_assumed_profile_refresh(void **state) {
   fake_now = exp - 500;
   assert_non_null(aws_host_creds(c, &err));
   assert_int_equal(stub_requests(srv), 2);
+  aws_client_free(c);
+
+  /* credential_source = Ec2InstanceMetadata: the instance role (IMDS on
+   * the stub) signs the AssumeRole. */
+  write_file("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/demo\n"
+                       "credential_source = Ec2InstanceMetadata\n");
+  stub_reset(srv);
+  fake_now = exp - 3600;
+  script_imds("AKIDINSTANCE", exp);
+  put(200, "Content-Type: text/xml\r\n", xml);
+  c = client();
+  cr = aws_host_creds(c, &err);
+  if (!cr)
+    fail_msg("%s", err);
+  assert_string_equal(cr->source, "profile default → assume arn:aws:iam::123456789012:role/demo "
+                                  "via credential_source Ec2InstanceMetadata");
+  assert_int_equal(stub_requests(srv), 4);
+  assert_true(str_starts(stub_request(srv, 0), "PUT /latest/api/token HTTP/1.1\r\n"));
+  assert_int_equal(stub_header(srv, 3, "Authorization", &v), 1);
+  assert_true(str_starts(v, "AWS4-HMAC-SHA256 Credential=AKIDINSTANCE/"));
+  free(v);
   aws_client_free(c);
   free(xml);
   free(cfg);
@@ -681,6 +737,7 @@ int main(void) {
       cmocka_unit_test_setup(test_profile_refusals, setup),
       cmocka_unit_test_setup(test_assumed_profile_refresh, setup),
       cmocka_unit_test_setup(test_credential_process, setup),
+      cmocka_unit_test_setup(test_token_from_the_keys_file, setup),
       cmocka_unit_test_setup(test_expired_token_refresh, setup),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

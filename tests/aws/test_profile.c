@@ -75,7 +75,7 @@ static void test_config_file(void **state) {
   profile_from_texts("sso", NULL, config, &p);
   assert_true(p.found);
   assert_null(p.access_key_id);
-  assert_string_equal(p.unsupported, "sso_session");
+  assert_string_equal(p.other_source, "sso_session");
   profile_free(&p);
 }
 

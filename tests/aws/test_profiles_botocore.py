@@ -71,7 +71,9 @@ def keys(name, akid, secret="x"):
 
 
 # name, config, credentials, env, extra files {relative path: (text, mode)},
-# expected slashd error substring (None: both must resolve the same key id)
+# and None (both must resolve the same key id) or (a substring of slashd's
+# error, botocore's exception class). mfa_serial: botocore would prompt for
+# a code (EOFError with no terminal); slashd refuses it outright.
 CASES = [
     ("plain default keys", "[default]\nregion = us-east-1\n", keys("default", "AKIDPLAIN"), {}, {}, None),
     ("named profile", "", keys("default", "AKIDDEF") + keys("ops", "AKIDOPS"),
@@ -108,17 +110,17 @@ CASES = [
       "AWS_CONTAINER_AUTHORIZATION_TOKEN": "slashd-container-token"}, {}, None),
     ("credential_source Bogus",
      "[default]\nrole_arn = %s\ncredential_source = Bogus\n" % role("ops"), "", {}, {},
-     'credential_source (@HOME@/.aws/config:3) is "Bogus"'),
+     ('credential_source (@HOME@/.aws/config:3) is "Bogus"', "InvalidConfigError")),
     ("source_profile loop",
      "[profile a]\nrole_arn = %s\nsource_profile = b\n[profile b]\nrole_arn = %s\nsource_profile = a\n"
-     % (role("ops"), role("ops")), "", {"AWS_PROFILE": "a"}, {}, "source_profile loop: a → b → a"),
+     % (role("ops"), role("ops")), "", {"AWS_PROFILE": "a"}, {}, ("source_profile loop: a → b → a", "InfiniteLoopConfigError")),
     ("missing source_profile",
      "[default]\nrole_arn = %s\nsource_profile = ghost\n" % role("ops"), "", {}, {},
-     'names "ghost", which is in neither file'),
+     ('names "ghost", which is in neither file', "InvalidConfigError")),
     ("mfa_serial refused",
      "[default]\nrole_arn = %s\nsource_profile = base\nmfa_serial = arn:aws:iam::%s:mfa/u\n"
      % (role("ops"), ACCT), keys("base", HOST_KEY, HOST_SECRET), {}, {},
-     "mfa_serial (@HOME@/.aws/config:4) needs an MFA code"),
+     ("mfa_serial (@HOME@/.aws/config:4) needs an MFA code", "EOFError")),
     ("credential_process without Expiration",
      "[default]\ncredential_process = \"@HOME@/bin/creds helper\" --static\n", "", {},
      {"bin/creds helper": (PROCESS_OK % ("AKIDPROCSTATIC", ""), 0o755)}, None),
@@ -129,7 +131,7 @@ CASES = [
     ("credential_process failing",
      "[profile p]\ncredential_process = @HOME@/bin/fail\n", "", {"AWS_PROFILE": "p"},
      {"bin/fail": ("#!/bin/sh\necho 'token expired, log in again' >&2\nexit 3\n", 0o755)},
-     'credential_process (@HOME@/.aws/config:2) exited with status 3: token expired'),
+     ('credential_process (@HOME@/.aws/config:2) exited with status 3: token expired', "CredentialRetrievalError")),
     ("sso-session form",
      "[default]\nsso_session = corp\nsso_account_id = %s\nsso_role_name = ReadOnly\n"
      "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n" % ACCT,
@@ -155,14 +157,22 @@ CASES = [
      {"@SSO:https://old.awsapps.com/start@": (json.dumps({
          "startUrl": "https://old.awsapps.com/start", "region": "us-east-1",
          "accessToken": "sso-token-revoked", "expiresAt": iso_in(-60)}), 0o600)},
-     "run `aws sso login --profile dev`"),
+     ("run `aws sso login --profile dev`", "UnauthorizedSSOTokenError")),
     ("web identity in the environment beats profile keys", "", keys("default", "AKIDFILE"),
      {"AWS_WEB_IDENTITY_TOKEN_FILE": "@HOME@/token", "AWS_ROLE_ARN": role("slashd-web-identity"),
       "AWS_ROLE_SESSION_NAME": "slashd-wi"},
      {"token": ("slashd-web-identity-token", 0o600)}, None),
+    ("web_identity_token_file in the profile",
+     "[default]\nweb_identity_token_file = @HOME@/token\nrole_arn = %s\nrole_session_name = wi\n"
+     % role("slashd-web-identity"), keys("default", "AKIDIGNORED"), {},
+     {"token": ("slashd-web-identity-token", 0o600)}, None),
     ("AWS_PROFILE naming no profile", "", keys("default", "AKIDDEF"), {"AWS_PROFILE": "ghost"}, {},
-     'profile "ghost" not in'),
+     ('profile "ghost" not in', "ProfileNotFound")),
 ]
+
+
+def case_named(name):
+    return next(c for c in CASES if c[0] == name)
 
 
 def setUpModule():
@@ -230,8 +240,10 @@ class BotocoreParity(unittest.TestCase):
                 self.assertTrue(theirs["ok"] and theirs["akid"], where)
                 self.assertEqual(ours["access_key_id"], theirs["akid"], where)
             else:
+                want_text, want_class = want_err
                 self.assertEqual(ours.get("status"), "credentials", where)
-                self.assertIn(want_err.replace("@HOME@", home), ours["error"], where)
+                self.assertIn(want_text.replace("@HOME@", home), ours["error"], where)
+                self.assertEqual(theirs.get("error"), want_class, where)
                 self.assertIn("later sources were not tried", ours["error"], where)
                 self.assertFalse(theirs["ok"] and theirs.get("akid"), where)
             return ours
@@ -243,13 +255,31 @@ class BotocoreParity(unittest.TestCase):
                 self.run_case(case)
 
     def test_sources_are_described(self):
-        ours = self.run_case(CASES[6])
+        ours = self.run_case(case_named("role chain of depth 2"))
         self.assertEqual(ours["source"], "profile top → assume %s via source_profile mid → assume %s via "
                          "source_profile base" % (role("ops"), role("slashd-readonly")))
 
+    def test_sso_endpoints_follow_their_own_variables(self):
+        # AWS_ENDPOINT_URL points at a closed loopback port: only the SSO
+        # (portal) and SSO OIDC variables can make these succeed.
+        dead = "http://127.0.0.1:9"
+        for want in ("sso-session form", "sso-session token refreshed through OIDC"):
+            name, config, credentials, extra, files, _ = case_named(want)
+            with tempfile.TemporaryDirectory(prefix="slashd-parity-") as home:
+                self.layout(home, config, credentials, files)
+                env = self.env(home, extra)
+                env["AWS_ENDPOINT_URL"] = dead
+                env["AWS_ENDPOINT_URL_SSO"] = tcf.base_url()
+                env["AWS_ENDPOINT_URL_SSO_OIDC"] = tcf.base_url()
+                p = subprocess.run([tcf.PROBE, "creds"], env=env, capture_output=True, text=True, timeout=60)
+                self.assertEqual(json.loads(p.stdout)["status"], "ok", name + ": " + p.stdout)
+                del env["AWS_ENDPOINT_URL_SSO"]
+                p = subprocess.run([tcf.PROBE, "creds"], env=env, capture_output=True, text=True, timeout=60)
+                self.assertIn("127.0.0.1:9", json.loads(p.stdout).get("error", ""), name + ": " + p.stdout)
+
     def test_external_id_sent(self):
         tcf.control("/_fake/reset", {})
-        self.run_case(CASES[7])
+        self.run_case(case_named("role with external_id, session name and duration"))
         calls = tcf.control("/_fake/calls?service=sts&action=AssumeRole")
         calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
         params = [c["params"] for c in calls]

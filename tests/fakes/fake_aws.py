@@ -2283,11 +2283,13 @@ class Handler(BaseHTTPRequestHandler):
 #   sts.deterministic_keys false AssumeRole answers the same access key id
 #                                for the same role, caller and ExternalId
 #   sso.access_tokens     {}    token -> {"accounts": {account_id: [role
-#                                names]}} tokens the portal accepts
+#                                names]}} or {"from_token": T}: tokens the
+#                                portal accepts
 #   sso.clients           {}    client_id -> {"secret": S, "refresh_tokens":
 #                                {refresh_token: new_access_token}} for
-#                                CreateToken (the new token is then accepted
-#                                with the same accounts as "from_token")
+#                                CreateToken (list the new token in
+#                                access_tokens, e.g. {"from_token": OLD}
+#                                to give it OLD's accounts)
 #   sso.expires_in        3600  CreateToken's expiresIn
 # GetRoleCredentials: GET /federation/credentials?role_name=&account_id=
 # with x-amz-sso_bearer_token (unsigned, like the real portal); unknown or

@@ -301,6 +301,18 @@ class LambdaRuntime:
             time.sleep(0.001)
         return False
 
+    def wait_log(self, pattern, timeout=10):
+        """The runtime's log (its stdout, read by a thread) once a line matches
+        `pattern` (a regex); the log is read asynchronously, so a line written
+        just before a result may arrive just after it."""
+        end = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            log = "\n".join(self.log_lines)
+            if rx.search(log) or time.monotonic() > end:
+                return log
+            time.sleep(0.01)
+
     def close(self):
         with self.cond:
             self.closing = True

@@ -11,6 +11,7 @@ import hashlib
 import datetime as dt
 import http.client
 import json
+import email.utils
 import os
 import re
 import select
@@ -1061,6 +1062,62 @@ class FakeAwsTest(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+
+class IdentityCenterAndClockTest(unittest.TestCase):
+    """The credentials extras, through botocore's own sso / sso-oidc / sts
+    clients: the fake answers the real shapes and refuses what AWS refuses.
+    (FakeAwsTest's fake and helpers, without running its tests again.)"""
+
+    setUpClass = classmethod(FakeAwsTest.setUpClass.__func__)
+    tearDownClass = classmethod(FakeAwsTest.tearDownClass.__func__)
+    control = FakeAwsTest.control
+    scenario = FakeAwsTest.scenario
+    client = FakeAwsTest.client
+
+    def setUp(self):
+        self.control("POST", "/_fake/reset", {"scenario": True})
+        self.scenario({"sso": {"access_tokens": {"tok-1": {"accounts": {ACCT: ["ReadOnly"]}},
+                                                 "tok-2": {"from_token": "tok-1"}},
+                               "clients": {"c1": {"secret": "s1", "refresh_tokens": {"r1": "tok-2"}}}}})
+
+    def test_get_role_credentials(self):
+        sso = self.client("sso", unsigned=True)
+        rc = sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="tok-1")
+        creds = rc["roleCredentials"]
+        self.assertTrue(creds["accessKeyId"].startswith("ASIA"))
+        self.assertGreater(creds["expiration"], time.time() * 1000)
+        # The credentials are real: STS knows who they are.
+        sts = self.client("sts", ak=creds["accessKeyId"], sk=creds["secretAccessKey"], token=creds["sessionToken"])
+        self.assertIn("AWSReservedSSO_ReadOnly", sts.get_caller_identity()["Arn"])
+        with self.assertRaises(sso.exceptions.UnauthorizedException):
+            sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="nope")
+        with self.assertRaises(ClientError) as cm:
+            sso.get_role_credentials(roleName="Admin", accountId=ACCT, accessToken="tok-1")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ForbiddenException")
+
+    def test_create_token(self):
+        oidc = self.client("sso-oidc", unsigned=True)
+        t = oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="s1", refreshToken="r1")
+        self.assertEqual(t["accessToken"], "tok-2")
+        self.assertEqual(t["expiresIn"], 3600)
+        sso = self.client("sso", unsigned=True)
+        sso.get_role_credentials(roleName="ReadOnly", accountId=ACCT, accessToken="tok-2")
+        with self.assertRaises(oidc.exceptions.InvalidGrantException):
+            oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="s1", refreshToken="r0")
+        with self.assertRaises(oidc.exceptions.InvalidClientException):
+            oidc.create_token(grantType="refresh_token", clientId="c1", clientSecret="bad", refreshToken="r1")
+
+    def test_clock_offset(self):
+        self.scenario({"clock_offset_seconds": 3600})
+        sts = self.client("sts")
+        with self.assertRaises(ClientError) as cm:
+            sts.get_caller_identity()
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], "SignatureDoesNotMatch")
+        date = email.utils.parsedate_to_datetime(err["ResponseMetadata"]["HTTPHeaders"]["date"])
+        self.assertLess(abs(date.timestamp() - time.time() - 3600), 5)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,28 @@ class WhoAmI(unittest.TestCase):
                       % env["AWS_CONFIG_FILE"], err)
 
 
+class ProcessStderr(unittest.TestCase):
+    def test_stderr_goes_to_the_log(self):
+        with tempfile.TemporaryDirectory(prefix="slashd-proc-") as tmp:
+            script = os.path.join(tmp, "helper")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\necho 'first line' >&2\necho 'second line' >&2\n"
+                        "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDP\", \"SecretAccessKey\": \"s\"}'\n")
+            os.chmod(script, 0o755)
+            cfg = os.path.join(tmp, "config")
+            with open(cfg, "w") as f:
+                f.write("[profile tools]\ncredential_process = %s\n" % script)
+            probe = os.path.join(os.environ.get("SLASHD_BUILD_DIR", "build"), "tests", "aws", "aws_probe")
+            e = {"PATH": "/usr/bin:/bin", "HOME": tmp, "AWS_CONFIG_FILE": cfg, "AWS_PROFILE": "tools",
+                 "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none"), "AWS_EC2_METADATA_DISABLED": "true",
+                 "AWS_PROBE_LOG": "warn"}
+            p = subprocess.run([probe, "creds"], env=e, capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('"access_key_id":"AKIDP"', p.stdout)
+            self.assertIn('event=aws_credential_process_stderr profile=tools line="first line"', p.stderr)
+            self.assertIn('event=aws_credential_process_stderr profile=tools line="second line"', p.stderr)
+
+
 class ClockSkew(unittest.TestCase):
     """AWS refuses a signature 5+ minutes off with its own Date: slashd signs
     with the server's time from then on, retrying once."""

@@ -473,7 +473,8 @@ class PluginGuide(unittest.TestCase):
     def test_output_and_memory_are_explained(self):
         g = self.guide()
         self.assertIn("### Output and memory", g)
-        self.assertIn("standard output and standard error", g)
+        self.assertIn("standard output or standard error is captured", g)
+        self.assertIn("worker_memory_mb", g)
 
 
 class Replay(unittest.TestCase):
@@ -655,6 +656,238 @@ class QueuedAck(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
             sink.close()
+
+
+class Hogging(unittest.TestCase):
+    """Item 16: per-user and per-plugin running caps, by default workers - 1,
+    so commands that hang cannot take every worker: the ack says why and
+    nothing is queued, and `help` still runs at once."""
+
+    def test_default_caps_leave_a_worker(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hang"), plugins=("help",),
+                   server={"workers": "3", "job_timeout": "8"})
+        with open(d.config) as f:
+            text = f.read()
+        with open(d.config, "w") as f:  # the defaults: no cap keys at all
+            f.write(re.sub(r"max_running_per_\w+ = 0\n", "", text))
+        d.start()
+        try:
+            rids = []
+            for i in range(2):
+                _, h, ack = d.slash("hang forever", user_id="U0HOG%d" % i)
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            status, h, ack = d.slash("hang forever", user_id="U0HOG2")
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("`hang` is at its limit of 2 commands running at once", ack["text"])
+            # The third worker is free for everyone else: help answers at once.
+            t0 = time.monotonic()
+            _, h, ack = d.slash("help", user_id="U0HOG3")
+            sink.wait_final(h["x-slashd-request-id"], timeout=5)
+            self.assertLess(time.monotonic() - t0, 5)
+            # One user: at most 2 at once, the third refused, nothing queued.
+            for i in range(2):
+                _, h, ack = d.slash("good sleep %d" % (3 + i), user_id="U0HOG4")
+                self.assertIn("x-slashd-request-id", h, ack)
+                rids.append(h["x-slashd-request-id"])
+            _, h, ack = d.slash("good sleep 5", user_id="U0HOG4")
+            self.assertNotIn("x-slashd-request-id", h)
+            self.assertIn("You already have 2 commands running (at most 2 at once)", ack["text"])
+            for rid in rids:
+                sink.wait_final(rid, timeout=30)
+            # Finished jobs no longer count.
+            _, h, ack = d.slash("good sleep 1", user_id="U0HOG4")
+            self.assertIn("x-slashd-request-id", h, ack)
+            sink.wait_final(h["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertEqual(d.read_log().count("event=capped"), 2)
+
+
+class PluginExit(unittest.TestCase):
+    """Item 18: a plugin calling exit(0) is reported as the worker exiting
+    during the command (not as a crash), the worker is replaced, and
+    `slashd run` exits non-zero (70)."""
+
+    def test_daemon_says_the_worker_exited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile exit", user_id="U0EXIT1")
+            final = sink.wait_final(h["x-slashd-request-id"])[-1]
+            self.assertTrue(final["error"])
+            self.assertIn("the worker exited during the command", final["text"])
+            self.assertNotIn("crashed", final["text"])
+            # The worker was replaced: the next commands run.
+            for i in range(3):
+                _, h, ack = d.slash("good echo after-%d" % i, user_id="U0EXIT2")
+                self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "after-%d" % i)
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        self.assertIn("event=plugin_exited", d.read_log())
+        self.assertRegex(d.read_log(), r"event=audit .*plugin=hostile cmd=exit .*outcome=error")
+
+    def test_run_exits_70(self):
+        d = Daemon(fixtures=("hostile",))
+        rc, out, err = run_cli("run", "hostile", "exit", config=d.config)
+        self.assertEqual(rc, 70, (out, err))
+        self.assertIn("the worker exited during the command", err)
+
+
+class PluginOutput(unittest.TestCase):
+    """Item 17: what a plugin prints is captured per worker and logged as
+    tagged, length-limited, rate-limited plugin_output lines with the
+    plugin's name, never raw."""
+
+    def test_output_is_tagged_cut_and_limited(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, ack = d.slash("hostile print", user_id="U0OUT1")
+            rid = h["x-slashd-request-id"]
+            self.assertEqual(sink.wait_final(rid)[-1]["text"], "printed")
+            _, h2, _ = d.slash("good echo next", user_id="U0OUT2")
+            sink.wait_final(h2["x-slashd-request-id"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        lines = log.splitlines()
+        # Nothing raw: every line is the host's own.
+        for l in lines:
+            self.assertTrue(l.startswith("ts="), l[:200])
+        self.assertNotIn("\nts=2020-01-01", log)
+        self.assertNotRegex(log, r"(?m)^stdout line")
+        ours = [l for l in lines if "event=plugin_output " in l]
+        self.assertEqual(len(ours), 20, ours[:3])
+        for l in ours:
+            self.assertIn("plugin=hostile req=%s stream=stdout" % rid, l)
+            self.assertLess(len(l), 512 + 300)
+        self.assertIn('line="ts=2020-01-01T00:00:00.000Z level=info proc=main event=audit', ours[0])
+        self.assertIn("cut=true", ours[1])
+        self.assertRegex(log, r"event=plugin_output_dropped plugin=hostile req=%s lines=83 " % rid)
+
+
+class WorkerRecycling(unittest.TestCase):
+    """Items 14 and 15: a worker whose plugin left a thread running, ran out
+    of its memory limit, grew past worker_recycle_mb or ran worker_max_jobs
+    jobs finishes the reply and is replaced; the next jobs run as usual."""
+
+    def daemon(self, **server):
+        self.sink = Sink()
+        srv = {"workers": "1"}
+        srv.update(server)
+        self.d = Daemon(self.sink, fixtures=("good", "hostile"), server=srv).start()
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+        self.sink.close()
+
+    def run_ok(self, text, want, user="U0REC"):
+        _, h, ack = self.d.slash(text, user_id=user)
+        self.assertIn("x-slashd-request-id", h, ack)
+        final = self.sink.wait_final(h["x-slashd-request-id"])[-1]
+        self.assertEqual(final["text"], want)
+        return final
+
+    def after_it(self, n=3):
+        for i in range(n):
+            self.run_ok("good echo after-%d" % i, "after-%d" % i, user="U0AFTER%d" % i)
+
+    def test_threads_left_behind(self):
+        self.daemon()
+        self.run_ok("hostile thread", "threaded")
+        self.after_it()
+        log = self.d.read_log()
+        self.assertIn("event=plugin_threads_left plugin=hostile threads=1", log)
+        self.assertIn('event=worker_retired worker=0', log)
+        self.assertIn('why="plugin hostile left 1 thread running"', log)
+        self.assertNotIn("outcome=crashed", log)
+
+    def test_memory_limit(self):
+        self.daemon(worker_memory_mb="256")
+        if "event=worker_memory_limit" not in self.d.read_log():
+            self.skipTest("no memory limit in this build (sanitizers)")
+        _, h, _ = self.d.slash("hostile alloc 3000", user_id="U0MEM")
+        final = self.sink.wait_final(h["x-slashd-request-id"])[-1]
+        self.assertTrue(final["error"])
+        self.assertIn("ran out of memory (limit 256 MB)", final["text"])
+        self.after_it()
+        self.assertIn('why="a job ran out of memory (limit 256 MB)"', self.d.read_log())
+
+    def test_recycle_by_resident_size(self):
+        self.daemon(worker_recycle_mb="64", worker_memory_mb="0")
+        self.run_ok("hostile alloc 100", "allocated")
+        self.after_it()
+        self.assertRegex(self.d.read_log(), r'why="resident size \d+ MB is over worker_recycle_mb 64"')
+
+    def test_recycle_after_max_jobs(self):
+        self.daemon(worker_max_jobs="2")
+        for i in range(5):
+            self.run_ok("good echo job-%d" % i, "job-%d" % i, user="U0MAX%d" % i)
+        log = self.d.read_log()
+        self.assertEqual(log.count('why="ran 2 jobs (worker_max_jobs)"'), 2)
+        self.assertNotIn("outcome=crashed", log)
+
+
+class PlantedCredentials(unittest.TestCase):
+    """Item 12: a worker's creds message enters the shared cache only for the
+    job it runs, under that job's key, with a real expiry."""
+
+    def test_planted_creds_are_dropped(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, _ = d.slash("hostile plant", user_id="U0PLANT")
+            self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "planted")
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        self.assertIn('event=creds_refused worker=', log)
+        self.assertIn('msg="not for the user and channel of the job the worker runs"', log)
+        self.assertIn('msg="no expiry, or already expired"', log)
+        self.assertNotIn("ASIAPLANTED", log)
+
+
+class LostBeforeStart(unittest.TestCase):
+    """Item 13: a job handed to a worker that dies before acknowledging it
+    (its handler never ran) is given to another worker, once; one lost after
+    the acknowledgement is reported as what it was (crashed)."""
+
+    def worker_pids(self, d):
+        return [int(p) for p in re.findall(r"event=worker_ready worker=\d+ pid=(\d+)", d.read_log())]
+
+    def test_redispatched_once_then_runs(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "crash"), server={"workers": "1"}).start()
+        try:
+            deadline = time.monotonic() + 10
+            while not self.worker_pids(d) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            pid = self.worker_pids(d)[-1]
+            os.kill(pid, signal.SIGSTOP)  # idle in the main process's view, but it reads nothing
+            _, h, ack = d.slash("good echo lost-once", user_id="U0LOST1")
+            rid = h["x-slashd-request-id"]
+            time.sleep(0.3)  # the job is on its socket now
+            os.kill(pid, signal.SIGKILL)
+            final = sink.wait_final(rid, timeout=20)[-1]
+            self.assertEqual(final["text"], "lost-once", final)
+            # Lost after its acknowledgement: reported as what it was.
+            _, h, _ = d.slash("crash now", user_id="U0LOST2")
+            crashed = sink.wait_final(h["x-slashd-request-id"], timeout=20)[-1]
+            self.assertIn("the command crashed", crashed["text"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        self.assertRegex(log, r"event=job_redispatched req=%s " % re.escape(rid))
+        self.assertRegex(log, r"event=audit req=%s .*outcome=ok" % re.escape(rid))
+        self.assertNotRegex(log, r"event=audit req=%s .*outcome=crashed" % re.escape(rid))
 
 
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")

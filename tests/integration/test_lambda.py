@@ -227,7 +227,7 @@ class Front(unittest.TestCase):
         self.assertTrue(job["user"].startswith("U0TEST"))
         call = self.s.aws.calls("sqs", "SendMessage")[0]
         self.assertTrue(call["signed_ok"])
-        self.assertIn("req=%s" % rid, self.s.front_log())
+        self.assertIn("req=%s" % rid, self.s.front.wait_log("req=%s" % rid))
         # The same command from the same user again: a duplicate, not queued.
         again = self.s.ask(self.s.url_event(self.s.form("help", user_id=job["user"])))
         self.assertIn("already running", json.loads(again["body"])["text"])
@@ -251,7 +251,7 @@ class Front(unittest.TestCase):
         self.assertEqual(old["statusCode"], 401, old)
         self.assertEqual(self.s.aws.calls("sqs"), [])
         self.assertEqual(self.s.queued(), [])
-        self.assertIn("event=verify_failed", self.s.front_log())
+        self.assertIn("event=verify_failed", self.s.front.wait_log("event=verify_failed"))
 
     def test_method_type_size_and_shape_statuses(self):
         body = self.s.form("help")
@@ -276,7 +276,60 @@ class Front(unittest.TestCase):
             self.assertIn(expect, ack.lower())
         self.assertEqual(self.s.queued(), [])
 
-    def test_mapping_template_event_answers_with_the_ack_object(self):
+    def test_mapping_template_event_is_refused_when_a_signing_secret_is_set(self):
+        # It has no headers, hence no signature; with a secret only a signature will do.
+        res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        self.assertEqual(res.kind, "error", res)
+        self.assertEqual(res.json()["errorType"], "Unauthorized")
+        self.assertRegex(self.s.front.wait_log(r"event=mapping_template .*refused"), r"event=mapping_template .*refused")
+        self.assertEqual(self.s.queued(), [])
+
+    def test_interactivity_payload_goes_to_the_shared_handler(self):
+        """A click with a token that does not verify changes nothing; the
+        clicker is told why on the click's response_url before the
+        invocation returns (Lambda may freeze the container after it)."""
+        payload = {"type": "block_actions", "user": {"id": "U0CLICK", "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": self.s.sink.url("/actions/lambda-click"), "trigger_id": "9.9.9",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": "v1.forged.token"}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        r = self.s.ask(self.s.url_event(body))
+        self.assertEqual(r["statusCode"], 200, r)
+        with self.s.sink.cond:
+            got = [m for m in self.s.sink.messages if m.get("path") == "/actions/lambda-click"]
+        self.assertEqual(len(got), 1, self.s.front_log())
+        self.assertRegex(self.s.front.wait_log(r"event=interaction .*outcome=refused"), r"event=interaction .*outcome=refused")
+        self.assertEqual(self.s.queued(), [])
+        bad = self.s.ask(self.s.url_event(body, secret="not-the-secret"))
+        self.assertEqual(bad["statusCode"], 401)
+
+    def test_every_line_of_an_invocation_names_both_request_ids(self):
+        r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
+        rid = request_id(json.loads(r.json()["body"])["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % r.request_id)
+        lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
+        self.assertGreaterEqual(len(lines), 2, self.s.front_log())
+        for line in lines:
+            self.assertIn("req=%s" % rid, line)
+        self.assertEqual(self.s.front.violations, [])
+
+
+class MappingTemplate(unittest.TestCase):
+    """The original design's API Gateway mapping template: {"body": form},
+    verified by the legacy token alone (no signing secret configured)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(slack={"signing_secret": None,
+                             "verification_token": "env:SLASHD_TEST_TOKEN"}).start(worker=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_answered_with_the_ack_object_and_warned_once(self):
         res = self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
         self.assertEqual(res.kind, "response", res)
         ack = res.json()
@@ -285,18 +338,11 @@ class Front(unittest.TestCase):
         bad = self.s.front.invoke({"body": self.s.form("help", token="wrong").decode()}, timeout_ms=3000)
         self.assertEqual(bad.kind, "error", bad)
         self.assertEqual(bad.json()["errorType"], "Unauthorized")
-        self.s.front.invoke({"body": self.s.form("help").decode()}, timeout_ms=3000)
+        refused = self.s.front.invoke({"body": self.s.form("nosuch").decode()}, timeout_ms=3000)
+        self.assertNotIn("is running", refused.json()["text"])
+        self.s.front.wait_log(r"event=answered aws_req=%s" % refused.request_id)
         self.assertEqual(self.s.front_log().count("event=mapping_template"), 1)
-        self.assertEqual(len(self.s.queued()), 2)
-
-    def test_every_line_of_an_invocation_names_both_request_ids(self):
-        r = self.s.front.invoke(self.s.url_event(self.s.form("help")), timeout_ms=3000)
-        rid = request_id(json.loads(r.json()["body"])["text"])
-        lines = [l for l in self.s.front.log_lines if "aws_req=%s" % r.request_id in l]
-        self.assertGreaterEqual(len(lines), 2, self.s.front_log())
-        for line in lines:
-            self.assertIn("req=%s" % rid, line)
-        self.assertEqual(self.s.front.violations, [])
+        self.assertEqual(len(self.s.queued()), 1)
 
 
 class FrontSends(unittest.TestCase):
@@ -320,7 +366,233 @@ class FrontSends(unittest.TestCase):
             ack = json.loads(r["body"])["text"]
             self.assertNotIn("is running", ack)
             self.assertIn("not started", ack)
-            self.assertRegex(s.front_log(), r"event=not_queued .*NonExistentQueue")
+            self.assertRegex(s.front.wait_log(r"event=not_queued .*NonExistentQueue"), r"event=not_queued .*NonExistentQueue")
+        finally:
+            s.close()
+
+
+class EndToEnd(unittest.TestCase):
+    """Slack → front → queue → worker → response_url, both functions from the zip."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.aws.reset()  # an empty queue for every test
+
+    def send(self, text, **kw):
+        r = self.s.ask(self.s.url_event(self.s.form(text, **kw)))
+        self.assertEqual(r["statusCode"], 200, r)
+        ack = json.loads(r["body"])["text"]
+        rid = request_id(ack)
+        self.assertIsNotNone(rid, ack)
+        return rid
+
+    def test_sqs_round_trip(self):
+        rid = self.send("good echo hello from lambda")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(rid, timeout=5)
+        self.assertEqual(msgs[-1]["text"], "hello from lambda")
+        self.assertEqual(self.s.queued(), [])  # deleted after success
+        log = self.s.worker.wait_log(r"event=audit .*req=%s" % re.escape(rid))
+        self.assertIn("aws_req=%s" % res.request_id, log)
+        self.assertRegex(log, r"event=audit .*req=%s" % re.escape(rid))
+        self.assertEqual(self.s.worker.violations, [])
+
+    def test_interim_and_final_replies_are_posted_before_the_invocation_returns(self):
+        rid = self.send("good interim")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", res)
+        # Nothing is left for after the freeze: both are already at the sink.
+        msgs = self.s.sink.for_request(rid)
+        # Progress messages until Slack's 5 are nearly used up, then the final.
+        self.assertEqual([m["final"] for m in msgs], [False, False, False, True], msgs)
+        self.assertEqual(msgs[-1]["text"], "done after 3 progress messages")
+
+    def test_crashing_plugin_tells_the_user_and_is_not_retried(self):
+        rid = self.send("crash now")
+        res = self.s.poll()
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(rid, timeout=5)
+        self.assertIn("crashed", msgs[-1]["text"])
+        self.assertTrue(msgs[-1]["error"])
+        # The container carries on.
+        rid = self.send("good echo after the crash")
+        self.assertEqual(self.s.poll().json(), {"batchItemFailures": []})
+        self.assertEqual(self.s.sink.wait_final(rid, timeout=5)[-1]["text"], "after the crash")
+
+    def test_deadline_shorter_than_the_command_tells_the_user_before_it(self):
+        rid = self.send("hang forever")
+        res = self.s.poll(timeout_ms=4000)
+        self.assertEqual(res.kind, "response", "%r\n%s" % (res, self.s.worker_log()))
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.for_request(rid)
+        self.assertTrue(msgs and msgs[-1]["final"], msgs)
+        self.assertTrue(msgs[-1]["error"])
+        # The limit it was held to is what was left of the invocation.
+        self.assertRegex(msgs[-1]["text"], r"ran longer than the [12] s limit and was stopped")
+        self.assertLess(msgs[-1]["at"] - self.s.worker.done[res.request_id].delivered_at, 4.0)
+        self.assertLess(res.elapsed, 4.0)
+
+    def test_record_delivered_twice_runs_once(self):
+        rid = self.send("good echo only once")
+        q = self.s.queued()
+        self.assertEqual(len(q), 1)
+        event = {"Records": [{"messageId": q[0]["message_id"], "receiptHandle": "h", "body": q[0]["body"],
+                              "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                              "eventSourceARN": "arn:aws:sqs:us-east-1:%s:slashd-jobs" % ACCOUNT,
+                              "awsRegion": "us-east-1"}]}
+        for _ in range(2):
+            res = self.s.worker.invoke(event, timeout_ms=30000)
+            self.assertEqual(res.json(), {"batchItemFailures": []})
+        self.s.sink.wait_final(rid, timeout=5)
+        time.sleep(0.2)
+        self.assertEqual(len(self.s.sink.for_request(rid)), 1)
+        self.assertIn("event=duplicate_record", self.s.worker.wait_log("event=duplicate_record"))
+
+    def test_malformed_and_unknown_version_records_are_dropped(self):
+        self.send("good echo template")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")  # leave the queue to the test
+        future = dict(job, v=99)
+        event = {"Records": [
+            {"messageId": "m-bad-json", "body": "{not json", "eventSource": "aws:sqs"},
+            {"messageId": "m-v99", "body": json.dumps(future), "eventSource": "aws:sqs"},
+            {"messageId": "m-nobody", "eventSource": "aws:sqs"}]}
+        res = self.s.worker.invoke(event, timeout_ms=30000)
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        self.assertEqual(self.s.sink.for_request(job["id"]), [])
+        log = self.s.worker.wait_log(r"event=bad_record .*record=m-nobody")  # the last one
+        self.assertGreaterEqual(log.count("event=bad_record"), 3)
+
+    def test_record_older_than_max_job_age_is_not_run_and_the_user_told(self):
+        self.send("good echo stale")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")
+        stale = dict(job, id=job["id"] + "x", accepted_ms=int(time.time() * 1000) - 1600 * 1000)
+        event = {"Records": [{"messageId": "m-stale", "body": json.dumps(stale), "eventSource": "aws:sqs"}]}
+        res = self.s.worker.invoke(event, timeout_ms=30000)
+        self.assertEqual(res.json(), {"batchItemFailures": []})
+        msgs = self.s.sink.wait_final(stale["id"], timeout=5)
+        self.assertIn("not run", msgs[-1]["text"])
+        self.assertNotIn("stale", [m["text"] for m in msgs])
+        # Past the response_url's 30 minutes nobody can be told.
+        dead = dict(job, id=job["id"] + "y", accepted_ms=int(time.time() * 1000) - 1900 * 1000)
+        self.s.worker.invoke({"Records": [{"messageId": "m-dead", "body": json.dumps(dead),
+                                           "eventSource": "aws:sqs"}]}, timeout_ms=30000)
+        time.sleep(0.2)
+        self.assertEqual(self.s.sink.for_request(dead["id"]), [])
+
+    def test_sns_event(self):
+        self.send("good echo over sns")
+        job = json.loads(self.s.queued()[0]["body"])
+        self.s.sqs(Action="ReceiveMessage")
+        job["id"] += "sns"
+        res = self.s.worker.invoke(self.s.sns_event(json.dumps(job)), timeout_ms=30000)
+        self.assertEqual(res.kind, "response", res)
+        self.assertEqual(self.s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "over sns")
+
+
+class Confirmation(unittest.TestCase):
+    """A write command on Lambda: the worker posts the confirmation prompt
+    (signed with the key both functions derive from the secret), the click
+    goes to the front, and the confirmed job comes back through the queue."""
+
+    MAPPED = "U0MAPPED1"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack(extra="[identity]\nmode = map\n[identity.users]\n%s = "
+                            "arn:aws:iam::%s:role/ops-admin\n[plugin.ec2]\npoll_seconds = 1\n"
+                            "wait_seconds = 20\n" % (cls.MAPPED, ACCOUNT)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def confirm_and_run(self, text):
+        """The whole write path; returns the confirmed job's final message."""
+        s = self.s
+        r = s.ask(s.url_event(s.form(text, user_id=self.MAPPED)))
+        rid = request_id(json.loads(r["body"])["text"])
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        prompt = s.sink.wait_final(rid, timeout=10)[-1]
+        block = [b for b in prompt["body"]["blocks"] if b["type"] == "actions"][0]
+        value = {e["action_id"]: e for e in block["elements"]}["slashd_confirm"]["value"]
+        Stack.users += 1
+        payload = {"type": "block_actions", "user": {"id": self.MAPPED, "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": s.sink.url("/actions/c%d" % Stack.users), "trigger_id": "t%d" % Stack.users,
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": value}]}
+        s.ask(s.url_event(urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()))
+        job = json.loads(s.queued()[-1]["body"])
+        res = s.poll(timeout_ms=60000)
+        self.assertEqual(res.json(), {"batchItemFailures": []}, s.worker_log())
+        return s.sink.wait_final(job["id"], timeout=30)[-1]
+
+    def test_write_commands_run_as_the_users_role_with_credentials_kept_while_warm(self):
+        self.s.aws.reset()
+        for iid in ("i-0a1b2c3d4e5f00001", "i-0a1b2c3d4e5f00006"):
+            final = self.confirm_and_run("ec2 stop %s" % iid)
+            self.assertIn("stopped", final["text"])
+            self.assertFalse(final["error"], final)
+        calls = self.s.aws.state()["assume_role_calls"]
+        self.assertEqual(len(calls), 1, calls)  # the second job reused the warm container's
+        self.assertEqual(calls[0]["role_arn"], "arn:aws:iam::%s:role/ops-admin" % ACCOUNT)
+        self.assertEqual(calls[0]["source_identity"], self.MAPPED)
+        stops = self.s.aws.calls("ec2", "StopInstances")
+        self.assertEqual(len(stops), 2)
+        for c in stops:
+            self.assertIn("assumed-role/ops-admin", c["principal"])
+
+    def test_prompt_click_and_run(self):
+        s = self.s
+        r = s.ask(s.url_event(s.form("good change thing", user_id=self.MAPPED)))
+        ack = json.loads(r["body"])["text"]
+        self.assertIn("Preparing", ack)
+        rid = request_id(ack)
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        prompt = s.sink.wait_final(rid, timeout=5)[-1]
+        actions = [b for b in prompt["body"].get("blocks", []) if b["type"] == "actions"]
+        self.assertEqual(len(actions), 1, prompt)
+        confirm = {e["action_id"]: e for e in actions[0]["elements"]}["slashd_confirm"]
+        payload = {"type": "block_actions", "user": {"id": self.MAPPED, "team_id": "T0TEST"},
+                   "team": {"id": "T0TEST"}, "channel": {"id": "C0TEST"},
+                   "response_url": s.sink.url("/actions/confirmed"), "trigger_id": "7.7.7",
+                   "container": {"type": "message"},
+                   "actions": [{"action_id": "slashd_confirm", "block_id": "slashd_confirm",
+                                "type": "button", "value": confirm["value"]}]}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        self.assertEqual(s.ask(s.url_event(body))["statusCode"], 200)
+        self.assertRegex(s.front.wait_log(r"outcome=confirmed"), r"event=interaction .*outcome=confirmed")
+        q = s.queued()
+        self.assertEqual(len(q), 1, q)
+        job = json.loads(q[0]["body"])
+        self.assertEqual((job["plugin"], job["cmd"], job.get("prepare", False)), ("good", "change", False))
+        self.assertEqual(s.poll().json(), {"batchItemFailures": []})
+        self.assertEqual(s.sink.wait_final(job["id"], timeout=5)[-1]["text"], "changed something")
+
+
+class OverSns(unittest.TestCase):
+    def test_front_publishes_and_the_worker_runs_the_sns_event(self):
+        s = Stack(lambda_keys={"queue_url": None, "topic_arn": TOPIC_ARN}).start()
+        try:
+            r = s.ask(s.url_event(s.form("good echo via the topic")))
+            rid = request_id(json.loads(r["body"])["text"])
+            msg = s.aws.state()["sns_messages"][0]
+            res = s.worker.invoke(s.sns_event(msg["message"], mid=msg["message_id"]), timeout_ms=30000)
+            self.assertEqual(res.kind, "response", "%r\n%s" % (res, s.worker_log()))
+            self.assertEqual(s.sink.wait_final(rid, timeout=5)[-1]["text"], "via the topic")
         finally:
             s.close()
 

@@ -135,6 +135,7 @@ class Template(unittest.TestCase):
                  "s3:GetBucketLocation", "cloudwatch:GetMetricStatistics"}
         sts = {"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
         queue = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+        kms = {"kms:Decrypt"}
         for effect, acts, res in statements(role):
             self.assertEqual(effect, "Allow")
             acts = set(acts)
@@ -143,6 +144,9 @@ class Template(unittest.TestCase):
             if acts & sts:
                 self.assertEqual(acts, sts)
                 self.assertEqual(res, [Tag(Ref="UserRoleArnPattern")])
+            elif acts & kms:
+                # The confirmation key comes from the signing secret: decrypt, on that key only.
+                self.assertEqual((acts, res), (kms, [Tag(Ref="SecretKeyArn")]))
             elif acts & queue:
                 self.assertEqual(acts, queue)
                 self.assertEqual(len(res), 1)

@@ -42,9 +42,24 @@
 #elif defined(FIXTURE_OLDMINOR)
 #define ABI_MAJOR 1
 #define ABI_MINOR 0
+#elif defined(FIXTURE_MINOR11)
+/* As a plugin built with the 1.1 SDK: minor 1, a descriptor without the
+ * 1.2 describe step, and a flag bit 1.1 never defined (the host must not
+ * read it as "no confirmation"). */
+#define ABI_MAJOR 1
+#define ABI_MINOR 1
+#define DESC_SIZE offsetof(slashd_plugin, describe)
+#define CHANGE_FLAGS SLASHD_CMD_NO_CONFIRM
 #else
 #define ABI_MAJOR SLASHD_ABI_MAJOR
 #define ABI_MINOR SLASHD_ABI_MINOR
+#endif
+
+#ifndef DESC_SIZE
+#define DESC_SIZE sizeof(slashd_plugin)
+#endif
+#ifndef CHANGE_FLAGS
+#define CHANGE_FLAGS 0
 #endif
 
 static const slashd_host_api *g_api;
@@ -192,6 +207,8 @@ static const slashd_command commands[] = {{.name = "forever",
 #define NAME "initfail"
 #elif defined(FIXTURE_OLDMINOR)
 #define NAME "oldminor"
+#elif defined(FIXTURE_MINOR11)
+#define NAME "minor11"
 #elif defined(FIXTURE_TRACE)
 #define NAME TRACE_NAME
 #endif
@@ -237,14 +254,15 @@ static const slashd_command commands[] = {{.name = "echo",
                                            .min_args = 1,
                                            .max_args = 1,
                                            .access = SLASHD_WRITE,
-                                           .handler = write_cmd},
+                                           .handler = write_cmd,
+                                           .flags = CHANGE_FLAGS},
                                           {.name = NULL}};
 #endif
 
 static const slashd_plugin descriptor = {
     .abi_major = ABI_MAJOR,
     .abi_minor = ABI_MINOR,
-    .size = sizeof(slashd_plugin),
+    .size = DESC_SIZE,
     .name = NAME,
     .version = "0.0.1",
     .summary = "A test fixture",

@@ -3,8 +3,21 @@
  * hardening tests.
  *
  *   hostile ansi    replies with ANSI/OSC escape sequences, BEL and a C1 CSI
+ *   hostile exit    calls exit(0) in its handler
+ *   hostile alloc N allocates N MB in 1 MB pieces (touched, kept); on a
+ *                   failed allocation it returns SLASHD_ERR_NOMEM
+ *   hostile thread  starts a thread that never ends, then replies "threaded"
+ *   hostile plant   as a compromised plugin would: writes `creds` messages
+ *                   straight to its worker's socket (fd 3) — one for another
+ *                   user (UVICTIM), one for its own caller without expiry
+ *   hostile print   prints 100 lines to stdout (one a fake host log line, one
+ *                   2,000 bytes long) and 3 to stderr, then replies "printed"
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "slashd/plugin.h"
@@ -21,6 +34,82 @@ static slashd_status ansi(slashd_call *call, void *state, int argc, const char *
                       NULL);
 }
 
+static slashd_status quit(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)call;
+  (void)state;
+  (void)argc;
+  (void)argv;
+  exit(0);
+}
+
+static slashd_status print(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  (void)argc;
+  (void)argv;
+  printf("ts=2020-01-01T00:00:00.000Z level=info proc=main event=audit req=forged outcome=ok\n");
+  char big[2001];
+  memset(big, 'b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  printf("%s\n", big);
+  for (int i = 0; i < 98; i++)
+    printf("stdout line %d\n", i);
+  for (int i = 0; i < 3; i++)
+    fprintf(stderr, "stderr line %d\n", i);
+  return g_api->reply(call, 0, "printed", NULL);
+}
+
+static slashd_status alloc(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  long mb = argc > 0 ? strtol(argv[0], NULL, 10) : 0;
+  for (long i = 0; i < mb; i++) {
+    char *p = malloc(1024 * 1024);
+    if (!p)
+      return SLASHD_ERR_NOMEM;
+    memset(p, 1, 1024 * 1024); /* resident, and kept: a leak on purpose */
+  }
+  return g_api->reply(call, 0, "allocated", NULL);
+}
+
+static void *forever(void *arg) {
+  (void)arg;
+  for (;;)
+    pause();
+  return NULL;
+}
+
+static slashd_status thread(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  (void)argc;
+  (void)argv;
+  pthread_t t;
+  if (pthread_create(&t, NULL, forever, NULL) == 0)
+    pthread_detach(t);
+  return g_api->reply(call, 0, "threaded", NULL);
+}
+
+static void send_creds(const char *key, long long exp) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg,
+                   "{\"t\":\"creds\",\"v\":1,\"entry\":{\"key\":\"%s\",\"role\":"
+                   "\"arn:aws:iam::123456789012:role/planted\",\"session\":\"slashd-x\","
+                   "\"akid\":\"ASIAPLANTED\",\"secret\":\"s\",\"token\":\"t\",\"exp\":%lld}}",
+                   key, exp);
+  (void)!send(3, msg, (size_t)n, MSG_NOSIGNAL);
+}
+
+static slashd_status plant(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  (void)argc;
+  (void)argv;
+  const slashd_caller *who = g_api->caller(call);
+  char key[256];
+  snprintf(key, sizeof key, "%s|UVICTIM|%s|", who->team_id, who->channel_id);
+  send_creds(key, 4102444800LL); /* 2100 */
+  snprintf(key, sizeof key, "%s|%s|%s|", who->team_id, who->user_id, who->channel_id);
+  send_creds(key, 0);
+  return g_api->reply(call, 0, "planted", NULL);
+}
+
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
   (void)host;
   (void)state;
@@ -35,6 +124,41 @@ static const slashd_command commands[] = {{.name = "ansi",
                                            .max_args = 0,
                                            .access = SLASHD_READ,
                                            .handler = ansi},
+                                          {.name = "exit",
+                                           .usage = "",
+                                           .summary = "Call exit(0)",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = quit},
+                                          {.name = "print",
+                                           .usage = "",
+                                           .summary = "Print to stdout and stderr",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = print},
+                                          {.name = "alloc",
+                                           .usage = "<MB>",
+                                           .summary = "Allocate and keep memory",
+                                           .min_args = 1,
+                                           .max_args = 1,
+                                           .access = SLASHD_READ,
+                                           .handler = alloc},
+                                          {.name = "thread",
+                                           .usage = "",
+                                           .summary = "Leave a thread running",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = thread},
+                                          {.name = "plant",
+                                           .usage = "",
+                                           .summary = "Plant credentials for another user",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = plant},
                                           {.name = NULL}};
 
 static const slashd_plugin descriptor = {

@@ -1,0 +1,98 @@
+#include "worker/recycle.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "slashd/plugin.h"
+
+static int count_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  if (!d)
+    return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* "VmHWM:" (peak) or "VmRSS:" of this process, in kB; -1 unknown. */
+static long status_kb(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f)
+    return -1;
+  char line[256];
+  long kb = -1;
+  size_t n = strlen(field);
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, field, n) == 0) {
+      kb = strtol(line + n, NULL, 10);
+      break;
+    }
+  fclose(f);
+  return kb;
+}
+
+void recycle_start(recycle *r, const config *c) {
+  memset(r, 0, sizeof *r);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  if (c->worker_memory_mb > 0) {
+    rlim_t lim = (rlim_t)c->worker_memory_mb * 1024 * 1024;
+    struct rlimit rl = {.rlim_cur = lim, .rlim_max = lim};
+    r->limited = setrlimit(RLIMIT_DATA, &rl) == 0;
+    if (r->limited)
+      log_kv(SLOG_DEBUG, "worker_memory_limit", KV_I("mb", c->worker_memory_mb));
+  }
+#endif
+  r->base_threads = count_threads();
+}
+
+bool recycle_out_of_memory(const recycle *r, const config *c, int status) {
+  if (!r->limited)
+    return false;
+  if (status == SLASHD_ERR_NOMEM)
+    return true;
+  long peak = status_kb("VmHWM:");
+  return peak >= 0 && peak / 1024 + 8 >= c->worker_memory_mb;
+}
+
+recycle_verdict recycle_check(recycle *r, const config *c, const char *plugin, bool oom) {
+  r->jobs++;
+  int threads = count_threads();
+  /* A thread of the host's own (libcurl's resolver) may take a moment to
+   * end after the job's last request. */
+  for (int i = 0; i < 10 && r->base_threads > 0 && threads > r->base_threads; i++) {
+    usleep(10000);
+    threads = count_threads();
+  }
+  if (r->base_threads > 0 && threads > r->base_threads) {
+    int left = threads - r->base_threads;
+    snprintf(r->why, sizeof r->why, "plugin %s left %d thread%s running", plugin, left,
+             left == 1 ? "" : "s");
+    log_kv(SLOG_ERROR, "plugin_threads_left", KV_S("plugin", plugin), KV_I("threads", left),
+           KV_S("msg", "plugins must not start threads; the worker is replaced"));
+    return RECYCLE_NOW;
+  }
+  if (oom) {
+    snprintf(r->why, sizeof r->why, "a job ran out of memory (limit %d MB)", c->worker_memory_mb);
+    return RECYCLE_AFTER;
+  }
+  long rss = status_kb("VmRSS:");
+  if (c->worker_recycle_mb > 0 && rss >= 0 && rss / 1024 > c->worker_recycle_mb) {
+    snprintf(r->why, sizeof r->why, "resident size %ld MB is over worker_recycle_mb %d", rss / 1024,
+             c->worker_recycle_mb);
+    return RECYCLE_AFTER;
+  }
+  if (c->worker_max_jobs > 0 && r->jobs >= c->worker_max_jobs) {
+    snprintf(r->why, sizeof r->why, "ran %ld jobs (worker_max_jobs)", r->jobs);
+    return RECYCLE_AFTER;
+  }
+  return RECYCLE_NO;
+}
