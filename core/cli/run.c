@@ -84,6 +84,65 @@ static int run_prompt(slashd_call *call, const call_place *cp, const route_match
   return 2;
 }
 
+/* The words, the place flags, the command they name: the checks admission
+ * makes, in the same order. False: the reason is printed. */
+static bool read_line(const config *c, const route_table *routes, const char *slash,
+                      const char *text, int *wc, char ***words, place *pl, route_match *m) {
+  char *msg = NULL;
+  bool ok = false;
+  if (!route_tokenize(text, wc, words, &msg))
+    printf("Could not read the command: %s.\n", msg);
+  else if (!place_take(c, wc, *words, pl, &msg))
+    printf("%s.\n", msg);
+  else if (route_resolve(routes, slash, *wc, *words, m, &msg) != ROUTE_OK)
+    printf("%s\n", msg);
+  else if (place_fan_out(pl) && m->cmd->access == SLASHD_WRITE)
+    printf("`--region all` is for read commands; `%s %s` changes things, so name the one region "
+           "it is for.\n",
+           m->plugin->name, m->cmd->name);
+  else
+    ok = true;
+  free(msg);
+  return ok;
+}
+
+/* The caller the plugin sees: --team/--user/... or local defaults. */
+static slashd_caller cli_caller(const cli_opts *o, const char *slash) {
+  return (slashd_caller){.size = sizeof(slashd_caller),
+                         .request_id = "cli",
+                         .team_id = o->team_id ? o->team_id : "",
+                         .user_id = o->user_id ? o->user_id : "UCLI",
+                         .user_name = o->user_name ? o->user_name
+                                                   : (getenv("USER") ? getenv("USER") : "cli"),
+                         .channel_id = o->channel_id ? o->channel_id : "",
+                         .channel_name = o->channel_name ? o->channel_name : "",
+                         .command = slash,
+                         .text = o->text};
+}
+
+/* Runs the resolved command (fanned out over the regions when it asks to);
+ * returns run's exit status. */
+static int run_command(aws_glue *glue, slashd_call *call, const config *c, const route_match *m) {
+  /* On the heap and never freed: on_exit keeps it, and may run after this
+   * frame is gone. */
+  run_guard *guard = xcalloc(1, sizeof *guard);
+  *guard = (run_guard){.plugin = m->plugin->name, .cmd = m->cmd->name};
+  on_exit(on_plugin_exit, guard);
+  slashd_status st = call_fans_out(call) ? fanout_run(glue, call, c->aws_regions, c->n_aws_regions,
+                                                      m->argc, (const char *const *)m->argv)
+                                         : call_run(call, m->argc, (const char *const *)m->argv);
+  guard->plugin = NULL;
+  alarm(0);
+  if (st != SLASHD_OK && !call->error_reported)
+    printf("%s %s failed: %s.\n", m->plugin->name, m->cmd->name, status_text(st));
+  else if (call->posts == 0)
+    printf("%s %s finished.\n", m->plugin->name, m->cmd->name);
+  if (!str_eq(awsglue_identity(glue), "none"))
+    fprintf(stderr, "slashd run: ran as %s%s%s\n", awsglue_identity(glue),
+            *awsglue_session(glue) ? ", session " : "", awsglue_session(glue));
+  return (st != SLASHD_OK || call->error_reported) ? 1 : 0;
+}
+
 int run_main(int argc, char **argv) {
   cli_opts o;
   if (!cli_parse(argc, argv, "run", true, &o))
@@ -113,38 +172,11 @@ int run_main(int argc, char **argv) {
   route_match m;
   place pl = {0};
   call_place cp = {0};
-  if (!route_tokenize(o.text, &wc, &words, &err)) {
-    printf("Could not read the command: %s.\n", err);
+  if (!read_line(c, routes, slash, o.text, &wc, &words, &pl, &m)) {
     rc = 2;
     goto out;
   }
-  if (!place_take(c, &wc, words, &pl, &msg)) {
-    printf("%s.\n", msg);
-    rc = 2;
-    goto out;
-  }
-  if (route_resolve(routes, slash, wc, words, &m, &msg) != ROUTE_OK) {
-    printf("%s\n", msg);
-    rc = 2;
-    goto out;
-  }
-  if (place_fan_out(&pl) && m.cmd->access == SLASHD_WRITE) {
-    printf("`--region all` is for read commands; `%s %s` changes things, so name the one region "
-           "it is for.\n",
-           m.plugin->name, m.cmd->name);
-    rc = 2;
-    goto out;
-  }
-  slashd_caller caller = {.size = sizeof caller,
-                          .request_id = "cli",
-                          .team_id = o.team_id ? o.team_id : "",
-                          .user_id = o.user_id ? o.user_id : "UCLI",
-                          .user_name =
-                              o.user_name ? o.user_name : (getenv("USER") ? getenv("USER") : "cli"),
-                          .channel_id = o.channel_id ? o.channel_id : "",
-                          .channel_name = o.channel_name ? o.channel_name : "",
-                          .command = slash,
-                          .text = o.text};
+  slashd_caller caller = cli_caller(&o, slash);
   access_subject who = {.team_id = caller.team_id,
                         .user_id = caller.user_id,
                         .user_name = caller.user_name,
@@ -174,25 +206,7 @@ int run_main(int argc, char **argv) {
     alarm(0);
     goto out;
   }
-  /* On the heap and never freed: on_exit keeps it, and may run after this
-   * frame is gone. */
-  run_guard *guard = xcalloc(1, sizeof *guard);
-  *guard = (run_guard){.plugin = m.plugin->name, .cmd = m.cmd->name};
-  on_exit(on_plugin_exit, guard);
-  slashd_status st = call_fans_out(&call)
-                         ? fanout_run(glue, &call, c->aws_regions, c->n_aws_regions, m.argc,
-                                      (const char *const *)m.argv)
-                         : call_run(&call, m.argc, (const char *const *)m.argv);
-  guard->plugin = NULL;
-  alarm(0);
-  if (st != SLASHD_OK && !call.error_reported)
-    printf("%s %s failed: %s.\n", m.plugin->name, m.cmd->name, status_text(st));
-  else if (call.posts == 0)
-    printf("%s %s finished.\n", m.plugin->name, m.cmd->name);
-  rc = (st != SLASHD_OK || call.error_reported) ? 1 : 0;
-  if (!str_eq(awsglue_identity(glue), "none"))
-    fprintf(stderr, "slashd run: ran as %s%s%s\n", awsglue_identity(glue),
-            *awsglue_session(glue) ? ", session " : "", awsglue_session(glue));
+  rc = run_command(glue, &call, c, &m);
 out:
   call_place_free(&cp);
   place_free(&pl);

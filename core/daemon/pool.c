@@ -14,6 +14,7 @@
 
 #include "daemon/credcache.h"
 #include "daemon/dispatch.h"
+#include "worker/awsglue.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -179,13 +180,30 @@ static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->c.pid));
 }
 
+/* Credentials enter the shared cache only for the job this worker runs,
+ * under that job's user/channel key, with a real expiry: a compromised
+ * plugin cannot plant a role for another user. */
+static void on_creds(pool *p, worker *w, const wire_msg *msg) {
+  char *key = w->job ? awsglue_cache_key(w->job->team_id, w->job->user_id, w->job->channel_id,
+                                         w->job->account)
+                     : NULL;
+  runtime *rt = server_runtime(p->srv);
+  int max_life = rt->cfg->session_duration + 300;
+  runtime_unref(rt);
+  const char *why = NULL;
+  if (!credcache_put_for(p->srv->creds, msg->creds, key, wall_s(), max_life, &why))
+    log_kv(SLOG_WARN, "creds_refused", KV_I("worker", w->index),
+           KV_S("req", w->job ? w->job->id : "-"), KV_S("msg", why));
+  free(key);
+}
+
 static void on_message(pool *p, worker *w, const wire_msg *msg) {
   if (msg->t == WIRE_HELLO && w->state == W_STARTING) {
     on_hello(p, w, msg);
     return;
   }
   if (msg->t == WIRE_CREDS) {
-    credcache_put(p->srv->creds, msg->creds);
+    on_creds(p, w, msg);
     return;
   }
   if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||

@@ -834,6 +834,26 @@ class WorkerRecycling(unittest.TestCase):
         self.assertNotIn("outcome=crashed", log)
 
 
+class PlantedCredentials(unittest.TestCase):
+    """Item 12: a worker's creds message enters the shared cache only for the
+    job it runs, under that job's key, with a real expiry."""
+
+    def test_planted_creds_are_dropped(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, _ = d.slash("hostile plant", user_id="U0PLANT")
+            self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "planted")
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        self.assertIn('event=creds_refused worker=', log)
+        self.assertIn('msg="not for the user and channel of the job the worker runs"', log)
+        self.assertIn('msg="no expiry, or already expired"', log)
+        self.assertNotIn("ASIAPLANTED", log)
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 

@@ -81,9 +81,12 @@ class SocketCase(unittest.TestCase):
 
 class Envelopes(SocketCase):
     def test_slash_command_acked_and_replied(self):
-        eids = [self.envelope("good echo socket%d" % i) for i in range(10)]
+        # One at a time: the ack says "is running" only when a worker is idle
+        # as the envelope arrives, which a burst does not guarantee once
+        # jobs are slow (the TSan build); bursts are NothingLostNothingTwice's.
         conns = set()
-        for i, eid in enumerate(eids):
+        for i in range(10):
+            eid = self.envelope("good echo socket%d" % i)
             ack = self.ack(eid)
             self.assertEqual(ack["envelope_id"], eid)
             self.assertEqual(ack["payload"]["response_type"], "ephemeral")
