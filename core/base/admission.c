@@ -278,7 +278,7 @@ static void confirm_by_code(admit *a) {
   int64_t now = now_s(env);
   char *value =
       strlen(a->argv[1]) == CONFIRM_CODE_LEN ? confirm_store_token(env->confirms, code, now) : NULL;
-  confirm_token t;
+  confirm_token t = {0};
   confirm_check ck = value ? confirm_verify(env->confirm_key, value, now, &t) : CONFIRM_TAMPERED;
   free(value);
   if (ck == CONFIRM_OK && (!str_eq(t.user_id, r->user_id) || !str_eq(t.team_id, r->team_id) ||
