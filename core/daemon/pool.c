@@ -112,12 +112,31 @@ static void schedule_respawn(pool *p, worker *w) {
   set_state(p, w, W_EMPTY);
 }
 
+/* The worker died before it acknowledged its job (an idle worker killed by
+ * the OOM killer, a stray thread's crash): the handler never ran, so the
+ * job is given to the next free worker, once; lost again, its user is told
+ * it did not run, and the audit says not_started. */
+static void lost_before_start(pool *p, worker *w, const char *how) {
+  job *j = w->job;
+  if (j->dispatches < 2 && queue_push_front(&p->srv->queue, j)) {
+    log_kv(SLOG_WARN, "job_redispatched", KV_S("req", j->id), KV_I("worker", w->index),
+           KV_S("how", how), KV_S("msg", "its worker was lost before the command started"));
+    dispatch_job_forget(&w->dj);
+    w->job = NULL;
+    return;
+  }
+  dispatch_job_not_started(p->srv, &w->dj, j, how);
+  w->job = NULL;
+}
+
 static void worker_died(pool *p, worker *w) {
   pid_t pid = w->c.pid;
   int status = exec_reap(&w->c);
   char how[96];
   exec_describe_status(status, how, sizeof how);
   bool before_hello = w->state == W_STARTING;
+  if (w->job && !w->dj.started && w->killed == EXEC_KILL_NONE)
+    lost_before_start(p, w, how);
   if (w->job) {
     job_outcome o = exec_end_outcome(exec_died_end(w->killed, status));
     dispatch_job_lost(p->srv, &w->dj, w->job, o, how);
@@ -204,6 +223,10 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
   }
   if (msg->t == WIRE_CREDS) {
     on_creds(p, w, msg);
+    return;
+  }
+  if (msg->t == WIRE_STARTED && w->job && msg->id && strcmp(msg->id, w->job->id) == 0) {
+    w->dj.started = true;
     return;
   }
   if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||
