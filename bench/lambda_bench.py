@@ -19,6 +19,7 @@ The emulator and the SQS stub are Python: their own HTTP work is inside the
 front figure (a few hundred microseconds on a quiet machine).
 """
 import argparse
+import urllib.parse
 import os
 import socket
 import statistics
@@ -46,6 +47,7 @@ class SqsStub:
 
     def __init__(self):
         self.spent = []
+        self.bodies = []  # MessageBody of every SendMessage
         stub = self
 
         class H(BaseHTTPRequestHandler):
@@ -60,7 +62,11 @@ class SqsStub:
 
             def do_POST(self):
                 t0 = time.perf_counter()
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/":
+                    form = urllib.parse.parse_qs(raw.decode())
+                    if "MessageBody" in form:
+                        stub.bodies.append(form["MessageBody"][0])
                 body = (b'<SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">'
                         b"<SendMessageResult><MD5OfMessageBody>x</MD5OfMessageBody><MessageId>"
                         b"5fea7756-0ea4-451a-a703-a558b933e274</MessageId></SendMessageResult>"
@@ -117,12 +123,11 @@ def init_times(root, handler, ini, endpoint, runs):
     return out
 
 
-def event(text, n):
-    import urllib.parse
+def event(text, n, response_url):
     body = urllib.parse.urlencode({
         "team_id": "T0BENCH", "channel_id": "C0BENCH", "user_id": "U0BENCH%d" % n,
         "user_name": "bench", "command": "/aws", "text": text,
-        "response_url": "http://127.0.0.1:9/hooks/x"}).encode()
+        "response_url": response_url}).encode()
     ts = int(time.time())
     return {"version": "2.0", "headers": {"content-type": "application/x-www-form-urlencoded",
                                           "x-slack-request-timestamp": str(ts),
@@ -140,7 +145,7 @@ def front_times(root, ini, stub, count):
         times = []
         for i in range(count + 20):
             before = len(stub.spent)
-            res = rt.invoke(event(text, i), timeout_ms=3000)
+            res = rt.invoke(event(text, i, stub.url + "/hooks/bench"), timeout_ms=3000)
             if res.kind != "response":
                 raise SystemExit("front failed: %r\n%s" % (res, "\n".join(rt.log_lines)))
             sqs = sum(stub.spent[before:])
@@ -149,6 +154,36 @@ def front_times(root, ini, stub, count):
         results[text] = times
     rt.close()
     return results
+
+
+def status_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def worker_figures(root, ini, stub, count):
+    """Runs `help` jobs (as the front queued them) through the worker: the
+    invocation time (each job in a new child: spawn, plugins, run, reply
+    posted) and the worker process's memory."""
+    bodies = stub.bodies[-count:]
+    rt = LambdaRuntime(freeze=False).start()
+    proc = rt.spawn([os.path.join(root, "bootstrap")], env=env(root, "worker", ini, stub.url), cwd="/")
+    rt.wait_next(1)
+    idle_rss = status_kb(proc.pid, "VmRSS")
+    times = []
+    for i, body in enumerate(bodies):
+        ev = {"Records": [{"messageId": "m%d" % i, "body": body, "eventSource": "aws:sqs",
+                           "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:slashd-jobs"}]}
+        res = rt.invoke(ev, timeout_ms=30000)
+        if res.kind != "response" or res.json() != {"batchItemFailures": []}:
+            raise SystemExit("worker failed: %r\n%s" % (res, "\n".join(rt.log_lines[-20:])))
+        times.append(res.elapsed)
+    out = (times, idle_rss, status_kb(proc.pid, "VmRSS"), status_kb(proc.pid, "VmHWM"))
+    rt.close()
+    return out
 
 
 def main():
@@ -171,6 +206,11 @@ def main():
             what = "ack only, nothing sent" if text == "nosuch" else "job sent to SQS, minus the stub's time"
             print("front /aws %-6s (%s, %d): p50 %s  p90 %s  p99 %s"
                   % (text, what, len(t), ms(statistics.median(t)), ms(pct(t, 90)), ms(pct(t, 99))))
+        wt, idle, rss, hwm = worker_figures(root, ini, stub, min(50, a.invocations))
+        print("worker /aws help (SQS event -> child -> reply posted, %d): p50 %s  p90 %s"
+              % (len(wt), ms(statistics.median(wt)), ms(pct(wt, 90))))
+        print("worker RSS: %d KiB idle after init, %d KiB after %d jobs, peak (VmHWM) %d KiB"
+              % (idle, rss, len(wt), hwm))
         print("load while measuring: %s (2 cores; the machine is shared)" %
               " ".join("%.2f" % x for x in os.getloadavg()))
     finally:

@@ -278,7 +278,7 @@ static void confirm_by_code(admit *a) {
   int64_t now = now_s(env);
   char *value =
       strlen(a->argv[1]) == CONFIRM_CODE_LEN ? confirm_store_token(env->confirms, code, now) : NULL;
-  confirm_token t;
+  confirm_token t = {0};
   confirm_check ck = value ? confirm_verify(env->confirm_key, value, now, &t) : CONFIRM_TAMPERED;
   free(value);
   if (ck == CONFIRM_OK && (!str_eq(t.user_id, r->user_id) || !str_eq(t.team_id, r->team_id) ||
@@ -436,11 +436,10 @@ static bool within_caps(admit *a, const job *j) {
 }
 
 /* Not twice at once, recorded, queued. */
-static void accept_job(admit *a) {
+/* Registers the job's dedupe key; NULL when it is a duplicate (answered). */
+static char *claim(admit *a, bool prepare, int64_t now_ms) {
   const admission_request *r = a->req;
-  int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
   char *key = dedupe_key(r->team_id, r->user_id, &a->pl, a->argc, a->argv);
-  bool prepare = a->m.cmd->confirm && a->env->cfg->confirm_writes && !r->confirmed;
   if (prepare) {
     /* Asking is not doing: a prompt is never a duplicate (a retyped command
      * just asks again), and the confirmed run right after must not count as
@@ -454,38 +453,27 @@ static void accept_job(admit *a) {
     free(key);
     answerf(a, ACK_DUPLICATE, "`%s` is already running (started %llds ago); not starting it twice.",
             a->shown, (long long)age);
-    return;
+    return NULL;
   }
-  job *j = make_job(a, key, now_ms);
-  /* The job must fit in one message to a worker; one that cannot is told so
-   * now, not after a worker never got it. */
+  return key;
+}
+
+/* The job must fit in one message to a worker; one that cannot is told so
+ * now, not after a worker never got it. */
+static bool fits(admit *a, const job *j) {
   size_t bytes = job_wire_bytes(j);
-  if (bytes > IPC_MAX) {
-    dedupe_forget(a->env->dd, j->dedupe_key);
-    job_free(j);
-    log_kv(SLOG_WARN, "job_too_large", KV_S("user", r->user_id), KV_U("bytes", bytes),
-           KV_U("limit", IPC_MAX));
-    answerf(a, ACK_USAGE,
-            "`%s` is too long to run: its text is %zu bytes, and a command can carry at most "
-            "about %u. Nothing was run.",
-            a->shown, strlen(r->text), (unsigned)ADMISSION_TEXT_MAX);
-    return;
-  }
-  if (!within_caps(a, j)) {
-    dedupe_forget(a->env->dd, j->dedupe_key);
-    job_free(j);
-    return;
-  }
-  char id[32];
-  memcpy(id, j->id, sizeof id);
-  size_t depth = ADMISSION_STARTS_NOW;
-  enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
-  if (es != ENQUEUE_OK) {
-    if (a->env->caps)
-      caps_end(a->env->caps, id);
-    dedupe_forget(a->env->dd, j->dedupe_key);
-    job_free(j);
-  }
+  if (bytes <= IPC_MAX)
+    return true;
+  log_kv(SLOG_WARN, "job_too_large", KV_S("user", a->req->user_id), KV_U("bytes", bytes),
+         KV_U("limit", IPC_MAX));
+  answerf(a, ACK_USAGE,
+          "`%s` is too long to run: its text is %zu bytes, and a command can carry at most "
+          "about %u. Nothing was run.",
+          a->shown, strlen(a->req->text), (unsigned)ADMISSION_TEXT_MAX);
+  return false;
+}
+
+static void answer_not_enqueued(admit *a, enqueue_status es, size_t depth) {
   if (es == ENQUEUE_UNRECORDED) {
     answerf(a, ACK_BUSY,
             "slashd could not record `%s` safely, so it was not started. An admin should look at "
@@ -493,14 +481,15 @@ static void accept_job(admit *a) {
             a->shown);
     return;
   }
-  if (es == ENQUEUE_FULL) {
-    log_kv(SLOG_WARN, "busy", KV_S("user", r->user_id), KV_U("queued", depth));
-    answerf(a, ACK_BUSY,
-            "slashd is busy (%zu commands waiting); `%s` was not started. Please try again in a "
-            "minute.",
-            depth, a->shown);
-    return;
-  }
+  log_kv(SLOG_WARN, "busy", KV_S("user", a->req->user_id), KV_U("queued", depth));
+  answerf(a, ACK_BUSY,
+          "slashd is busy (%zu commands waiting); `%s` was not started. Please try again in a "
+          "minute.",
+          depth, a->shown);
+}
+
+static void answer_accepted(admit *a, bool prepare, const char *id, size_t depth) {
+  const admission_request *r = a->req;
   log_kv(SLOG_INFO, "accepted", KV_S("req", id), KV_S("user", r->user_id),
          KV_S("plugin", a->m.plugin->name), KV_S("cmd", a->m.cmd->name));
   if (prepare)
@@ -515,7 +504,34 @@ static void accept_job(admit *a) {
   else
     answerf(a, ACK_QUEUED, ":hourglass_flowing_sand: `%s` is queued (%zu ahead)… (request %s)",
             a->shown, depth, id);
-  memcpy(a->out->request_id, id, sizeof a->out->request_id);
+  snprintf(a->out->request_id, sizeof a->out->request_id, "%s", id);
+}
+
+/* Not twice at once, within size and caps, recorded and queued. */
+static void accept_job(admit *a) {
+  int64_t now_ms = a->env->now_ms ? a->env->now_ms : wall_ms();
+  bool prepare = a->m.cmd->confirm && a->env->cfg->confirm_writes && !a->req->confirmed;
+  char *key = claim(a, prepare, now_ms);
+  if (!key)
+    return;
+  job *j = make_job(a, key, now_ms);
+  char id[32];
+  memcpy(id, j->id, sizeof id);
+  if (!fits(a, j) || !within_caps(a, j))
+    goto drop;
+  size_t depth = ADMISSION_STARTS_NOW;
+  enqueue_status es = a->env->enqueue(a->env->ud, j, &depth);
+  if (es != ENQUEUE_OK) {
+    if (a->env->caps)
+      caps_end(a->env->caps, id);
+    answer_not_enqueued(a, es, depth);
+    goto drop;
+  }
+  answer_accepted(a, prepare, id, depth);
+  return;
+drop:
+  dedupe_forget(a->env->dd, j->dedupe_key);
+  job_free(j);
 }
 
 void admission_decide(const admission_env *env, const admission_request *req,

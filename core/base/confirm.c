@@ -308,25 +308,11 @@ static json_t *mrkdwn(const char *s) {
   return json_pack("{s:s, s:s}", "type", "mrkdwn", "text", s);
 }
 
-/* Cut to `max` characters on a UTF-8 boundary, with "…" when cut. */
-static char *cut(const char *s, size_t max) {
-  if (utf8_count(s) <= max)
-    return xstrdup(s);
-  size_t bytes = 0, chars = 0;
-  while (s[bytes] && chars < max - 1) {
-    bytes++;
-    while (((unsigned char)s[bytes] & 0xc0) == 0x80)
-      bytes++;
-    chars++;
-  }
-  return xasprintf("%.*s…", (int)bytes, s);
-}
-
 json_t *confirm_prompt_json(const confirm_prompt *p) {
-  char *label = cut(p->verb, 75);
-  char *dialog = cut(p->what, 300);
+  char *label = message_cut(p->verb, SLACK_BUTTON_LABEL_MAX);
+  char *dialog = message_cut(p->what, 300);
   char *yes = xasprintf("Yes, %s", p->verb);
-  char *yes_cut = cut(yes, 30);
+  char *yes_cut = message_cut(yes, 30);
   char *minutes =
       p->seconds % 60 ? xasprintf("%d s", p->seconds) : xasprintf("%d min", p->seconds / 60);
   char *context = xasprintf("Expires in %s. Without buttons, type `%s confirm %s`. Request %s.",

@@ -89,7 +89,7 @@ static void on_confirm(click *c, const confirm_token *t) {
 static void on_click(click *c) {
   const admission_env *env = c->env;
   int64_t now = (env->now_ms ? env->now_ms : wall_ms()) / 1000;
-  confirm_token t;
+  confirm_token t = {0};
   confirm_check ck = confirm_verify(env->confirm_key, c->value, now, &t);
   /* Only the requester decides; a foreign click leaves the nonce unused. */
   if (ck == CONFIRM_OK && (!str_eq(t.user_id, c->user) || !str_eq(t.team_id, c->team)))

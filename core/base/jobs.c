@@ -240,6 +240,18 @@ bool queue_push(job_queue *q, job *j) {
   return ok;
 }
 
+bool queue_push_front(job_queue *q, job *j) {
+  pthread_mutex_lock(&q->mu);
+  bool ok = q->len < q->cap;
+  if (ok) {
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->ring[q->head] = j;
+    q->len++;
+  }
+  pthread_mutex_unlock(&q->mu);
+  return ok;
+}
+
 job *queue_pop(job_queue *q) {
   pthread_mutex_lock(&q->mu);
   job *j = NULL;

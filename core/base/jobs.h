@@ -39,7 +39,8 @@ typedef struct job {
   int64_t accepted_ms;   /* the same, in ms */
   int64_t deadline_ms;   /* wall ms by which it must end (0: not started yet) */
   uint64_t started_us;
-  int posts; /* response_url messages handed to the responder */
+  int posts;      /* response_url messages handed to the responder */
+  int dispatches; /* times handed to a worker (a job lost before it started goes again, once) */
 } job;
 
 void job_free(job *j);
@@ -95,6 +96,8 @@ void queue_init(job_queue *q, size_t cap);
 void queue_destroy(job_queue *q);
 /* False when full (the caller answers "busy"). */
 bool queue_push(job_queue *q, job *j);
+/* At the head (a job going again after its worker was lost); false when full. */
+bool queue_push_front(job_queue *q, job *j);
 job *queue_pop(job_queue *q);
 size_t queue_len(job_queue *q);
 

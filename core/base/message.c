@@ -210,8 +210,7 @@ char *message_body(unsigned flags, const char *text) {
 
 /* ---- Block Kit ---------------------------------------------------------- */
 
-/* s cut to `max` code points with "…" when longer. New string. */
-static char *cut_chars(const char *s, size_t max) {
+char *message_cut(const char *s, size_t max) {
   if (utf8_count(s) <= max)
     return xstrdup(s);
   size_t bytes = 0, chars = 0;
@@ -229,7 +228,7 @@ static void cut_text_obj(json_t *t, size_t max) {
   if (json_is_object(t)) {
     const char *v = json_string_value(json_object_get(t, "text"));
     if (v && utf8_count(v) > max) {
-      char *c = cut_chars(v, max);
+      char *c = message_cut(v, max);
       json_object_set_new(t, "text", json_string(c));
       free(c);
     }

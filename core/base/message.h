@@ -35,6 +35,10 @@ char *message_body(unsigned flags, const char *text);
 #define SLACK_FIELDS_MAX 10 /* per section */
 #define SLACK_FIELD_TEXT_MAX 2000
 
+/* s cut to `max` code points (on a character boundary) with "…" when
+ * longer. New string. */
+char *message_cut(const char *s, size_t max);
+
 /* `blocks` (taken) cut to Slack's limits: at most SLACK_BLOCKS_MAX blocks
  * (the last kept one becomes a context line "… N more not shown"), every
  * text object, field, button label and value cut with "…" (a value that is

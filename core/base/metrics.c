@@ -12,8 +12,8 @@ static const int http_codes[HTTP__N] = {200, 400, 401, 404, 405, 413, 415, 500, 
 static const char *const ack_names[ACK__N] = {
     "queued", "busy",      "duplicate",   "usage",         "unknown",
     "denied", "ssl_check", "url_refused", "wrong_command", "draining"};
-static const char *const outcome_names[OUT__N] = {"ok", "error", "crashed", "timeout",
-                                                  "interrupted"};
+static const char *const outcome_names[OUT__N] = {"ok",      "error",       "crashed",
+                                                  "timeout", "interrupted", "not_started"};
 static const char *const post_names[POST__N] = {"ok", "retried", "failed", "refused"};
 
 const char *job_outcome_name(job_outcome o) {

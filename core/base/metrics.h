@@ -38,7 +38,15 @@ typedef enum {
   ACK__N
 } ack_kind;
 
-typedef enum { OUT_OK, OUT_ERROR, OUT_CRASHED, OUT_TIMEOUT, OUT_INTERRUPTED, OUT__N } job_outcome;
+typedef enum {
+  OUT_OK,
+  OUT_ERROR,
+  OUT_CRASHED,
+  OUT_TIMEOUT,
+  OUT_INTERRUPTED,
+  OUT_NOT_STARTED, /* its worker was lost before the handler started, twice */
+  OUT__N
+} job_outcome;
 
 typedef enum { POST_OK, POST_RETRIED, POST_FAILED, POST_REFUSED, POST__N } post_outcome;
 

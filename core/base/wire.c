@@ -6,8 +6,8 @@
 #include "base/util.h"
 #include "slashd/plugin.h"
 
-static const char *const NAMES[] = {"hello", "reply",  "done",   "creds",
-                                    "job",   "prompt", "accept", "done"};
+static const char *const NAMES[] = {"hello",  "reply",  "done", "creds",  "job",
+                                    "prompt", "accept", "done", "started"};
 
 const char *wire_type_name(wire_type t) {
   return (size_t)t < ARRAY_LEN(NAMES) ? NAMES[t] : "unknown";
@@ -70,6 +70,12 @@ void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
     sbuf_add_json_string(b, aws->source ? aws->source : "", aws->source ? strlen(aws->source) : 0);
     sbuf_addf(b, ",\"expires\":%lld,\"skew\":%lld}", aws->expires, aws->skew);
   }
+  sbuf_addc(b, '}');
+}
+
+void wire_started_text(sbuf *b, const char *id) {
+  sbuf_addf(b, "{\"t\":\"started\",\"v\":%d", WIRE_VERSION);
+  add_str(b, "id", id);
   sbuf_addc(b, '}');
 }
 
@@ -269,6 +275,9 @@ bool wire_decode(const json_t *m, wire_msg *out, char **err) {
   } else if (str_eq(t, "done")) {
     out->t = WIRE_DONE;
     ok = decode_done(m, out, err);
+  } else if (str_eq(t, "started")) {
+    out->t = WIRE_STARTED;
+    ok = get_str(m, "id", &out->id) || fail(err, "started", "id");
   } else if (str_eq(t, "prompt")) {
     out->t = WIRE_PROMPT;
     ok = decode_prompt(m, out, err);

@@ -49,8 +49,9 @@ typedef enum {
   WIRE_CREDS,
   WIRE_JOB,
   WIRE_PROMPT,
-  WIRE_ACCEPT,  /* journal */
-  WIRE_FINISHED /* journal "done" */
+  WIRE_ACCEPT,   /* journal */
+  WIRE_FINISHED, /* journal "done" */
+  WIRE_STARTED   /* worker → main: {"t":"started","v":1,"id":…}, sent before the handler runs */
 } wire_type;
 
 /* A decoded message. Strings and objects are borrowed from the message it
@@ -115,6 +116,9 @@ void wire_job_text(sbuf *b, const job *j, const json_t *creds /* may be NULL */)
 /* Adds "retire":"<why>" to the done message wire_done_text just appended to
  * b: the worker exits after this job (it must not be given another). */
 void wire_done_retire_text(sbuf *b, const char *why);
+/* The worker's acknowledgement of a job, before its handler starts: a job
+ * lost before it never ran, and may be given to another worker. */
+void wire_started_text(sbuf *b, const char *id);
 
 /* Reads a worker ↔ main message (`m` borrowed). False with *err (new
  * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is

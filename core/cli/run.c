@@ -84,6 +84,28 @@ static int run_prompt(slashd_call *call, const call_place *cp, const route_match
   return 2;
 }
 
+/* The words, the place flags, the command they name: the checks admission
+ * makes, in the same order. False: the reason is printed. */
+static bool read_line(const config *c, const route_table *routes, const char *slash,
+                      const char *text, int *wc, char ***words, place *pl, route_match *m) {
+  char *msg = NULL;
+  bool ok = false;
+  if (!route_tokenize(text, wc, words, &msg))
+    printf("Could not read the command: %s.\n", msg);
+  else if (!place_take(c, wc, *words, pl, &msg))
+    printf("%s.\n", msg);
+  else if (route_resolve(routes, slash, *wc, *words, m, &msg) != ROUTE_OK)
+    printf("%s\n", msg);
+  else if (place_fan_out(pl) && m->cmd->access == SLASHD_WRITE)
+    printf("`--region all` is for read commands; `%s %s` changes things, so name the one region "
+           "it is for.\n",
+           m->plugin->name, m->cmd->name);
+  else
+    ok = true;
+  free(msg);
+  return ok;
+}
+
 /* The caller the plugin sees: --team/--user/... or local defaults. */
 static slashd_caller cli_caller(const cli_opts *o, const char *slash) {
   return (slashd_caller){.size = sizeof(slashd_caller),
@@ -150,25 +172,7 @@ int run_main(int argc, char **argv) {
   route_match m;
   place pl = {0};
   call_place cp = {0};
-  if (!route_tokenize(o.text, &wc, &words, &err)) {
-    printf("Could not read the command: %s.\n", err);
-    rc = 2;
-    goto out;
-  }
-  if (!place_take(c, &wc, words, &pl, &msg)) {
-    printf("%s.\n", msg);
-    rc = 2;
-    goto out;
-  }
-  if (route_resolve(routes, slash, wc, words, &m, &msg) != ROUTE_OK) {
-    printf("%s\n", msg);
-    rc = 2;
-    goto out;
-  }
-  if (place_fan_out(&pl) && m.cmd->access == SLASHD_WRITE) {
-    printf("`--region all` is for read commands; `%s %s` changes things, so name the one region "
-           "it is for.\n",
-           m.plugin->name, m.cmd->name);
+  if (!read_line(c, routes, slash, o.text, &wc, &words, &pl, &m)) {
     rc = 2;
     goto out;
   }

@@ -168,6 +168,12 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
 }
 
 static bool load_secret(const config *c, unsigned char **sec, size_t *n, bool *token, char **err) {
+  if (c->socket_mode) {
+    *err = xstrdup("[slack] mode = socket: this host takes commands over Slack's Socket Mode, "
+                   "not HTTP (/slack/commands answers 404), so `slashd send` cannot reach it; "
+                   "use `slashd run` to try a command line locally");
+    return false;
+  }
   *token = false;
   if (c->signing_secret_ref)
     return secret_resolve(c->signing_secret_ref, NULL, NULL, sec, n, err);
@@ -189,15 +195,49 @@ static bool load_secret(const config *c, unsigned char **sec, size_t *n, bool *t
   return ok;
 }
 
-/* The form Slack would POST for o's command; the verification token goes in
- * the body only when the config uses one instead of a signing secret. */
-static char *form_body(const config *c, const cli_opts *o, const char *token,
-                       const char *reply_url) {
+/* One `slashd send` in progress: what its steps share and the one cleanup
+ * frees. */
+typedef struct sender {
+  cli_opts o;
+  config *c;
+  unsigned char *secret;
+  size_t secret_len;
+  bool token_mode;
+  sink k;
+  struct MHD_Daemon *d;
+  char *reply_url; /* the loopback listener, as response_url */
+  char *body;      /* the form, as Slack would send it */
+  char *url;       /* where it goes */
+  sbuf ack;
+  char req_id[32]; /* X-Slashd-Request-Id of the ack */
+} sender;
+
+/* A loopback listener standing in for response_url. */
+static bool listen_for_replies(sender *sn) {
+  sn->d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_reply, &sn->k,
+      MHD_OPTION_NOTIFY_COMPLETED, on_done, &sn->k, MHD_OPTION_SOCK_ADDR,
+      &(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+      MHD_OPTION_END);
+  const union MHD_DaemonInfo *di =
+      sn->d ? MHD_get_daemon_info(sn->d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+  if (!di) {
+    fprintf(stderr, "slashd send: cannot listen on loopback for the reply\n");
+    return false;
+  }
+  sn->reply_url = xasprintf("http://127.0.0.1:%u/reply", (unsigned)di->port);
+  return true;
+}
+
+/* The form body Slack would send, and the URL it would go to. */
+static void build_request(sender *sn) {
+  const cli_opts *o = &sn->o;
+  const config *c = sn->c;
   const char *slash = c->command ? c->command : "/aws";
   struct {
     const char *k, *v;
   } fields[] = {
-      {"token", token},
+      {"token", sn->token_mode ? (const char *)sn->secret : NULL},
       {"team_id", o->team_id ? o->team_id : "T0LOCAL"},
       {"team_domain", "local"},
       {"channel_id", o->channel_id ? o->channel_id : "C0LOCAL"},
@@ -206,7 +246,7 @@ static char *form_body(const config *c, const cli_opts *o, const char *token,
       {"user_name", o->user_name ? o->user_name : (getenv("USER") ? getenv("USER") : "you")},
       {"command", slash},
       {"text", o->text},
-      {"response_url", reply_url},
+      {"response_url", sn->reply_url},
       {"trigger_id", "0.0.local"}};
   sbuf b = {0};
   for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
@@ -216,135 +256,116 @@ static char *form_body(const config *c, const cli_opts *o, const char *token,
     sbuf_addf(&b, "%s%s=%s", b.len ? "&" : "", fields[i].k, enc);
     free(enc);
   }
-  return sbuf_steal(&b);
-}
-
-/* --url, or the configured listener (a wildcard address reached on loopback). */
-static char *daemon_url(const config *c, const cli_opts *o) {
-  if (o->url)
-    return xstrdup(o->url);
+  sn->body = sbuf_steal(&b);
+  if (o->url) {
+    sn->url = xstrdup(o->url);
+    return;
+  }
   bool v6 = strchr(c->listen_host, ':') != NULL;
   const char *host = (str_eq(c->listen_host, "0.0.0.0") ? "127.0.0.1"
                       : str_eq(c->listen_host, "::")    ? "::1"
                                                         : c->listen_host);
-  return xasprintf("%s://%s%s%s:%d%s", c->tls_cert ? "https" : "http", v6 ? "[" : "", host,
-                   v6 ? "]" : "", c->listen_port, c->path);
+  sn->url = xasprintf("%s://%s%s%s:%d%s", c->tls_cert ? "https" : "http", v6 ? "[" : "", host,
+                      v6 ? "]" : "", c->listen_port, c->path);
 }
 
-/* The request headers; signed as Slack signs, unless the config uses a token. */
-static struct curl_slist *request_headers(const unsigned char *secret, size_t secret_len,
-                                          bool token_mode, const char *body) {
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-  if (token_mode)
-    return h;
+/* Signs and POSTs the command; prints the ack. Returns the HTTP status, or
+ * 0 when it could not be sent. */
+static long post_command(sender *sn) {
   char ts[24], sig[68], hts[64], hsig[96];
   snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-  verify_sign(secret, secret_len, ts, body, strlen(body), sig);
+  verify_sign(sn->secret, sn->secret_len, ts, sn->body, strlen(sn->body), sig);
   snprintf(hts, sizeof hts, "X-Slack-Request-Timestamp: %s", ts);
   snprintf(hsig, sizeof hsig, "X-Slack-Signature: %s", sig);
-  h = curl_slist_append(h, hts);
-  return curl_slist_append(h, hsig);
-}
-
-int send_main(int argc, char **argv) {
-  cli_opts o;
-  if (!cli_parse(argc, argv, "send", true, &o))
-    return 2;
-  char *err = NULL;
-  int rc = 1;
-  static const cli_load how = {.who = "slashd send", .fail_status = 78};
-  config *c = cli_load_config(&o, &how, NULL, &rc);
-  if (!c) {
-    cli_opts_free(&o);
-    return rc;
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+  if (!sn->token_mode) {
+    h = curl_slist_append(h, hts);
+    h = curl_slist_append(h, hsig);
   }
-  rc = 1;
-  unsigned char *secret = NULL;
-  size_t secret_len = 0;
-  bool token_mode = false;
-  sink k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-  k.tail = &k.head;
-  struct MHD_Daemon *d = NULL;
-  CURL *curl = NULL;
-  char *url = NULL, *body = NULL, *reply_url = NULL;
-  sbuf resp = {0};
-  if (!load_secret(c, &secret, &secret_len, &token_mode, &err)) {
-    fprintf(stderr, "slashd send: %s\n", err);
-    goto out;
-  }
-  d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_reply, &k,
-      MHD_OPTION_NOTIFY_COMPLETED, on_done, &k, MHD_OPTION_SOCK_ADDR,
-      &(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
-      MHD_OPTION_END);
-  const union MHD_DaemonInfo *di = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-  if (!di) {
-    fprintf(stderr, "slashd send: cannot listen on loopback for the reply\n");
-    goto out;
-  }
-  reply_url = xasprintf("http://127.0.0.1:%u/reply", (unsigned)di->port);
-  body = form_body(c, &o, token_mode ? (const char *)secret : NULL, reply_url);
-  url = daemon_url(c, &o);
-  struct curl_slist *h = request_headers(secret, secret_len, token_mode, body);
-  char req_id[32] = "";
-  curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url);
+  CURL *curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, sn->url);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, sn->body);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sn->ack);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, req_id);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, (void *)sn->req_id);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  if (c->tls_cert && host_is_loopback(c->listen_host)) {
+  if (sn->c->tls_cert && host_is_loopback(sn->c->listen_host)) {
     /* A development certificate on loopback is usually self-signed. */
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   uint64_t t0 = mono_us();
   CURLcode cc = curl_easy_perform(curl);
-  curl_slist_free_all(h);
-  if (cc != CURLE_OK) {
-    fprintf(stderr, "slashd send: %s: %s (is `slashd serve` running?)\n", url,
-            curl_easy_strerror(cc));
-    goto out;
-  }
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  char label[64];
-  snprintf(label, sizeof label, "ack (HTTP %ld, %.1f ms)", status,
-           (double)(mono_us() - t0) / 1000.0);
-  print_message(label, resp.p ? resp.p : "", resp.len);
-  if (status != 200 || !req_id[0]) {
-    rc = status == 200 ? 2 : 1; /* answered, but nothing was run */
-    goto out;
+  if (cc != CURLE_OK)
+    fprintf(stderr, "slashd send: %s: %s (is `slashd serve` running?)\n", sn->url,
+            curl_easy_strerror(cc));
+  else
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(curl);
+  if (cc == CURLE_OK) {
+    char label[64];
+    snprintf(label, sizeof label, "ack (HTTP %ld, %.1f ms)", status,
+             (double)(mono_us() - t0) / 1000.0);
+    print_message(label, sn->ack.p ? sn->ack.p : "", sn->ack.len);
   }
+  return status;
+}
+
+/* Prints the replies until the final one; the exit status. */
+static int await_final(sender *sn) {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += o.timeout;
-  bool final = print_replies(&k, &until);
-  pthread_mutex_lock(&k.mu);
-  bool error = k.error;
-  pthread_mutex_unlock(&k.mu);
+  until.tv_sec += sn->o.timeout;
+  bool final = print_replies(&sn->k, &until);
+  pthread_mutex_lock(&sn->k.mu);
+  bool error = sn->k.error;
+  pthread_mutex_unlock(&sn->k.mu);
   if (!final) {
-    fprintf(stderr, "slashd send: no final reply within %d s\n", o.timeout);
-    rc = 1;
-  } else {
-    rc = error ? 1 : 0;
+    fprintf(stderr, "slashd send: no final reply within %d s\n", sn->o.timeout);
+    return 1;
   }
+  return error ? 1 : 0;
+}
+
+int send_main(int argc, char **argv) {
+  sender sn = {.k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER}};
+  sn.k.tail = &sn.k.head;
+  if (!cli_parse(argc, argv, "send", true, &sn.o))
+    return 2;
+  char *err = NULL;
+  int rc = 1;
+  static const cli_load how = {.who = "slashd send", .fail_status = 78};
+  sn.c = cli_load_config(&sn.o, &how, NULL, &rc);
+  if (!sn.c)
+    goto out;
+  rc = 1;
+  if (!load_secret(sn.c, &sn.secret, &sn.secret_len, &sn.token_mode, &err)) {
+    fprintf(stderr, "slashd send: %s\n", err);
+    goto out;
+  }
+  if (!listen_for_replies(&sn))
+    goto out;
+  build_request(&sn);
+  long status = post_command(&sn);
+  if (status == 200 && sn.req_id[0])
+    rc = await_final(&sn);
+  else if (status)
+    rc = status == 200 ? 2 : 1; /* answered, but nothing was run */
 out:
-  if (curl)
-    curl_easy_cleanup(curl);
-  if (d)
-    MHD_stop_daemon(d);
-  drop_replies(&k);
-  sbuf_free(&resp);
-  free(url);
-  free(body);
-  free(reply_url);
+  if (sn.d)
+    MHD_stop_daemon(sn.d);
+  drop_replies(&sn.k);
+  sbuf_free(&sn.ack);
+  free(sn.url);
+  free(sn.body);
+  free(sn.reply_url);
   free(err);
-  secret_free(secret, secret_len);
-  config_free(c);
-  cli_opts_free(&o);
+  secret_free(sn.secret, sn.secret_len);
+  config_free(sn.c);
+  cli_opts_free(&sn.o);
   return rc;
 }

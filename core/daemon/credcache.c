@@ -60,13 +60,33 @@ void credcache_put(credcache *c, const json_t *entry) {
   pthread_mutex_unlock(&c->mu);
 }
 
+bool credcache_put_for(credcache *c, const json_t *entry, const char *want_key, int64_t now,
+                       int max_life_s, const char **why) {
+  const char *key = json_string_value(json_object_get(entry, "key"));
+  const json_t *exp = json_object_get(entry, "exp");
+  if (!want_key)
+    *why = "the worker runs no job";
+  else if (!key || strcmp(key, want_key) != 0)
+    *why = "not for the user and channel of the job the worker runs";
+  else if (!json_is_integer(exp) || json_integer_value(exp) <= now)
+    *why = "no expiry, or already expired";
+  else if (json_integer_value(exp) > now + max_life_s)
+    *why = "expires later than any session the host asks for";
+  else
+    *why = NULL;
+  if (*why)
+    return false;
+  credcache_put(c, entry);
+  return true;
+}
+
 json_t *credcache_get(credcache *c, const char *key, int64_t now, int margin_s) {
   pthread_mutex_lock(&c->mu);
   json_t *e = json_object_get(c->entries, key);
   json_t *result = NULL;
   if (e) {
     int64_t exp = json_integer_value(json_object_get(e, "exp"));
-    if (exp == 0 || exp - now > margin_s) {
+    if (exp - now > margin_s) { /* no expiry (0) is never handed out */
       result = json_incref(e);
     } else {
       wipe(e);

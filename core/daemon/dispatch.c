@@ -75,13 +75,17 @@ bool dispatch_job_start(server *s, dispatch_job *dj, job *j, exec_child *c, uint
   free(key);
   /* A confirmed job first says so, in place of its prompt, before any of
    * its own replies (the same job's posts go out in order). */
-  if (j->preface) {
+  /* Only the first time: a job given again (its worker was lost before it
+   * started) has said so already. */
+  if (j->preface && j->dispatches++ == 0) {
     json_t *m = confirm_message_json(j->preface, true);
     char *body = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
     dispatch_post_json(s, j, body, false, false);
     free(body);
   }
+  if (!j->preface)
+    j->dispatches++;
   bool ok = exec_send_job(c, j, creds, timeout_s, kill_at_ms);
   json_decref(creds);
   j->started_us = mono_us();
@@ -309,4 +313,23 @@ void dispatch_job_prompt(server *s, dispatch_job *dj, job *j, const wire_msg *ms
   free(token);
   free(what);
   runtime_unref(rt);
+}
+
+void dispatch_job_forget(dispatch_job *dj) {
+  free(dj->held_text);
+  json_decref(dj->held_blocks);
+  free(dj->prompt_body);
+  memset(dj, 0, sizeof *dj);
+}
+
+void dispatch_job_not_started(server *s, dispatch_job *dj, job *j, const char *how) {
+  dispatch_job_forget(dj);
+  char *d = job_display(j);
+  char *text = xasprintf("`%s` did not run: its worker stopped before the command started (%s), "
+                         "twice. Nothing was done; please try again.",
+                         d, how);
+  notify(s, j, text);
+  free(text);
+  free(d);
+  finish(s, j, OUT_NOT_STARTED);
 }

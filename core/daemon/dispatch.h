@@ -23,6 +23,7 @@ typedef struct dispatch_job {
   json_t *held_blocks; /* its Block Kit blocks (owned), or NULL */
   char *prompt_body;   /* a prepare job's confirmation prompt (JSON), posted last; or NULL */
   bool error_seen;
+  bool started; /* the worker acknowledged the job: its handler may have run */
 } dispatch_job;
 
 /* Hands the job to a worker child; *kill_at_ms gets the monotonic time
@@ -39,6 +40,11 @@ void dispatch_job_done(server *s, dispatch_job *dj, job *j, const wire_msg *msg)
 void dispatch_job_lost(server *s, dispatch_job *dj, job *j, job_outcome o, const char *how);
 /* The job never started (shutdown deadline). Frees j. */
 void dispatch_job_dropped(server *s, job *j);
+/* Drops what a job's dispatch held (it goes to another worker). */
+void dispatch_job_forget(dispatch_job *dj);
+/* Its worker was lost before it acknowledged the job, a second time: the
+ * user is told it did not run; audited as not_started. */
+void dispatch_job_not_started(server *s, dispatch_job *dj, job *j, const char *how);
 
 /* Posts one message for a job, counting it against Slack's 5. */
 void dispatch_post(server *s, job *j, unsigned flags, const char *text, bool final);

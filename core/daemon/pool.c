@@ -14,6 +14,7 @@
 
 #include "daemon/credcache.h"
 #include "daemon/dispatch.h"
+#include "worker/awsglue.h"
 #include "base/ipc.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -111,12 +112,31 @@ static void schedule_respawn(pool *p, worker *w) {
   set_state(p, w, W_EMPTY);
 }
 
+/* The worker died before it acknowledged its job (an idle worker killed by
+ * the OOM killer, a stray thread's crash): the handler never ran, so the
+ * job is given to the next free worker, once; lost again, its user is told
+ * it did not run, and the audit says not_started. */
+static void lost_before_start(pool *p, worker *w, const char *how) {
+  job *j = w->job;
+  if (j->dispatches < 2 && queue_push_front(&p->srv->queue, j)) {
+    log_kv(SLOG_WARN, "job_redispatched", KV_S("req", j->id), KV_I("worker", w->index),
+           KV_S("how", how), KV_S("msg", "its worker was lost before the command started"));
+    dispatch_job_forget(&w->dj);
+    w->job = NULL;
+    return;
+  }
+  dispatch_job_not_started(p->srv, &w->dj, j, how);
+  w->job = NULL;
+}
+
 static void worker_died(pool *p, worker *w) {
   pid_t pid = w->c.pid;
   int status = exec_reap(&w->c);
   char how[96];
   exec_describe_status(status, how, sizeof how);
   bool before_hello = w->state == W_STARTING;
+  if (w->job && !w->dj.started && w->killed == EXEC_KILL_NONE)
+    lost_before_start(p, w, how);
   if (w->job) {
     job_outcome o = exec_end_outcome(exec_died_end(w->killed, status));
     dispatch_job_lost(p->srv, &w->dj, w->job, o, how);
@@ -179,13 +199,34 @@ static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   log_kv(SLOG_DEBUG, "worker_ready", KV_I("worker", w->index), KV_I("pid", w->c.pid));
 }
 
+/* Credentials enter the shared cache only for the job this worker runs,
+ * under that job's user/channel key, with a real expiry: a compromised
+ * plugin cannot plant a role for another user. */
+static void on_creds(pool *p, worker *w, const wire_msg *msg) {
+  char *key = w->job ? awsglue_cache_key(w->job->team_id, w->job->user_id, w->job->channel_id,
+                                         w->job->account)
+                     : NULL;
+  runtime *rt = server_runtime(p->srv);
+  int max_life = rt->cfg->session_duration + 300;
+  runtime_unref(rt);
+  const char *why = NULL;
+  if (!credcache_put_for(p->srv->creds, msg->creds, key, wall_s(), max_life, &why))
+    log_kv(SLOG_WARN, "creds_refused", KV_I("worker", w->index),
+           KV_S("req", w->job ? w->job->id : "-"), KV_S("msg", why));
+  free(key);
+}
+
 static void on_message(pool *p, worker *w, const wire_msg *msg) {
   if (msg->t == WIRE_HELLO && w->state == W_STARTING) {
     on_hello(p, w, msg);
     return;
   }
   if (msg->t == WIRE_CREDS) {
-    credcache_put(p->srv->creds, msg->creds);
+    on_creds(p, w, msg);
+    return;
+  }
+  if (msg->t == WIRE_STARTED && w->job && msg->id && strcmp(msg->id, w->job->id) == 0) {
+    w->dj.started = true;
     return;
   }
   if (!w->job || !msg->id || strcmp(msg->id, w->job->id) != 0 ||

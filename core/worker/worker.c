@@ -145,6 +145,13 @@ static void after_job(worker_ctx *w, const job *j, slashd_call *call, slashd_sta
 }
 
 static void run_job(worker_ctx *w, const job *j, const json_t *creds) {
+  /* The acknowledgement comes first: a job lost before it never ran, and
+   * the main process may give it to another worker. */
+  sbuf ack = {0};
+  wire_started_text(&ack, j->id);
+  if (!ipc_send_text(w->fd, ack.p, ack.len))
+    _exit(1);
+  sbuf_free(&ack);
   emit_ctx ec = {.w = w, .id = j->id};
   slashd_call call = {
       .caller = {.size = sizeof(slashd_caller),

@@ -834,6 +834,62 @@ class WorkerRecycling(unittest.TestCase):
         self.assertNotIn("outcome=crashed", log)
 
 
+class PlantedCredentials(unittest.TestCase):
+    """Item 12: a worker's creds message enters the shared cache only for the
+    job it runs, under that job's key, with a real expiry."""
+
+    def test_planted_creds_are_dropped(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "hostile")).start()
+        try:
+            _, h, _ = d.slash("hostile plant", user_id="U0PLANT")
+            self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "planted")
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        self.assertIn('event=creds_refused worker=', log)
+        self.assertIn('msg="not for the user and channel of the job the worker runs"', log)
+        self.assertIn('msg="no expiry, or already expired"', log)
+        self.assertNotIn("ASIAPLANTED", log)
+
+
+class LostBeforeStart(unittest.TestCase):
+    """Item 13: a job handed to a worker that dies before acknowledging it
+    (its handler never ran) is given to another worker, once; one lost after
+    the acknowledgement is reported as what it was (crashed)."""
+
+    def worker_pids(self, d):
+        return [int(p) for p in re.findall(r"event=worker_ready worker=\d+ pid=(\d+)", d.read_log())]
+
+    def test_redispatched_once_then_runs(self):
+        sink = Sink()
+        d = Daemon(sink, fixtures=("good", "crash"), server={"workers": "1"}).start()
+        try:
+            deadline = time.monotonic() + 10
+            while not self.worker_pids(d) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            pid = self.worker_pids(d)[-1]
+            os.kill(pid, signal.SIGSTOP)  # idle in the main process's view, but it reads nothing
+            _, h, ack = d.slash("good echo lost-once", user_id="U0LOST1")
+            rid = h["x-slashd-request-id"]
+            time.sleep(0.3)  # the job is on its socket now
+            os.kill(pid, signal.SIGKILL)
+            final = sink.wait_final(rid, timeout=20)[-1]
+            self.assertEqual(final["text"], "lost-once", final)
+            # Lost after its acknowledgement: reported as what it was.
+            _, h, _ = d.slash("crash now", user_id="U0LOST2")
+            crashed = sink.wait_final(h["x-slashd-request-id"], timeout=20)[-1]
+            self.assertIn("the command crashed", crashed["text"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sink.close()
+        log = d.read_log()
+        self.assertRegex(log, r"event=job_redispatched req=%s " % re.escape(rid))
+        self.assertRegex(log, r"event=audit req=%s .*outcome=ok" % re.escape(rid))
+        self.assertNotRegex(log, r"event=audit req=%s .*outcome=crashed" % re.escape(rid))
+
+
 ESCAPES = ("\x1b", "\x07", "\r", "\u009b")
 
 

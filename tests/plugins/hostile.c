@@ -7,12 +7,16 @@
  *   hostile alloc N allocates N MB in 1 MB pieces (touched, kept); on a
  *                   failed allocation it returns SLASHD_ERR_NOMEM
  *   hostile thread  starts a thread that never ends, then replies "threaded"
+ *   hostile plant   as a compromised plugin would: writes `creds` messages
+ *                   straight to its worker's socket (fd 3) — one for another
+ *                   user (UVICTIM), one for its own caller without expiry
  *   hostile print   prints 100 lines to stdout (one a fake host log line, one
  *                   2,000 bytes long) and 3 to stderr, then replies "printed"
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -83,6 +87,29 @@ static slashd_status thread(slashd_call *call, void *state, int argc, const char
   return g_api->reply(call, 0, "threaded", NULL);
 }
 
+static void send_creds(const char *key, long long exp) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg,
+                   "{\"t\":\"creds\",\"v\":1,\"entry\":{\"key\":\"%s\",\"role\":"
+                   "\"arn:aws:iam::123456789012:role/planted\",\"session\":\"slashd-x\","
+                   "\"akid\":\"ASIAPLANTED\",\"secret\":\"s\",\"token\":\"t\",\"exp\":%lld}}",
+                   key, exp);
+  (void)!send(3, msg, (size_t)n, MSG_NOSIGNAL);
+}
+
+static slashd_status plant(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)state;
+  (void)argc;
+  (void)argv;
+  const slashd_caller *who = g_api->caller(call);
+  char key[256];
+  snprintf(key, sizeof key, "%s|UVICTIM|%s|", who->team_id, who->channel_id);
+  send_creds(key, 4102444800LL); /* 2100 */
+  snprintf(key, sizeof key, "%s|%s|%s|", who->team_id, who->user_id, who->channel_id);
+  send_creds(key, 0);
+  return g_api->reply(call, 0, "planted", NULL);
+}
+
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
   (void)host;
   (void)state;
@@ -125,6 +152,13 @@ static const slashd_command commands[] = {{.name = "ansi",
                                            .max_args = 0,
                                            .access = SLASHD_READ,
                                            .handler = thread},
+                                          {.name = "plant",
+                                           .usage = "",
+                                           .summary = "Plant credentials for another user",
+                                           .min_args = 0,
+                                           .max_args = 0,
+                                           .access = SLASHD_READ,
+                                           .handler = plant},
                                           {.name = NULL}};
 
 static const slashd_plugin descriptor = {

@@ -80,8 +80,41 @@ static void test_key_includes_channel(void **state) {
   free(k4);
 }
 
+/* Issue 11, item 12: only the running job's own key, with a real expiry. */
+static void test_put_for_the_running_job_only(void **state) {
+  (void)state;
+  credcache *c = credcache_new();
+  const char *why = NULL;
+  json_t *other = entry("T|UVICTIM|C1|", 5000);
+  assert_false(credcache_put_for(c, other, "T|U1|C1|", 1000, 1200, &why));
+  assert_non_null(why);
+  assert_false(credcache_put_for(c, other, NULL, 1000, 1200, &why)); /* no job running */
+  json_decref(other);
+  json_t *never = entry("T|U1|C1|", 0);
+  assert_false(credcache_put_for(c, never, "T|U1|C1|", 1000, 1200, &why));
+  json_decref(never);
+  json_t *too_long = entry("T|U1|C1|", 1000 + 1201);
+  assert_false(credcache_put_for(c, too_long, "T|U1|C1|", 1000, 1200, &why));
+  json_decref(too_long);
+  assert_null(credcache_get(c, "T|UVICTIM|C1|", 1000, CREDS_REFRESH_S));
+  assert_null(credcache_get(c, "T|U1|C1|", 1000, CREDS_REFRESH_S));
+  json_t *good = entry("T|U1|C1|", 1900);
+  assert_true(credcache_put_for(c, good, "T|U1|C1|", 1000, 1200, &why));
+  json_decref(good);
+  json_t *got = credcache_get(c, "T|U1|C1|", 1000, CREDS_REFRESH_S);
+  assert_non_null(got);
+  json_decref(got);
+  /* And an entry without expiry is never handed out, however it got in. */
+  json_t *zero = entry("k0", 0);
+  credcache_put(c, zero);
+  json_decref(zero);
+  assert_null(credcache_get(c, "k0", 1000, CREDS_REFRESH_S));
+  credcache_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_put_for_the_running_job_only),
       cmocka_unit_test(test_fresh_entry_is_shared),
       cmocka_unit_test(test_entry_near_expiry_is_renewed),
       cmocka_unit_test(test_replace_and_clear),
