@@ -24,8 +24,6 @@
 #include "lambda/event.h"
 #include "lambda/lambda.h"
 #include "lambda/secrets.h"
-#include "worker/hostapi.h"
-#include "worker/registry.h"
 
 static const char *const CT_JSON = "application/json; charset=utf-8";
 static const char *const CT_TEXT = "text/plain; charset=utf-8";
@@ -75,32 +73,12 @@ static bool load_secrets(front *f, char **err) {
   return true;
 }
 
-typedef struct diag_ctx {
-  sbuf errors;
-  const char *file;
-} diag_ctx;
-
-static void on_diag(void *ud, const char *plugin, int line, bool error, const char *msg) {
-  diag_ctx *d = ud;
-  log_kv(error ? SLOG_ERROR : SLOG_WARN, "plugin", KV_S("plugin", plugin), KV_S("msg", msg));
-  if (error)
-    sbuf_addf(&d->errors, "%s%s:%d: error: [plugin.%s] %s", d->errors.len ? "\n" : "", d->file,
-              line, plugin, msg);
-}
-
 /* The routing table the ack is decided on: the plugins' own command tables
  * (loaded once, as a worker would, then unloaded: the front runs nothing). */
 static bool load_routes(front *f, char **err) {
-  diag_ctx d = {.file = f->cfg->file};
-  registry *r = registry_load(f->cfg, hostapi_table(), on_diag, &d);
-  json_t *manifest = registry_manifest(r);
-  registry_unload(r);
-  if (d.errors.len) {
-    *err = sbuf_steal(&d.errors);
-    json_decref(manifest);
+  json_t *manifest = lambda_plugins_manifest(f->cfg, err);
+  if (!manifest)
     return false;
-  }
-  sbuf_free(&d.errors);
   f->routes = route_table_from_json(manifest, err);
   json_decref(manifest);
   return f->routes != NULL;

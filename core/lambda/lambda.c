@@ -9,6 +9,8 @@
 #include "base/log.h"
 #include "daemon/responder.h"
 #include "base/util.h"
+#include "worker/hostapi.h"
+#include "worker/registry.h"
 
 /* What the container was given: the environment Lambda sets. */
 typedef struct lambda_env {
@@ -95,6 +97,33 @@ static bool env_lambda_keys(config *c, char **err) {
     c->signing_secret_ref = xstrdup(s);
   }
   return true;
+}
+
+typedef struct diag_ctx {
+  sbuf errors;
+  const char *file;
+} diag_ctx;
+
+static void on_diag(void *ud, const char *plugin, int line, bool error, const char *msg) {
+  diag_ctx *d = ud;
+  log_kv(error ? SLOG_ERROR : SLOG_WARN, "plugin", KV_S("plugin", plugin), KV_S("msg", msg));
+  if (error)
+    sbuf_addf(&d->errors, "%s%s:%d: error: [plugin.%s] %s", d->errors.len ? "\n" : "", d->file,
+              line, plugin, msg);
+}
+
+json_t *lambda_plugins_manifest(const config *c, char **err) {
+  diag_ctx d = {.file = c->file};
+  registry *r = registry_load(c, hostapi_table(), on_diag, &d);
+  json_t *manifest = registry_manifest(r);
+  registry_unload(r);
+  if (d.errors.len) {
+    *err = sbuf_steal(&d.errors);
+    json_decref(manifest);
+    return NULL;
+  }
+  sbuf_free(&d.errors);
+  return manifest;
 }
 
 static const lambda_handler *handler_find(const char *name) {

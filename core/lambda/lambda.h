@@ -27,6 +27,12 @@ typedef struct lambda_handler {
 extern const lambda_handler lambda_front;
 extern const lambda_handler lambda_worker;
 
+/* Loads every enabled plugin once, as a job's child will, and returns
+ * their manifest (registry_manifest; new reference), or NULL with *err: each
+ * plugin error as `FILE:LINE: error: [plugin.X] message`, one a line, for
+ * the init error. */
+json_t *lambda_plugins_manifest(const config *c, char **err);
+
 int lambda_main(int argc, char **argv);
 
 #endif

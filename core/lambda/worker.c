@@ -56,6 +56,12 @@ static void remember(lworker *w, const char *id) {
 static void lworker_destroy(void *ctx);
 
 static void *lworker_init(const config *cfg, char **err) {
+  /* The jobs' children load the plugins; one that cannot load is an init
+   * error now, not a retried failure of every job later. */
+  json_t *manifest = lambda_plugins_manifest(cfg, err);
+  if (!manifest)
+    return NULL;
+  json_decref(manifest);
   lworker *w = xcalloc(1, sizeof *w);
   w->cfg = cfg;
   w->policy.hosts = cfg->response_hosts;

@@ -144,6 +144,26 @@ class Runs(unittest.TestCase):
         self.assertEqual(err["headers"].get("lambda-runtime-function-error-type"), "Unhandled")
         self.assertEqual(self.rt.next_calls, [])
 
+    def test_a_plugin_that_cannot_load_is_an_init_error_of_both_functions(self):
+        bad = os.path.join(self.root, "badplugin.ini")
+        with open(bad, "w") as f:
+            f.write("[lambda]\nqueue_url = https://sqs.us-east-1.amazonaws.com/123456789012/q\n"
+                    "[slack]\nsigning_secret = env:SLASHD_TEST_SECRET\n[plugins]\ndir = plugins\n"
+                    "[plugin.help]\n\n[plugin.nosuch]\npath = plugins/nosuch.so\n")
+        for handler in ("front", "worker"):
+            rt = LambdaRuntime().start()
+            try:
+                env = lambdazip.lambda_env(self.root, handler, {"SLASHD_CONFIG": bad,
+                                                                "SLASHD_TEST_SECRET": "s"})
+                rt.spawn([os.path.join(self.root, "bootstrap")], env=env, cwd="/")
+                err = rt.wait_init_error()
+                self.assertIsNotNone(err, "\n".join(rt.log_lines))
+                msg = json.loads(err["body"])["errorMessage"]
+                self.assertIn("%s:9: error: [plugin.nosuch] plugins/nosuch.so" % bad, msg)
+                self.assertEqual(rt.next_calls, [])
+            finally:
+                rt.close()
+
     def test_front_without_a_queue_is_an_init_error(self):
         self.spawn("front")
         err = self.rt.wait_init_error()

@@ -601,6 +601,13 @@ class CheckConfig(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("api_url:", err)
 
+    def test_send_says_it_cannot_reach_a_socket_mode_host(self):
+        d = socket_daemon(self.fake, self.sink)
+        rc, out, err = run_cli("send", "help", config=d.config, env=d.env, timeout=20)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("[slack] mode = socket", err)
+        self.assertIn("slashd run", err)
+
     def test_unreachable_api_is_a_warning(self):
         rc, out, err = self.check(api_url="http://127.0.0.1:9/api/")
         self.assertEqual(rc, 0, out + err)
