@@ -77,7 +77,7 @@ static void check_socket(check_ctx *k) {
     k->errors++;
     goto out;
   }
-  sopen_result r = socket_open_once(c->api_url, tok, n, 10000, &url, &err);
+  sopen_result r = socket_open_once(c->api_url, c->ca_file, tok, n, 10000, &url, &err);
   if (r == SOPEN_OK) {
     printf("%s:%d: note: [slack] app_token: Slack accepted it (apps.connections.open at %s)\n",
            c->file, line, c->api_url);
