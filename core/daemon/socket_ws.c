@@ -115,8 +115,8 @@ void ws_accept_for(const char *key, char out[29]) {
   free(both);
 }
 
-wsconn *ws_connect(CURLM *multi, const char *url, long connect_timeout_ms, const ws_handlers *h,
-                   void *ud, char **err) {
+wsconn *ws_connect(CURLM *multi, const char *url, const char *ca_file, long connect_timeout_ms,
+                   const ws_handlers *h, void *ud, char **err) {
   ws_url u;
   if (!ws_url_ok(url, err) || !ws_url_parse(url, &u, err))
     return NULL;
@@ -139,6 +139,8 @@ wsconn *ws_connect(CURLM *multi, const char *url, long connect_timeout_ms, const
   curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
   curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+  if (ca_file)
+    curl_easy_setopt(c->easy, CURLOPT_CAINFO, ca_file);
   curl_multi_add_handle(multi, c->easy);
   free(curl_url_s);
   ws_url_free(&u);
