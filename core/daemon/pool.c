@@ -377,6 +377,77 @@ static void stop_workers(pool *p) {
   }
 }
 
+/* Past the drain deadline: what never started is dropped, what runs is
+ * interrupted. */
+static void interrupt_all(pool *p) {
+  drop_queued(p);
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
+      w->killed = EXEC_KILL_DRAIN;
+      kill(w->c.pid, SIGKILL);
+    }
+  }
+}
+
+/* Respawns due, jobs past their deadline killed. Returns how long poll may
+ * sleep until the next of them (at most `timeout` ms). */
+static long run_timers(pool *p, uint64_t now, bool draining, long timeout) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->state == W_EMPTY && !draining) {
+      if (w->respawn_at_ms <= now)
+        spawn(p, w);
+      else if ((long)(w->respawn_at_ms - now) < timeout)
+        timeout = (long)(w->respawn_at_ms - now);
+    }
+    if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
+      if (w->deadline_ms <= now) {
+        w->killed = EXEC_KILL_TIMEOUT;
+        log_kv(SLOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
+               KV_I("worker", w->index), KV_I("pid", w->c.pid));
+        kill(w->c.pid, SIGKILL);
+      } else if ((long)(w->deadline_ms - now) < timeout) {
+        timeout = (long)(w->deadline_ms - now);
+      }
+    }
+  }
+  return timeout;
+}
+
+/* One poll over the wake-up eventfd and every worker socket; handles what
+ * arrived. `pfd` and `who` have room for every worker and the eventfd. */
+static void poll_once(pool *p, struct pollfd *pfd, int *who, long timeout) {
+  int n = 0;
+  pfd[n] = (struct pollfd){.fd = p->efd, .events = POLLIN};
+  who[n++] = -1;
+  for (int i = 0; i < p->n; i++) {
+    if (p->w[i].c.fd >= 0 && p->w[i].state != W_EMPTY) {
+      pfd[n] = (struct pollfd){.fd = p->w[i].c.fd, .events = POLLIN};
+      who[n++] = i;
+    }
+  }
+  /* Say we sleep, then look once more: a job queued before the flag
+   * was set found it clear and did not wake us (see pool_wake). */
+  atomic_store(&p->asleep, true);
+  if (queue_len(&p->srv->queue) && idle_worker(p))
+    timeout = 0;
+  int rc = poll(pfd, (nfds_t)n, (int)timeout);
+  atomic_store(&p->asleep, false);
+  if (rc < 0 && errno != EINTR)
+    log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
+  for (int k = 0; rc > 0 && k < n; k++) {
+    if (!pfd[k].revents)
+      continue;
+    if (who[k] < 0) {
+      uint64_t v;
+      (void)!read(p->efd, &v, sizeof v);
+      continue;
+    }
+    drain_worker(p, &p->w[who[k]]);
+  }
+}
+
 static void *run(void *arg) {
   pool *p = arg;
   struct pollfd *pfd = xcalloc((size_t)p->n + 1, sizeof *pfd);
@@ -387,70 +458,14 @@ static void *run(void *arg) {
     bool draining = p->draining;
     uint64_t drain_deadline = p->drain_deadline_ms;
     pthread_mutex_unlock(&p->mu);
-
     if (draining && all_quiet(p))
       break;
-    if (draining && now >= drain_deadline) {
-      drop_queued(p);
-      for (int i = 0; i < p->n; i++) {
-        worker *w = &p->w[i];
-        if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
-          w->killed = EXEC_KILL_DRAIN;
-          kill(w->c.pid, SIGKILL);
-        }
-      }
-    }
-    long timeout = 1000;
-    for (int i = 0; i < p->n; i++) {
-      worker *w = &p->w[i];
-      if (w->state == W_EMPTY && !draining) {
-        if (w->respawn_at_ms <= now)
-          spawn(p, w);
-        else if ((long)(w->respawn_at_ms - now) < timeout)
-          timeout = (long)(w->respawn_at_ms - now);
-      }
-      if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
-        if (w->deadline_ms <= now) {
-          w->killed = EXEC_KILL_TIMEOUT;
-          log_kv(SLOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
-                 KV_I("worker", w->index), KV_I("pid", w->c.pid));
-          kill(w->c.pid, SIGKILL);
-        } else if ((long)(w->deadline_ms - now) < timeout) {
-          timeout = (long)(w->deadline_ms - now);
-        }
-      }
-    }
+    if (draining && now >= drain_deadline)
+      interrupt_all(p);
+    long timeout = run_timers(p, now, draining, 1000);
     if (draining && drain_deadline > now && (long)(drain_deadline - now) < timeout)
       timeout = (long)(drain_deadline - now);
-
-    int n = 0;
-    pfd[n] = (struct pollfd){.fd = p->efd, .events = POLLIN};
-    who[n++] = -1;
-    for (int i = 0; i < p->n; i++) {
-      if (p->w[i].c.fd >= 0 && p->w[i].state != W_EMPTY) {
-        pfd[n] = (struct pollfd){.fd = p->w[i].c.fd, .events = POLLIN};
-        who[n++] = i;
-      }
-    }
-    /* Say we sleep, then look once more: a job queued before the flag
-     * was set found it clear and did not wake us (see pool_wake). */
-    atomic_store(&p->asleep, true);
-    if (queue_len(&p->srv->queue) && idle_worker(p))
-      timeout = 0;
-    int rc = poll(pfd, (nfds_t)n, (int)timeout);
-    atomic_store(&p->asleep, false);
-    if (rc < 0 && errno != EINTR)
-      log_kv(SLOG_ERROR, "poll_failed", KV_S("msg", strerror(errno)));
-    for (int k = 0; rc > 0 && k < n; k++) {
-      if (!pfd[k].revents)
-        continue;
-      if (who[k] < 0) {
-        uint64_t v;
-        (void)!read(p->efd, &v, sizeof v);
-        continue;
-      }
-      drain_worker(p, &p->w[who[k]]);
-    }
+    poll_once(p, pfd, who, timeout);
     replace_stale_idle(p);
     if (!draining || mono_ms() < drain_deadline)
       assign_jobs(p);
