@@ -188,7 +188,7 @@ class Burst(unittest.TestCase):
     N = 10000
     CONNECTIONS = 64
     # The main process holds at most `queue` (256) waiting jobs, 64 client
-    # connections of at most 64 KiB each (MHD's per-connection memory limit)
+    # connections of at most 16 KiB each (MHD's per-connection memory limit)
     # and, past 1,024 waiting replies, answers busy: about 1,300 replies of
     # ~8 KiB at most (10 MiB). It starts at 11 MiB and peaks at 25-30 MiB in
     # this burst. 64 MiB leaves 2x room; a leak of 5 KiB per request (50 MiB

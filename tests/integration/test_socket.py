@@ -664,6 +664,11 @@ class CheckConfig(unittest.TestCase):
         self.assertIn("[slack] mode = socket", err)
         self.assertIn("slashd run", err)
 
+    def test_unreadable_ca_file(self):
+        rc, out, err = self.check(ca_file="/nonexistent/ca.pem")
+        self.assertEqual(rc, 1)
+        self.assertIn("[slack] ca_file: cannot read /nonexistent/ca.pem", err)
+
     def test_unreachable_api_is_a_warning(self):
         rc, out, err = self.check(api_url="http://127.0.0.1:9/api/")
         self.assertEqual(rc, 0, out + err)
