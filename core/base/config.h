@@ -82,6 +82,7 @@ typedef struct config {
   char *app_token_ref;    /* Socket Mode app-level token; NULL when not configured */
   char *api_url;          /* Slack Web API base, ends with '/' */
   int socket_connections; /* Socket Mode connections kept open */
+  char *ca_file;          /* CA bundle for Slack's TLS (a TLS-inspecting proxy), or NULL */
 
   /* [aws] */
   char *aws_region;

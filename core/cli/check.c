@@ -1,8 +1,10 @@
 /* `slashd check-config`: every problem as FILE:LINE: message; exit 0 only
  * when all is well. Loads every enabled plugin, as the workers would. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "base/config.h"
@@ -62,6 +64,11 @@ static void check_socket(check_ctx *k) {
   const char *ref = c->app_token_ref;
   if (!ref)
     return; /* config.c has said so */
+  if (c->ca_file && access(c->ca_file, R_OK) != 0) {
+    fprintf(stderr, "%s:%d: error: [slack] ca_file: cannot read %s: %s\n", c->file,
+            key_line(c, "slack", "ca_file"), c->ca_file, strerror(errno));
+    k->errors++;
+  }
   int line = key_line(c, "slack", "app_token");
   if (str_starts(ref, "kms:")) {
     printf("%s:%d: note: [slack] app_token is a KMS ciphertext; it is checked with Slack when the "
@@ -77,7 +84,7 @@ static void check_socket(check_ctx *k) {
     k->errors++;
     goto out;
   }
-  sopen_result r = socket_open_once(c->api_url, tok, n, 10000, &url, &err);
+  sopen_result r = socket_open_once(c->api_url, c->ca_file, tok, n, 10000, &url, &err);
   if (r == SOPEN_OK) {
     printf("%s:%d: note: [slack] app_token: Slack accepted it (apps.connections.open at %s)\n",
            c->file, line, c->api_url);

@@ -168,6 +168,12 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
 }
 
 static bool load_secret(const config *c, unsigned char **sec, size_t *n, bool *token, char **err) {
+  if (c->socket_mode) {
+    *err = xstrdup("[slack] mode = socket: this host takes commands over Slack's Socket Mode, "
+                   "not HTTP (/slack/commands answers 404), so `slashd send` cannot reach it; "
+                   "use `slashd run` to try a command line locally");
+    return false;
+  }
   *token = false;
   if (c->signing_secret_ref)
     return secret_resolve(c->signing_secret_ref, NULL, NULL, sec, n, err);

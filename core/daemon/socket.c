@@ -116,7 +116,9 @@ static void conn_free(socket_door *d, sconn *c) {
 
 static void conn_connect(sconn *c, char *url, uint64_t now) {
   char *err = NULL;
-  c->ws = ws_connect(c->d->multi, url, CONNECT_TIMEOUT_MS, &handlers, c, &err);
+  runtime *rt = server_runtime(c->d->s);
+  c->ws = ws_connect(c->d->multi, url, rt->cfg->ca_file, CONNECT_TIMEOUT_MS, &handlers, c, &err);
+  runtime_unref(rt);
   /* The URL carries a single-use ticket: it is not logged. */
   free(url);
   if (!c->ws) {
@@ -143,7 +145,8 @@ static sconn *conn_new(socket_door *d, int i, uint64_t now) {
   }
   d->slots[i].last_open_ms = now;
   runtime *rt = server_runtime(d->s);
-  api_call_init(&c->api, rt->cfg->api_url, rt->app_token, rt->app_token_len, OPEN_TIMEOUT_MS);
+  api_call_init(&c->api, rt->cfg->api_url, rt->cfg->ca_file, rt->app_token, rt->app_token_len,
+                OPEN_TIMEOUT_MS);
   runtime_unref(rt);
   curl_multi_add_handle(d->multi, c->api.easy);
   c->api_on = true;
@@ -597,8 +600,8 @@ socket_door *socket_start(server *s, char **err) {
   /* The first open is made here, so that a wrong token stops the start
    * with Slack's own word for it instead of a retry loop. */
   char *url = NULL, *e = NULL;
-  sopen_result r =
-      socket_open_once(c->api_url, rt->app_token, rt->app_token_len, START_TIMEOUT_MS, &url, &e);
+  sopen_result r = socket_open_once(c->api_url, c->ca_file, rt->app_token, rt->app_token_len,
+                                    START_TIMEOUT_MS, &url, &e);
   uint64_t now = mono_ms();
   d->slots[0].last_open_ms = now;
   if (r == SOPEN_OK) {

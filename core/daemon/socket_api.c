@@ -21,8 +21,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-void api_call_init(api_call *a, const char *api_url, const unsigned char *token, size_t token_len,
-                   long timeout_ms) {
+void api_call_init(api_call *a, const char *api_url, const char *ca_file,
+                   const unsigned char *token, size_t token_len, long timeout_ms) {
   memset(a, 0, sizeof *a);
   size_t n = strlen(api_url);
   char *url =
@@ -49,6 +49,8 @@ void api_call_init(api_call *a, const char *api_url, const unsigned char *token,
   curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, &a->body);
   curl_easy_setopt(a->easy, CURLOPT_PRIVATE, a);
+  if (ca_file)
+    curl_easy_setopt(a->easy, CURLOPT_CAINFO, ca_file);
   free(url);
 }
 
@@ -89,10 +91,10 @@ void api_call_free(api_call *a) {
   memset(a, 0, sizeof *a);
 }
 
-sopen_result socket_open_once(const char *api_url, const unsigned char *token, size_t token_len,
-                              long timeout_ms, char **url, char **err) {
+sopen_result socket_open_once(const char *api_url, const char *ca_file, const unsigned char *token,
+                              size_t token_len, long timeout_ms, char **url, char **err) {
   api_call a;
-  api_call_init(&a, api_url, token, token_len, timeout_ms);
+  api_call_init(&a, api_url, ca_file, token, token_len, timeout_ms);
   CURLcode rc = curl_easy_perform(a.easy);
   sopen_result r = api_call_result(&a, rc, url, err);
   api_call_free(&a);

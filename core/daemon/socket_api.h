@@ -20,9 +20,10 @@ typedef struct api_call {
 } api_call;
 
 /* Prepares POST {api_url}apps.connections.open with Authorization: Bearer
- * <token> (borrowed; it goes into the header and nowhere else). */
-void api_call_init(api_call *a, const char *api_url, const unsigned char *token, size_t token_len,
-                   long timeout_ms);
+ * <token> (borrowed; it goes into the header and nowhere else). ca_file: a CA
+ * bundle to trust instead of the system's, or NULL. */
+void api_call_init(api_call *a, const char *api_url, const char *ca_file,
+                   const unsigned char *token, size_t token_len, long timeout_ms);
 /* Reads the finished call. SOPEN_OK: *url (owned) is a fresh WebSocket URL.
  * SOPEN_REFUSED: Slack said ok:false and *err (owned) is its error code.
  * SOPEN_FAILED: no usable answer (network, HTTP status, not JSON); *err
@@ -31,8 +32,8 @@ sopen_result api_call_result(api_call *a, CURLcode rc, char **url, char **err);
 void api_call_free(api_call *a);
 
 /* The whole call, blocking for at most timeout_ms (start, check-config). */
-sopen_result socket_open_once(const char *api_url, const unsigned char *token, size_t token_len,
-                              long timeout_ms, char **url, char **err);
+sopen_result socket_open_once(const char *api_url, const char *ca_file, const unsigned char *token,
+                              size_t token_len, long timeout_ms, char **url, char **err);
 /* Errors after which retrying cannot help: the token is wrong. */
 bool socket_error_is_fatal(const char *slack_error);
 

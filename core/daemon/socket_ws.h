@@ -36,9 +36,10 @@ bool ws_url_ok(const char *url, char **why);
 
 /* Starts connecting to url (checked with ws_url_ok) on multi. The handle
  * stays on multi until ws_free. NULL with *err (owned) when the URL is
- * refused. h and ud are borrowed and must outlive the connection. */
-wsconn *ws_connect(CURLM *multi, const char *url, long connect_timeout_ms, const ws_handlers *h,
-                   void *ud, char **err);
+ * refused. ca_file: a CA bundle to trust instead of the system's, or NULL.
+ * h and ud are borrowed and must outlive the connection. */
+wsconn *ws_connect(CURLM *multi, const char *url, const char *ca_file, long connect_timeout_ms,
+                   const ws_handlers *h, void *ud, char **err);
 /* Whether easy is this connection's transfer. */
 bool ws_owns(const wsconn *c, CURL *easy);
 /* The transfer finished (TCP + TLS up, or failed): sends the handshake. */
@@ -60,6 +61,10 @@ const char *ws_error(const wsconn *c);
 bool ws_flushed(const wsconn *c);
 void ws_free(wsconn *c, CURLM *multi);
 
+/* Checks the server's answer head to our upgrade with Sec-WebSocket-Key
+ * `key` (head: NUL-terminated, without the blank line; cut up in place).
+ * NULL when it is a proper 101 upgrade, else why not (owned). */
+char *ws_check_answer(const char *key, char *head);
 /* Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2): out holds 29 bytes. */
 void ws_accept_for(const char *key, char out[29]);
 

@@ -253,72 +253,70 @@ static void usage_exit(void) {
   exit(2);
 }
 
-int worker_main(int argc, char **argv) {
-  const char *cfg_path = NULL, *cfg_name = NULL;
-  long index = 0, gen = 0;
+typedef struct worker_args {
+  const char *cfg_path, *cfg_name;
+  long index, gen;
+} worker_args;
+
+static void parse_args(int argc, char **argv, worker_args *a) {
+  *a = (worker_args){0};
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-      cfg_path = argv[++i];
+      a->cfg_path = argv[++i];
     else if (strcmp(argv[i], "--config-name") == 0 && i + 1 < argc)
-      cfg_name = argv[++i];
+      a->cfg_name = argv[++i];
     else if (strcmp(argv[i], "--index") == 0 && i + 1 < argc)
-      parse_int(argv[++i], 0, 1 << 20, &index);
+      parse_int(argv[++i], 0, 1 << 20, &a->index);
     else if (strcmp(argv[i], "--generation") == 0 && i + 1 < argc)
-      parse_int(argv[++i], 0, 1L << 30, &gen);
+      parse_int(argv[++i], 0, 1L << 30, &a->gen);
     else
       usage_exit();
   }
-  if (!cfg_path)
+  if (!a->cfg_path)
     usage_exit();
-  /* Die with the main process, and leave SIGTERM/SIGINT to it: it decides
-   * when a job may be interrupted. */
+}
+
+/* Die with the main process, and leave SIGTERM/SIGINT to it: it decides
+ * when a job may be interrupted. False when the main process is gone. */
+static bool tie_to_main(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1)
-    return 1;
+    return false;
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
+  return true;
+}
 
-  char role[32];
-  snprintf(role, sizeof role, "worker%ld", index);
-  log_set_role(role);
-
+/* The configuration, or NULL (logged). */
+static config *load_config(const worker_args *a) {
   char *err = NULL;
-  config *cfg = config_load_as(cfg_path, cfg_name ? cfg_name : cfg_path, &err);
+  config *cfg = config_load_as(a->cfg_path, a->cfg_name ? a->cfg_name : a->cfg_path, &err);
   /* The main process's snapshot comes with its name; read once, and
    * plugins get no handle on it. */
-  if (cfg_name)
+  if (a->cfg_name)
     close(WORKER_CONFIG_FD);
   if (!cfg) {
     log_kv(SLOG_ERROR, "worker_config", KV_S("msg", err));
     free(err);
-    return 78;
+    return NULL;
   }
   log_configure(cfg->log_format, cfg->log_level);
   if (cfg->n_errors) {
-    log_kv(SLOG_ERROR, "worker_config", KV_S("file", cfg_path),
+    log_kv(SLOG_ERROR, "worker_config", KV_S("file", a->cfg_path),
            KV_S("msg", "configuration has errors; run slashd check-config"));
     config_free(cfg);
-    return 78;
+    return NULL;
   }
-  /* On the heap, and kept until the process ends: worker_exited may run
-   * after this function has returned. */
-  worker_ctx *w = xcalloc(1, sizeof *w);
-  w->fd = WORKER_FD;
-  w->cfg = cfg;
-  w->glue = awsglue_new(cfg, share_creds, w);
-  output_capture(&w->out);
-  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
-  output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
-  recycle_start(&w->rc, cfg);
+  return cfg;
+}
 
-  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
-  bool ok = hello && ipc_send(w->fd, hello);
-  json_decref(hello);
-  on_exit(worker_exited, w);
+/* Jobs, one at a time, until the main process closes the socket or
+ * replaces this worker. */
+static void serve_jobs(worker_ctx *w) {
   ipc_reader rd = {0};
-  while (ok) {
+  for (;;) {
     ipc_status st;
     json_t *msg = ipc_read(&rd, w->fd, true, &st);
     if (!msg) {
@@ -341,6 +339,36 @@ int worker_main(int argc, char **argv) {
       break; /* the main process replaces this worker */
   }
   ipc_reader_free(&rd);
+}
+
+int worker_main(int argc, char **argv) {
+  worker_args a;
+  parse_args(argc, argv, &a);
+  if (!tie_to_main())
+    return 1;
+  char role[32];
+  snprintf(role, sizeof role, "worker%ld", a.index);
+  log_set_role(role);
+  config *cfg = load_config(&a);
+  if (!cfg)
+    return 78;
+  /* On the heap, and kept until the process ends: worker_exited may run
+   * after this function has returned. */
+  worker_ctx *w = xcalloc(1, sizeof *w);
+  w->fd = WORKER_FD;
+  w->cfg = cfg;
+  w->glue = awsglue_new(cfg, share_creds, w);
+  output_capture(&w->out);
+  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
+  recycle_start(&w->rc, cfg);
+
+  json_t *hello = wire_hello((int)getpid(), (int)a.gen, registry_manifest(w->reg));
+  bool ok = hello && ipc_send(w->fd, hello);
+  json_decref(hello);
+  on_exit(worker_exited, w);
+  if (ok)
+    serve_jobs(w);
   registry_unload(w->reg);
   awsglue_free(w->glue);
   w->reg = NULL;

@@ -9,7 +9,8 @@ Two loopback listeners, as Slack has two endpoints:
   token (``xoxb-``) answers ``not_allowed_token_type``. Otherwise a fresh
   single-use ``ws://127.0.0.1:<port>/link/?ticket=<uuid>&app_id=A0TEST``.
   Anything but POST is 405; another path is ``unknown_method`` (404).
-* WebSocket (Debian's python3-websockets): accepts only an unused ticket
+* WebSocket (Debian's python3-websockets; wss:// when given a certificate
+  and key, tls=(cert, key)): accepts only an unused ticket
   (a URL is good for one connection), sends ``hello``, and from then on the
   test drives it: envelopes, ``disconnect`` (refresh_requested, warning,
   link_disabled, too_many_websockets), abrupt drops, delayed pongs.
@@ -30,6 +31,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -62,8 +64,10 @@ class Conn:
 
 
 class FakeSlack:
-    def __init__(self, token="xapp-1-A0TEST-1234-fake0app0token0value", redeliver_after=5.0):
+    def __init__(self, token="xapp-1-A0TEST-1234-fake0app0token0value", redeliver_after=5.0,
+                 tls=None):
         self.token = token
+        self.tls = tls  # (cert, key) files: the WebSocket is wss:// with that certificate
         self.redeliver_after = redeliver_after
         self.cond = threading.Condition()
         self.tickets = {}  # ticket -> used?
@@ -160,8 +164,8 @@ class FakeSlack:
                         % (self.raw_port, APP_ID)}
             ticket = str(uuid.uuid4())
             self.tickets[ticket] = False
-        return {"ok": True,
-                "url": "ws://127.0.0.1:%d/link/?ticket=%s&app_id=%s" % (self.ws_port, ticket, APP_ID)}
+        return {"ok": True, "url": "%s://127.0.0.1:%d/link/?ticket=%s&app_id=%s"
+                % ("wss" if self.tls else "ws", self.ws_port, ticket, APP_ID)}
 
     # ---- WebSocket server --------------------------------------------------
     def _run_loop(self, ready):
@@ -189,8 +193,12 @@ class FakeSlack:
             return None
 
         async def main():
+            ctx = None
+            if self.tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(*self.tls)
             self.server = await websockets.serve(
-                self._handler, "127.0.0.1", 0, create_protocol=Protocol,
+                self._handler, "127.0.0.1", 0, create_protocol=Protocol, ssl=ctx,
                 process_request=process_request, ping_interval=None, max_size=1 << 20)
             self.ws_port = self.server.sockets[0].getsockname()[1]
             self.raw_queue = []

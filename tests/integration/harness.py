@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -148,15 +149,21 @@ def free_port():
 
 
 _started = []
+_dirs = []  # every Daemon's directory: ini, state (a development secret), log
 
 
 @atexit.register
 def _kill_leftovers():
-    """A test that failed before stopping its daemon must not leave it running."""
+    """A test that failed before stopping its daemon must not leave it running.
+    Then the daemons' directories go (each run left hundreds in /tmp, secrets
+    and journals included); SLASHD_KEEP_TEST_DIRS=1 keeps them to look at."""
     for p in _started:
         if p.poll() is None:
             p.kill()
             p.wait()
+    if not os.environ.get("SLASHD_KEEP_TEST_DIRS"):
+        for d in _dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 # What ASan, LeakSanitizer, UBSan and TSan print when they find something.
@@ -187,6 +194,7 @@ class Daemon:
     def __init__(self, sink=None, server=None, slack=None, extra="", plugins=("help",),
                  fixtures=("good", "crash", "hang"), env=None, secret=SECRET, sections=None):
         self.dir = tempfile.mkdtemp(prefix="slashd-it-")
+        _dirs.append(self.dir)
         self.sink = sink
         self.secret = secret
         self.env = dict(os.environ)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -547,6 +548,61 @@ class Interactive(unittest.TestCase):
         self.assertIn("changed something", msgs[-1]["text"])
 
 
+class Tls(unittest.TestCase):
+    """wss:// for real: TLS through libcurl's CONNECT_ONLY, the certificate
+    checked against [slack] ca_file (here a throwaway self-signed one for
+    127.0.0.1; without ca_file the system store refuses it)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="slashd-tls-")
+        cls.cert = os.path.join(cls.dir, "cert.pem")
+        key = os.path.join(cls.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cls.cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        cls.fake = FakeSlack(tls=(cls.cert, key)).start()
+        cls.sink = Sink()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sink.close()
+        cls.fake.close()
+
+    def test_commands_over_wss(self):
+        d = socket_daemon(self.fake, self.sink, slack={"ca_file": self.cert}).start()
+        try:
+            self.fake.wait_connections(2)
+            eids = [self.fake.send_envelope(payload("good echo tls%d" % i, self.sink))
+                    for i in range(20)]
+            for i, eid in enumerate(eids):
+                ack = self.fake.wait_ack(eid)
+                self.assertLess(ack["latency"], ACK_DEADLINE)
+                self.assertIn("`/aws good echo tls%d`" % i, ack["ack"]["payload"]["text"])
+            # A refresh over TLS too.
+            old = self.fake.open_conns()[0]
+            self.fake.disconnect(old, "refresh_requested", close_after=None)
+            self.fake.wait(lambda: self.fake.conns[old].closed is not None
+                           and self.fake.open_count() == 2, 20, "replacement")
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertFalse(self.fake.protocol_errors)
+
+    def test_untrusted_certificate_is_refused(self):
+        d = socket_daemon(self.fake, self.sink, slack={"socket_connections": "1"}).start()
+        try:
+            deadline = time.monotonic() + 10
+            while "reason=connect_failed" not in d.read_log():
+                self.assertLess(time.monotonic(), deadline, d.read_log()[-2000:])
+                time.sleep(0.1)
+            self.assertEqual(self.fake.open_count(), 0)
+            self.assertRegex(d.read_log(), r"event=socket_lost .*reason=connect_failed "
+                                           r"msg=\"connecting: SSL peer certificate")
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
 class CheckConfig(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -600,6 +656,18 @@ class CheckConfig(unittest.TestCase):
         rc, _, err = self.check(api_url="http://slack.com/api/")
         self.assertEqual(rc, 1)
         self.assertIn("api_url:", err)
+
+    def test_send_says_it_cannot_reach_a_socket_mode_host(self):
+        d = socket_daemon(self.fake, self.sink)
+        rc, out, err = run_cli("send", "help", config=d.config, env=d.env, timeout=20)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("[slack] mode = socket", err)
+        self.assertIn("slashd run", err)
+
+    def test_unreadable_ca_file(self):
+        rc, out, err = self.check(ca_file="/nonexistent/ca.pem")
+        self.assertEqual(rc, 1)
+        self.assertIn("[slack] ca_file: cannot read /nonexistent/ca.pem", err)
 
     def test_unreachable_api_is_a_warning(self):
         rc, out, err = self.check(api_url="http://127.0.0.1:9/api/")

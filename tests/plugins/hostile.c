@@ -58,14 +58,20 @@ static slashd_status print(slashd_call *call, void *state, int argc, const char 
   return g_api->reply(call, 0, "printed", NULL);
 }
 
+/* What `alloc` keeps: reachable (so a leak checker does not call it lost),
+ * never freed — the worker stays big, as with a plugin's cache gone wrong. */
+static char *g_kept[4096];
+static size_t g_nkept;
+
 static slashd_status alloc(slashd_call *call, void *state, int argc, const char *const *argv) {
   (void)state;
   long mb = argc > 0 ? strtol(argv[0], NULL, 10) : 0;
-  for (long i = 0; i < mb; i++) {
+  for (long i = 0; i < mb && g_nkept < sizeof g_kept / sizeof *g_kept; i++) {
     char *p = malloc(1024 * 1024);
     if (!p)
       return SLASHD_ERR_NOMEM;
-    memset(p, 1, 1024 * 1024); /* resident, and kept: a leak on purpose */
+    memset(p, 1, 1024 * 1024); /* resident */
+    g_kept[g_nkept++] = p;
   }
   return g_api->reply(call, 0, "allocated", NULL);
 }
@@ -108,6 +114,14 @@ static slashd_status plant(slashd_call *call, void *state, int argc, const char 
   snprintf(key, sizeof key, "%s|%s|%s|", who->team_id, who->user_id, who->channel_id);
   send_creds(key, 0);
   return g_api->reply(call, 0, "planted", NULL);
+}
+
+/* Unload gives back what `alloc` kept. */
+static void destroy(void *state) {
+  (void)state;
+  for (size_t i = 0; i < g_nkept; i++)
+    free(g_kept[i]);
+  g_nkept = 0;
 }
 
 static slashd_status init(slashd_host *host, const slashd_host_api *api, void **state) {
@@ -169,6 +183,7 @@ static const slashd_plugin descriptor = {
     .version = "0.0.1",
     .summary = "A plugin that misbehaves",
     .init = init,
+    .destroy = destroy,
     .commands = commands,
 };
 
