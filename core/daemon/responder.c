@@ -72,6 +72,7 @@ struct host_q {
 };
 
 struct responder {
+  char *ca_bundle; /* RESPONDER_CA_ENV at start, or NULL: libcurl's built-in CA file */
   pthread_t thread;
   pthread_mutex_t mu;
   post *in_head, *in_tail; /* handed over by other threads */
@@ -92,7 +93,6 @@ struct responder {
   unsigned rnd;
   CURL *idle[RESPONDER_MAX_INFLIGHT]; /* finished handles, kept for the next posts */
   size_t n_idle;
-  char *ca_bundle; /* RESPONDER_CA_ENV at start, or NULL: libcurl's built-in CA file */
 };
 
 uint64_t responder_backoff_ms(int attempt, unsigned rnd) {

@@ -207,23 +207,38 @@ static bool has_token(const char *value, const char *token) {
   return false;
 }
 
-/* Checks the answer head (NUL-terminated, without the blank line). */
-static char *check_answer(const wsconn *c, char *head) {
-  char *save = NULL;
-  char *line = strtok_r(head, "\r\n", &save);
-  if (!line || strncmp(line, "HTTP/1.1 ", 9) != 0)
+/* The next line of *p, cut at exactly CRLF (NULL after the last). */
+static char *next_line(char **p) {
+  char *line = *p;
+  if (!line)
+    return NULL;
+  char *crlf = strstr(line, "\r\n");
+  if (crlf) {
+    *crlf = '\0';
+    *p = crlf + 2;
+  } else {
+    *p = NULL;
+  }
+  return line;
+}
+
+char *ws_check_answer(const char *key, char *head) {
+  char *rest = head;
+  char *line = next_line(&rest);
+  if (strncmp(line, "HTTP/1.1 ", 9) != 0)
     return xstrdup("handshake: not an HTTP/1.1 answer");
   if (strncmp(line + 9, "101", 3) != 0 || (line[12] != ' ' && line[12] != '\0'))
     return xasprintf("handshake refused: %.40s", line + 9);
   bool upgrade = false, connection = false, accept = false;
   char want[29];
-  ws_accept_for(c->key, want);
+  ws_accept_for(key, want);
   int lines = 0;
-  while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
+  while ((line = next_line(&rest)) != NULL) {
     if (++lines > WS_MAX_HEADER_LINES)
       return xstrdup("handshake: too many header lines");
     char *colon = strchr(line, ':');
-    if (!colon)
+    /* A bare CR or LF, or no name: not HTTP/1.1 (and a way to smuggle). */
+    if (!colon || colon == line || strpbrk(line, "\r\n"))
       return xstrdup("handshake: malformed header line");
     *colon = '\0';
     char *v = str_trim(colon + 1);
@@ -295,7 +310,7 @@ static void read_answer(wsconn *c) {
       return;
     }
     char *head = xstrndup(c->in.p, head_len);
-    char *why = check_answer(c, head);
+    char *why = ws_check_answer(c->key, head);
     free(head);
     if (why) {
       fail(c, why);

@@ -61,6 +61,10 @@ const char *ws_error(const wsconn *c);
 bool ws_flushed(const wsconn *c);
 void ws_free(wsconn *c, CURLM *multi);
 
+/* Checks the server's answer head to our upgrade with Sec-WebSocket-Key
+ * `key` (head: NUL-terminated, without the blank line; cut up in place).
+ * NULL when it is a proper 101 upgrade, else why not (owned). */
+char *ws_check_answer(const char *key, char *head);
 /* Sec-WebSocket-Accept for a key (RFC 6455 section 4.2.2): out holds 29 bytes. */
 void ws_accept_for(const char *key, char out[29]);
 

@@ -530,12 +530,21 @@ class ResponseUrl(unittest.TestCase):
 
             # More, until the host says busy rather than let replies pile up.
             busy = None
-            for i in range(150, 1400):
+            queue_full = 0
+            for i in range(150, 1400 + 200):
                 status, hdrs, ack = self.d.slash("good echo hole %d" % i, user_id="U0HOLE%d" % i,
                                                  response_url=hole.url())
                 self.assertEqual(status, 200)
                 if "x-slashd-request-id" in hdrs:
                     rids.append(hdrs["x-slashd-request-id"])
+                elif "commands waiting" in ack["text"] and queue_full < 200:
+                    # The job queue (16) filled first: on a loaded host the
+                    # two workers can fall behind this one sender (a CI run
+                    # under load said busy after 388 replies). That limit is
+                    # not the one under test: let the queue empty, go on.
+                    queue_full += 1
+                    wait_until(lambda: metric(self.d, "slashd_queue_depth") == 0, 10,
+                               "the job queue to empty")
                 elif "busy" in ack["text"]:
                     busy = ack["text"]
                     break

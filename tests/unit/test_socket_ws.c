@@ -51,6 +51,53 @@ static void urls(void **state) {
   url_refused("not a url", "");
 }
 
+/* Checks one answer head against the RFC example key; NULL when accepted. */
+static char *answer(const char *head) {
+  char *h = strdup(head);
+  char *why = ws_check_answer("dGhlIHNhbXBsZSBub25jZQ==", h);
+  free(h);
+  return why;
+}
+
+static void answer_refused(const char *head, const char *needle) {
+  char *why = answer(head);
+  if (!why)
+    fail_msg("accepted: %s", head);
+  if (!strstr(why, needle))
+    fail_msg("\"%s\" lacks \"%s\"", why, needle);
+  free(why);
+}
+
+#define ACCEPT "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+static void handshake_answers(void **state) {
+  assert_null(answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n" ACCEPT));
+  /* Names and the Upgrade/Connection values in any case; a token list. */
+  assert_null(answer("HTTP/1.1 101\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\n"
+                     "sec-websocket-accept:   s3pPLMBiTxaQ9kYGzzhZRbK+xOo=  "));
+  answer_refused("\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n" ACCEPT,
+                 "not an HTTP/1.1 answer");
+  answer_refused(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\nConnection: Upgrade\r\n" ACCEPT,
+      "malformed header line");
+  answer_refused("HTTP/1.1 101 Switching Protocols\r\n: x\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n" ACCEPT,
+                 "malformed header line");
+  answer_refused("HTTP/1.1 1010 Nope\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT,
+                 "refused");
+  answer_refused("HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+                 "\r\n" ACCEPT,
+                 "not an HTTP/1.1 answer");
+  answer_refused("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo",
+                 "Sec-WebSocket-Accept");
+  answer_refused(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n" ACCEPT,
+      "no Upgrade");
+}
+
 static void fatal_errors(void **state) {
   assert_true(socket_error_is_fatal("invalid_auth"));
   assert_true(socket_error_is_fatal("not_allowed_token_type"));
@@ -64,6 +111,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(accept_rfc6455_example),
       cmocka_unit_test(urls),
+      cmocka_unit_test(handshake_answers),
       cmocka_unit_test(fatal_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
