@@ -142,42 +142,35 @@ static void grouped(double bytes, char *buf, size_t n) {
   buf[o] = '\0';
 }
 
-static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const char *const *argv) {
-  (void)argc;
-  s3_state *st = state;
-  const char *bucket = argv[0];
-  char msg[512], err[1024] = "";
-  if (!valid_bucket(bucket)) {
-    snprintf(msg, sizeof msg,
-             "`%.70s` is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-'). `/aws s3 "
-             "list` shows yours.",
-             bucket);
-    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
-  }
-  /* The metric lives in the bucket's own region. */
-  char region[64] = "";
+/* The bucket's own region, where its metric lives, into region[] ("" when
+ * the location cannot be read, e.g. without s3:GetBucketLocation: the
+ * configured region is tried then). False when the bucket does not exist. */
+static bool bucket_region(s3_state *st, slashd_call *call, const char *bucket, char *region,
+                          size_t n) {
+  char err[1024] = "";
   json_t *lp = json_pack("{s:s}", "Bucket", bucket);
   json_t *loc = NULL;
-  slashd_status lrc = st->api->aws(call, "s3", "GetBucketLocation", lp, &loc, err, sizeof err);
+  slashd_status rc = st->api->aws(call, "s3", "GetBucketLocation", lp, &loc, err, sizeof err);
   json_decref(lp);
-  if (lrc == SLASHD_OK) {
+  bool exists = true;
+  region[0] = '\0';
+  if (rc == SLASHD_OK) {
     /* An empty LocationConstraint means us-east-1; "EU" is eu-west-1. */
     const char *c = aj_str(json_object_get(loc, "LocationConstraint"));
     if (!*c && json_is_string(loc))
       c = json_string_value(loc);
-    snprintf(region, sizeof region, "%s",
-             !*c ? "us-east-1" : (strcmp(c, "EU") == 0 ? "eu-west-1" : c));
+    snprintf(region, n, "%s", !*c ? "us-east-1" : (strcmp(c, "EU") == 0 ? "eu-west-1" : c));
   } else if (strstr(err, "NoSuchBucket")) {
-    json_decref(loc);
-    snprintf(msg, sizeof msg, "There is no bucket named %s.", bucket);
-    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+    exists = false;
   }
-  /* Without the location (e.g. no s3:GetBucketLocation permission) the
-   * configured region is tried. */
   json_decref(loc);
-  err[0] = '\0';
-  /* S3 reports storage metrics once a day: a three-day window always holds
-   * the latest datapoint. */
+  return exists;
+}
+
+/* GetMetricStatistics for the bucket's Standard storage size. S3 reports
+ * storage metrics once a day: a three-day window always holds the latest
+ * datapoint. A new reference. */
+static json_t *size_request(const char *bucket, const char *region) {
   time_t now = time(NULL);
   char start[32], end[32];
   iso8601(now - 3 * 86400, start, sizeof start);
@@ -190,20 +183,15 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
                 "Period", "86400", "Statistics.member.1", "Average", "Unit", "Bytes");
   if (region[0])
     json_object_set_new(params, "@region", json_string(region));
-  json_t *out = NULL;
-  slashd_status rc =
-      st->api->aws(call, "monitoring", "GetMetricStatistics", params, &out, err, sizeof err);
-  json_decref(params);
-  if (rc != SLASHD_OK) {
-    char what[128];
-    snprintf(what, sizeof what, "get the size of %s", bucket);
-    return aj_reply_failed(st->api, call, what, err);
-  }
-  /* Datapoints come unordered: take the newest. ISO 8601 UTC timestamps
-   * compare as strings. */
+  return params;
+}
+
+/* Datapoints come unordered: the newest one's timestamp (borrowed from
+ * `out`) and value, or NULL when there is none. ISO 8601 UTC timestamps
+ * compare as strings. */
+static const char *newest_datapoint(json_t *out, double *value) {
   json_t *dps = aj_get(out, "GetMetricStatisticsResult", "Datapoints", NULL);
   const char *newest_ts = NULL;
-  double newest = 0;
   for (size_t i = 0; i < aj_count(dps, "member"); i++) {
     json_t *dp = aj_item(dps, "member", i);
     const char *ts = aj_str(json_object_get(dp, "Timestamp"));
@@ -212,35 +200,73 @@ static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const c
       continue;
     if (!newest_ts || strcmp(ts, newest_ts) > 0) {
       newest_ts = ts;
-      newest = strtod(avg, NULL);
+      *value = strtod(avg, NULL);
     }
   }
-  if (!newest_ts) {
+  return newest_ts;
+}
+
+/* The size as a sentence, with Block Kit (ABI 1.2) when the host has it. */
+static slashd_status reply_size(s3_state *st, slashd_call *call, const char *bucket, double size,
+                                const char *ts) {
+  char msg[512], h[32], g[48], day[11];
+  human(size, h, sizeof h);
+  grouped(size, g, sizeof g);
+  snprintf(day, sizeof day, "%.10s", ts);
+  snprintf(msg, sizeof msg, "%s: %s (%s bytes) in Standard storage, as of %s.", bucket, h, g, day);
+  /* Bucket names are [a-z0-9.-]: nothing to escape. */
+  char sentence[320];
+  snprintf(sentence, sizeof sentence, ":bucket: *%s* in `%s` (Standard storage, as of %s)", h,
+           bucket, day);
+  json_t *blocks = SLASHD_HAS(st->api, reply_blocks)
+                       ? json_pack("[{s:s, s:{s:s, s:s}}]", "type", "section", "text", "type",
+                                   "mrkdwn", "text", sentence)
+                       : NULL;
+  slashd_status rc = blocks ? st->api->reply_blocks(call, 0, msg, NULL, blocks)
+                            : st->api->reply(call, 0, msg, NULL);
+  json_decref(blocks);
+  return rc;
+}
+
+static slashd_status cmd_usage(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)argc;
+  s3_state *st = state;
+  const char *bucket = argv[0];
+  char msg[512], err[1024] = "", region[64];
+  if (!valid_bucket(bucket)) {
+    snprintf(msg, sizeof msg,
+             "`%.70s` is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-'). `/aws s3 "
+             "list` shows yours.",
+             bucket);
+    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+  }
+  if (!bucket_region(st, call, bucket, region, sizeof region)) {
+    snprintf(msg, sizeof msg, "There is no bucket named %s.", bucket);
+    return st->api->reply(call, SLASHD_REPLY_ERROR, msg, NULL);
+  }
+  json_t *params = size_request(bucket, region);
+  json_t *out = NULL;
+  slashd_status rc =
+      st->api->aws(call, "monitoring", "GetMetricStatistics", params, &out, err, sizeof err);
+  json_decref(params);
+  if (rc != SLASHD_OK) {
+    char what[128];
+    snprintf(what, sizeof what, "get the size of %s", bucket);
+    rc = aj_reply_failed(st->api, call, what, err);
+    goto out;
+  }
+  double size = 0;
+  const char *ts = newest_datapoint(out, &size);
+  if (ts) {
+    rc = reply_size(st, call, bucket, size, ts);
+  } else {
     snprintf(msg, sizeof msg,
              "S3 has not reported a size for %s in the last 3 days. It publishes storage metrics "
              "once a day; a new or empty bucket can take up to 48 hours.",
              bucket);
     rc = st->api->reply(call, 0, msg, NULL);
-  } else {
-    char h[32], g[48], day[11];
-    human(newest, h, sizeof h);
-    grouped(newest, g, sizeof g);
-    snprintf(day, sizeof day, "%.10s", newest_ts);
-    snprintf(msg, sizeof msg, "%s: %s (%s bytes) in Standard storage, as of %s.", bucket, h, g,
-             day);
-    /* Block Kit (ABI 1.2): the short sentence, size first. Bucket names
-     * are [a-z0-9.-]: nothing to escape. */
-    char sentence[320];
-    snprintf(sentence, sizeof sentence, ":bucket: *%s* in `%s` (Standard storage, as of %s)", h,
-             bucket, day);
-    json_t *blocks = SLASHD_HAS(st->api, reply_blocks)
-                         ? json_pack("[{s:s, s:{s:s, s:s}}]", "type", "section", "text", "type",
-                                     "mrkdwn", "text", sentence)
-                         : NULL;
-    rc = blocks ? st->api->reply_blocks(call, 0, msg, NULL, blocks)
-                : st->api->reply(call, 0, msg, NULL);
-    json_decref(blocks);
   }
+out:
   json_decref(out);
   return rc;
 }
