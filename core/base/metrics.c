@@ -16,6 +16,15 @@ static const char *const outcome_names[OUT__N] = {"ok",      "error",       "cra
                                                   "timeout", "interrupted", "not_started"};
 static const char *const post_names[POST__N] = {"ok", "retried", "failed", "refused"};
 
+/* One labelled counter family: HELP, TYPE and a line per label value. */
+static void counter_family(sbuf *o, const char *name, const char *help, const char *label,
+                           const char *const *values, const atomic_ullong *counts, int n) {
+  sbuf_addf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+  for (int i = 0; i < n; i++)
+    sbuf_addf(o, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+              (unsigned long long)atomic_load(&counts[i]));
+}
+
 const char *job_outcome_name(job_outcome o) {
   return o < OUT__N ? outcome_names[o] : "unknown";
 }
@@ -69,16 +78,11 @@ static void render_socket(sbuf *o, const socket_metrics *s) {
             "# HELP slashd_socket_connections Socket Mode connections open (hello received).\n"
             "# TYPE slashd_socket_connections gauge\nslashd_socket_connections %lld\n",
             (long long)atomic_load(&s->connections));
-  sbuf_adds(o, "# HELP slashd_socket_reconnects_total Socket Mode connections replaced or "
-               "reopened, by reason.\n# TYPE slashd_socket_reconnects_total counter\n");
-  for (int i = 0; i < SRC__N; i++)
-    sbuf_addf(o, "slashd_socket_reconnects_total{reason=\"%s\"} %llu\n", reconnect_names[i],
-              (unsigned long long)atomic_load(&s->reconnects[i]));
-  sbuf_adds(o, "# HELP slashd_socket_envelopes_total Socket Mode envelopes received, by type.\n"
-               "# TYPE slashd_socket_envelopes_total counter\n");
-  for (int i = 0; i < SENV__N; i++)
-    sbuf_addf(o, "slashd_socket_envelopes_total{type=\"%s\"} %llu\n", envelope_names[i],
-              (unsigned long long)atomic_load(&s->envelopes[i]));
+  counter_family(o, "slashd_socket_reconnects_total",
+                 "Socket Mode connections replaced or reopened, by reason.", "reason",
+                 reconnect_names, s->reconnects, SRC__N);
+  counter_family(o, "slashd_socket_envelopes_total", "Socket Mode envelopes received, by type.",
+                 "type", envelope_names, s->envelopes, SENV__N);
   sbuf_addf(o,
             "# HELP slashd_socket_duplicate_envelopes_total Envelopes Slack sent again: acked, "
             "not run twice.\n# TYPE slashd_socket_duplicate_envelopes_total counter\n"
@@ -159,21 +163,12 @@ void metrics_render(const metrics *m, const metrics_gauges *g, sbuf *o) {
   for (int i = 1; i < VERIFY__N; i++)
     sbuf_addf(o, "slashd_verification_failures_total{reason=\"%s\"} %llu\n",
               verify_reason((verify_result)i), (unsigned long long)atomic_load(&m->verify_fail[i]));
-  sbuf_adds(o, "# HELP slashd_acks_total Slash commands answered, by kind of answer.\n"
-               "# TYPE slashd_acks_total counter\n");
-  for (int i = 0; i < ACK__N; i++)
-    sbuf_addf(o, "slashd_acks_total{kind=\"%s\"} %llu\n", ack_names[i],
-              (unsigned long long)atomic_load(&m->acks[i]));
-  sbuf_adds(o, "# HELP slashd_jobs_total Jobs finished, by outcome.\n"
-               "# TYPE slashd_jobs_total counter\n");
-  for (int i = 0; i < OUT__N; i++)
-    sbuf_addf(o, "slashd_jobs_total{outcome=\"%s\"} %llu\n", outcome_names[i],
-              (unsigned long long)atomic_load(&m->jobs[i]));
-  sbuf_adds(o, "# HELP slashd_response_posts_total Posts to response_url, by outcome.\n"
-               "# TYPE slashd_response_posts_total counter\n");
-  for (int i = 0; i < POST__N; i++)
-    sbuf_addf(o, "slashd_response_posts_total{outcome=\"%s\"} %llu\n", post_names[i],
-              (unsigned long long)atomic_load(&m->posts[i]));
+  counter_family(o, "slashd_acks_total", "Slash commands answered, by kind of answer.", "kind",
+                 ack_names, m->acks, ACK__N);
+  counter_family(o, "slashd_jobs_total", "Jobs finished, by outcome.", "outcome", outcome_names,
+                 m->jobs, OUT__N);
+  counter_family(o, "slashd_response_posts_total", "Posts to response_url, by outcome.", "outcome",
+                 post_names, m->posts, POST__N);
   sbuf_addf(o,
             "# HELP slashd_worker_restarts_total Worker processes replaced.\n"
             "# TYPE slashd_worker_restarts_total counter\nslashd_worker_restarts_total %llu\n",
