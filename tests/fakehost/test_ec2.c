@@ -11,27 +11,12 @@
 
 #include <cmocka.h>
 
-#include "fakehost.h"
+#include "plugin_test.h"
 
 #define ID1 "i-0a1b2c3d4e5f00001"
 #define ID2 "i-0a1b2c3d4e5f00002"
 #define ID3 "i-0a1b2c3d4e5f00003"
 #define ID4 "i-0a1b2c3d4e5f00004"
-
-static fakehost *load(const char *const *config) {
-  fakehost *fh = fakehost_new();
-  for (; config && config[0]; config += 2)
-    fakehost_config(fh, config[0], config[1]);
-  const char *err = NULL;
-  if (!fakehost_load(fh, SLASHD_PLUGIN_SO, &err))
-    fail_msg("ec2.so did not load: %s\n%s", err, fakehost_log(fh));
-  return fh;
-}
-
-static slashd_status run1(fakehost *fh, const char *cmd, const char *arg) {
-  const char *argv[] = {arg, NULL};
-  return fakehost_run(fh, cmd, arg ? 1 : 0, argv);
-}
 
 /* One instance as DescribeInstances lists it; name NULL: no Name tag. */
 static char *instance(const char *id, const char *name, const char *state) {

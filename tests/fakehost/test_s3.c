@@ -13,22 +13,7 @@
 
 #include <cmocka.h>
 
-#include "fakehost.h"
-
-static fakehost *load(const char *const *config) {
-  fakehost *fh = fakehost_new();
-  for (; config && config[0]; config += 2)
-    fakehost_config(fh, config[0], config[1]);
-  const char *err = NULL;
-  if (!fakehost_load(fh, SLASHD_PLUGIN_SO, &err))
-    fail_msg("s3.so did not load: %s\n%s", err, fakehost_log(fh));
-  return fh;
-}
-
-static slashd_status run1(fakehost *fh, const char *cmd, const char *arg) {
-  const char *argv[] = {arg, NULL};
-  return fakehost_run(fh, cmd, arg ? 1 : 0, argv);
-}
+#include "plugin_test.h"
 
 /* ---- list --------------------------------------------------------------- */
 

@@ -294,7 +294,8 @@ class Guide(unittest.TestCase):
 
     SOURCES = ["examples/hello/hello.c", "examples/hello/CMakeLists.txt", "plugins/ec2/ec2.c",
                "plugins/help/help.c", "plugins/common/awsjson.h",
-               "tests/plugins/probe.c", "tests/fakehost/test_ec2.c"]
+               "tests/plugins/probe.c", "tests/fakehost/test_ec2.c",
+               "tests/fakehost/plugin_test.h"]
 
     @staticmethod
     def squash(text):
