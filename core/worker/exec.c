@@ -219,11 +219,11 @@ void exec_describe_status(int status, char *buf, size_t n) {
 typedef struct sp_kid {
   exec_child *c; /* the caller's; NULL once it gave up on an unanswered fork */
   int index;
-  pid_t pid;      /* 0 until answered */
-  int pidfd;      /* with c NULL: ours to close */
-  bool answered;  /* FORKED or FAILED came */
-  bool exited;    /* its exit was reported (or it was never forked) */
-  int status;     /* then: its wait status */
+  pid_t pid;     /* 0 until answered */
+  int pidfd;     /* with c NULL: ours to close */
+  bool answered; /* FORKED or FAILED came */
+  bool exited;   /* its exit was reported (or it was never forked) */
+  int status;    /* then: its wait status */
 } sp_kid;
 
 struct exec_spawner {
