@@ -468,20 +468,24 @@ static long run_timers(pool *p, uint64_t now, bool draining, long timeout) {
  * worker (drain_worker: EOF), its job answered; the workers it had not
  * forked yet fail to start (check_unforked). A new spawner for the current
  * generation starts with the next worker, after a backoff. */
-static void spawner_died(pool *p, exec_spawner *sp) {
+static void spawner_died(pool *p, exec_spawner *sp, size_t children) {
   char how[96];
   exec_describe_status(exec_spawner_status(sp), how, sizeof how);
   log_kv(SLOG_ERROR, "spawner_died", KV_I("pid", exec_spawner_pid(sp)),
          KV_U("generation", exec_spawner_generation(sp)), KV_S("how", how),
-         KV_U("workers", exec_spawner_children(sp)),
+         KV_U("workers", children),
          KV_S("msg", "its workers die with it; their jobs are answered as crashed and a new "
                      "spawner starts"));
   p->sp_retry_at = mono_ms() + backoff_ms(&respawn_policy, (unsigned)p->sp_failures++, 0);
 }
 
-static void on_spawner(pool *p, exec_spawner *sp) {
-  if (exec_spawner_alive(sp) && !exec_spawner_pump(sp))
-    spawner_died(p, sp);
+/* Whoever found it gone (a poll, or a reap that waited for an exit
+ * report), its death is logged once, here. */
+static void mourn_spawners(pool *p) {
+  size_t children;
+  for (size_t i = 0; i < p->n_sps; i++)
+    if (exec_spawner_died(p->sps[i], &children))
+      spawner_died(p, p->sps[i], children);
 }
 
 /* Workers whose spawner said it could not fork them, or died first. */
@@ -577,11 +581,12 @@ static void poll_once(pool *p, long timeout) {
       uint64_t v;
       (void)!read(p->efd, &v, sizeof v);
     } else if (who[k] < -1) {
-      on_spawner(p, p->sps[-2 - who[k]]);
+      exec_spawner_pump(p->sps[-2 - who[k]]);
     } else {
       drain_worker(p, &p->w[who[k]]);
     }
   }
+  mourn_spawners(p);
   log_forked(p);
   check_unforked(p);
 }

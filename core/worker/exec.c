@@ -231,7 +231,9 @@ struct exec_spawner {
   int fd; /* control socket; -1 once gone */
   unsigned gen;
   bool gone;
-  int status; /* its own wait status, once gone */
+  bool news;   /* gone, and nobody was told yet (exec_spawner_died) */
+  size_t left; /* then: the children it had */
+  int status;  /* its own wait status, once gone */
   sp_kid *kids;
   size_t n, cap;
 };
@@ -376,7 +378,9 @@ static int spawner_read(exec_spawner *sp, int ms) {
   int fd;
   int rc = spawner_recv(sp->fd, &m, sizeof m, &fd, false);
   if (rc == 0) {
+    sp->left = sp->n;
     spawner_gone(sp);
+    sp->news = true;
     return -1;
   }
   if (rc < 0)
@@ -509,6 +513,13 @@ bool exec_spawner_pump(exec_spawner *sp) {
 
 bool exec_spawner_alive(const exec_spawner *sp) {
   return !sp->gone;
+}
+
+bool exec_spawner_died(exec_spawner *sp, size_t *children) {
+  bool news = sp->news;
+  sp->news = false;
+  *children = sp->left;
+  return news;
 }
 
 pid_t exec_spawner_pid(const exec_spawner *sp) {

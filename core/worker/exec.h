@@ -126,6 +126,10 @@ int exec_spawner_fd(const exec_spawner *sp);
  * (its socket closed: it died); its forked children die with it. */
 bool exec_spawner_pump(exec_spawner *sp);
 bool exec_spawner_alive(const exec_spawner *sp);
+/* True once after it was found gone (by a pump or while reaping a child),
+ * so that its death is reported exactly once; *children: how many children
+ * it had then. */
+bool exec_spawner_died(exec_spawner *sp, size_t *children);
 pid_t exec_spawner_pid(const exec_spawner *sp);
 unsigned exec_spawner_generation(const exec_spawner *sp);
 /* Once it is gone: its wait status (it is our child, reaped then). */

@@ -112,10 +112,12 @@ class SpawnerDies(unittest.TestCase):
                 self.assertTrue(m["error"], m)
                 self.assertIn("failed: the command crashed (signal 9, Killed)", m["text"])
                 self.assertIn("You can run it again", m["text"])
+            # (logged as the jobs are answered, perhaps after the sink saw them)
+            wait_until(lambda: len(events(d.read_log(), "worker_died")) >= 2, 5, "worker_died")
             log = d.read_log()
             died = events(log, "spawner_died")
-            self.assertEqual([(e["pid"], e["how"], e["generation"]) for e in died],
-                             [(str(sp), "signal 9, Killed", "1")], log[-3000:])
+            self.assertEqual([(e["pid"], e["how"], e["generation"], e["workers"]) for e in died],
+                             [(str(sp), "signal 9, Killed", "1", "2")], log[-3000:])
             self.assertEqual(sorted(int(e["pid"]) for e in events(log, "worker_died")), kids)
             # A new spawner, new workers, and the next commands run.
             sp2, kids2 = wait_until(lambda: tree(pid, 2), 10, "a new spawner with 2 workers")
@@ -177,8 +179,11 @@ class WaitStatus(unittest.TestCase):
             _, h, _ = d.slash("crash", user_id="U0WS2")
             m = sink.wait_final(h["x-slashd-request-id"], timeout=15)[-1]
             self.assertIn("failed: the command crashed (signal 11, Segmentation fault)", m["text"])
-            hows = [e["how"] for e in events(d.read_log(), "worker_died")]
-            self.assertEqual(hows, ["exit status 7", "signal 11, Segmentation fault"])
+            # (logged once the job is answered, so perhaps after the sink saw it)
+            died = wait_until(lambda: len(events(d.read_log(), "worker_died")) >= 2 and
+                              events(d.read_log(), "worker_died"), 5, "two worker_died lines")
+            self.assertEqual([e["how"] for e in died],
+                             ["exit status 7", "signal 11, Segmentation fault"])
         finally:
             rc = d.stop()
             sink.close()
