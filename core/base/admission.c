@@ -42,7 +42,8 @@ static bool id_ok(const char *s, size_t n, bool required) {
   return true;
 }
 
-static const char *const ID_FIELDS[] = {"team_id", "channel_id", "user_id", "enterprise_id",
+static const char USER_ID[] = "user_id";
+static const char *const ID_FIELDS[] = {"team_id", "channel_id", USER_ID, "enterprise_id",
                                         "api_app_id"};
 static const char *const TEXT_FIELDS[] = {"text",    "user_name",    "channel_name",
                                           "command", "response_url", "team_domain"};
@@ -50,7 +51,7 @@ static const char *const TEXT_FIELDS[] = {"text",    "user_name",    "channel_na
 bool admission_field_ok(const char *name, const char *value, size_t len) {
   for (size_t i = 0; i < ARRAY_LEN(ID_FIELDS); i++)
     if (str_eq(name, ID_FIELDS[i]))
-      return id_ok(value, len, str_eq(name, "user_id"));
+      return id_ok(value, len, str_eq(name, USER_ID));
   for (size_t i = 0; i < ARRAY_LEN(TEXT_FIELDS); i++)
     if (str_eq(name, TEXT_FIELDS[i]))
       return !value || utf8_is_clean(value, len);
@@ -79,14 +80,15 @@ static const char *source_get(const source *s, const char *name, size_t *len) {
  * always checked them (ids, then texts, then response_url present). */
 static const char *first_malformed(const source *s) {
   size_t len;
+  /* The checks of admission_field_ok, without finding each name's kind. */
   for (size_t i = 0; i < ARRAY_LEN(ID_FIELDS); i++) {
     const char *v = source_get(s, ID_FIELDS[i], &len);
-    if (!admission_field_ok(ID_FIELDS[i], v, len))
+    if (!id_ok(v, len, ID_FIELDS[i] == USER_ID))
       return ID_FIELDS[i];
   }
   for (size_t i = 0; i < ARRAY_LEN(TEXT_FIELDS); i++) {
     const char *v = source_get(s, TEXT_FIELDS[i], &len);
-    if (!admission_field_ok(TEXT_FIELDS[i], v, len))
+    if (v && !utf8_is_clean(v, len))
       return TEXT_FIELDS[i];
   }
   const char *url = source_get(s, "response_url", &len);

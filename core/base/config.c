@@ -822,7 +822,9 @@ const cfg_plugin *config_plugin(const config *c, const char *name) {
 
 bool host_is_loopback(const char *host) {
   char h[256];
-  snprintf(h, sizeof h, "%s", host);
+  size_t n = strnlen(host, sizeof h - 1); /* cut as snprintf would, without its cost */
+  memcpy(h, host, n);
+  h[n] = '\0';
   /* strip :port, and [] around IPv6 */
   if (h[0] == '[') {
     char *close = strchr(h, ']');

@@ -7,34 +7,37 @@
 
 #include "base/util.h"
 
-/* Decodes s[0..n): '+' is a space, %XX a byte. Runs of plain bytes are
- * copied at once. */
-static bool decode(const char *s, size_t n, sbuf *out) {
-  sbuf_reset(out);
-  sbuf_add(out, "", 0);
-  for (size_t i = 0; i < n; i++) {
+/* Decodes s[0..n) into out, which has room for n bytes and a NUL (added):
+ * '+' is a space, %XX a byte; runs of plain bytes are copied at once.
+ * Returns the decoded length, or -1 for a '%' without two hex digits. */
+static ptrdiff_t decode(const char *s, size_t n, char *out) {
+  char *o = out;
+  size_t i = 0;
+  while (i < n) {
     size_t run = 0;
     while (i + run < n && s[i + run] != '+' && s[i + run] != '%')
       run++;
-    if (run) {
-      sbuf_add(out, s + i, run);
-      i += run - 1;
-    } else if (s[i] == '+') {
-      sbuf_addc(out, ' ');
-    } else if (s[i] == '%') {
-      if (i + 2 >= n)
-        return false;
-      int hi = hex_value((unsigned char)s[i + 1]);
-      int lo = hex_value((unsigned char)s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return false;
-      sbuf_addc(out, (char)(hi * 16 + lo));
-      i += 2;
-    } else {
-      sbuf_addc(out, s[i]);
+    memcpy(o, s + i, run);
+    o += run;
+    i += run;
+    if (i == n)
+      break;
+    if (s[i] == '+') {
+      *o++ = ' ';
+      i++;
+      continue;
     }
+    if (i + 2 >= n)
+      return -1;
+    int hi = hex_value((unsigned char)s[i + 1]);
+    int lo = hex_value((unsigned char)s[i + 2]);
+    if (hi < 0 || lo < 0)
+      return -1;
+    *o++ = (char)(hi * 16 + lo);
+    i += 3;
   }
-  return true;
+  *o = '\0';
+  return o - out;
 }
 
 static bool name_ok(const char *s, size_t n) {
@@ -46,66 +49,65 @@ static bool name_ok(const char *s, size_t n) {
   return true;
 }
 
+static const form_field *field_get(const form *f, const char *name, size_t len) {
+  for (size_t i = 0; i < f->n; i++)
+    if (f->f[i].name_len == len && memcmp(f->f[i].name, name, len) == 0)
+      return &f->f[i];
+  return NULL;
+}
+
+/* One field, body[0..len) without its '&', decoded at *at. */
+static form_err add_field(form *out, const char *field, size_t len, char **at, char **bad) {
+  const char *eq = memchr(field, '=', len);
+  size_t nlen = eq ? (size_t)(eq - field) : len;
+  const char *v = eq ? eq + 1 : field + len;
+  size_t vlen = eq ? (size_t)(field + len - v) : 0;
+  char *name = *at;
+  ptrdiff_t dn = decode(field, nlen, name);
+  char *value = dn < 0 ? NULL : name + dn + 1;
+  ptrdiff_t dv = value ? decode(v, vlen, value) : -1;
+  if (dn < 0 || dv < 0)
+    return FORM_BAD_ENCODING;
+  if (!name_ok(name, (size_t)dn))
+    return FORM_BAD_NAME;
+  if (field_get(out, name, (size_t)dn)) {
+    if (bad)
+      *bad = xstrdup(name);
+    return FORM_DUPLICATE;
+  }
+  if (out->n == FORM_MAX_FIELDS)
+    return FORM_TOO_MANY;
+  out->f[out->n++] =
+      (form_field){.name = name, .value = value, .name_len = (size_t)dn, .value_len = (size_t)dv};
+  *at = value + dv + 1;
+  return FORM_OK;
+}
+
 form_err form_parse(const char *body, size_t len, form *out, char **bad) {
   *out = (form){0};
   if (bad)
     *bad = NULL;
-  sbuf name = {0}, value = {0};
   form_err rc = FORM_OK;
-  size_t i = 0, cap = 0;
-  while (i < len) {
-    size_t end = i;
-    while (end < len && body[end] != '&')
-      end++;
-    if (end > i) {
-      const char *eq = memchr(body + i, '=', end - i);
-      size_t nlen = eq ? (size_t)(eq - (body + i)) : end - i;
-      const char *v = eq ? eq + 1 : body + end;
-      size_t vlen = eq ? (size_t)(body + end - v) : 0;
-      if (!decode(body + i, nlen, &name) || !decode(v, vlen, &value)) {
-        rc = FORM_BAD_ENCODING;
-        goto out;
-      }
-      if (!name_ok(name.p, name.len)) {
-        rc = FORM_BAD_NAME;
-        goto out;
-      }
-      if (form_field_get(out, name.p)) {
-        if (bad)
-          *bad = xstrdup(name.p);
-        rc = FORM_DUPLICATE;
-        goto out;
-      }
-      if (out->n == FORM_MAX_FIELDS) {
-        rc = FORM_TOO_MANY;
-        goto out;
-      }
-      if (out->n == cap) {
-        cap = cap ? cap * 2 : 16;
-        out->f = xrealloc(out->f, cap * sizeof *out->f);
-      }
-      /* Name and value share one allocation (form_free frees the name). */
-      char *mem = xmalloc(name.len + 1 + value.len + 1);
-      memcpy(mem, name.p, name.len + 1);
-      memcpy(mem + name.len + 1, value.p, value.len + 1);
-      out->f[out->n++] =
-          (form_field){.name = mem, .value = mem + name.len + 1, .value_len = value.len};
-    }
+  /* A field decodes to at most its raw length plus two NULs, and at most
+   * FORM_MAX_FIELDS + 1 fields are decoded (the one over is refused). */
+  out->mem = xmalloc(len + 2 * (FORM_MAX_FIELDS + 1));
+  out->f = xmalloc(FORM_MAX_FIELDS * sizeof *out->f);
+  char *at = out->mem;
+  size_t i = 0;
+  while (i < len && rc == FORM_OK) {
+    const char *amp = memchr(body + i, '&', len - i);
+    size_t end = amp ? (size_t)(amp - body) : len;
+    if (end > i)
+      rc = add_field(out, body + i, end - i, &at, bad);
     i = end + 1;
   }
-out:
-  sbuf_free(&name);
-  sbuf_free(&value);
   if (rc != FORM_OK)
     form_free(out);
   return rc;
 }
 
 const form_field *form_field_get(const form *f, const char *name) {
-  for (size_t i = 0; i < f->n; i++)
-    if (strcmp(f->f[i].name, name) == 0)
-      return &f->f[i];
-  return NULL;
+  return field_get(f, name, strlen(name));
 }
 
 const char *form_get(const form *f, const char *name) {
@@ -114,8 +116,7 @@ const char *form_get(const form *f, const char *name) {
 }
 
 void form_free(form *f) {
-  for (size_t i = 0; i < f->n; i++)
-    free(f->f[i].name); /* the value lives in the same block */
+  free(f->mem);
   free(f->f);
   *f = (form){0};
 }

@@ -6,14 +6,18 @@
 #include <stddef.h>
 
 typedef struct form_field {
-  char *name;
-  char *value; /* decoded; NUL-terminated but may contain NUL bytes */
+  char *name;      /* decoded, NUL-terminated */
+  char *value;     /* decoded; NUL-terminated but may contain NUL bytes */
+  size_t name_len; /* strlen(name) */
   size_t value_len;
 } form_field;
 
+/* Every name and value lives in one block (`mem`): a body decodes to at most
+ * its own length plus a terminator per name and per value. */
 typedef struct form {
   form_field *f;
   size_t n;
+  char *mem;
 } form;
 
 typedef enum {

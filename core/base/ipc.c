@@ -1,6 +1,7 @@
 #include "base/ipc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,47 +42,27 @@ bool ipc_send(int fd, const json_t *msg) {
   return ok;
 }
 
-json_t *ipc_recv(int fd, bool *eof) {
-  *eof = false;
-  /* Peek at the datagram's size first (MSG_TRUNC gives the real length for
-   * AF_UNIX sequenced packets), then read exactly that. */
-  ssize_t len;
-  do {
-    len = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-  } while (len < 0 && errno == EINTR);
-  if (len <= 0) {
-    /* EOF, or the socket is broken: either way nothing more will come. */
-    *eof = true;
+json_t *ipc_parse(const char *buf, size_t n, const char **payload, size_t *payload_len,
+                  json_error_t *jerr) {
+  /* JSON text holds no raw NUL: the first one ends the header. */
+  const char *z = memchr(buf, '\0', n);
+  size_t head = z ? (size_t)(z - buf) : n;
+  *payload = z ? z + 1 : NULL;
+  *payload_len = z ? n - head - 1 : 0;
+  json_t *msg = json_loadb(buf, head, 0, jerr);
+  if (msg && !json_is_object(msg)) {
+    json_decref(msg);
+    snprintf(jerr->text, sizeof jerr->text, "%s", "not a JSON object");
     return NULL;
   }
-  char *buf = xmalloc((size_t)len + 1);
-  ssize_t r;
-  do {
-    r = recv(fd, buf, (size_t)len + 1, 0);
-  } while (r < 0 && errno == EINTR);
-  json_t *msg = NULL;
-  if (r == 0) {
-    *eof = true;
-  } else if (r > IPC_MAX) {
-    log_kv(SLOG_ERROR, "ipc_too_large", KV_I("bytes", r));
-  } else if (r > 0) {
-    json_error_t jerr;
-    msg = json_loadb(buf, (size_t)r, 0, &jerr);
-    if (!json_is_object(msg)) {
-      log_kv(SLOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
-      json_decref(msg);
-      msg = NULL;
-    }
-  } else {
-    *eof = true;
-  }
-  free(buf);
   return msg;
 }
 
 json_t *ipc_read(ipc_reader *r, int fd, bool wait, ipc_status *st) {
   if (!r->buf)
     r->buf = xmalloc(IPC_MAX + 1);
+  r->payload = NULL;
+  r->payload_len = 0;
   /* One byte more than the largest message: a longer datagram is cut
    * (MSG_TRUNC reports its real length) and refused. */
   ssize_t n;
@@ -101,11 +82,11 @@ json_t *ipc_read(ipc_reader *r, int fd, bool wait, ipc_status *st) {
     *st = IPC_BAD;
     return NULL;
   }
+  r->buf[n] = '\0'; /* ends the payload, as wire_decode expects */
   json_error_t jerr;
-  json_t *msg = json_loadb(r->buf, (size_t)n, 0, &jerr);
-  if (!json_is_object(msg)) {
+  json_t *msg = ipc_parse(r->buf, (size_t)n, &r->payload, &r->payload_len, &jerr);
+  if (!msg) {
     log_kv(SLOG_ERROR, "ipc_malformed", KV_S("msg", jerr.text));
-    json_decref(msg);
     *st = IPC_BAD;
     return NULL;
   }

@@ -1,5 +1,7 @@
 /* Messages between the main process and its workers: one JSON object per
- * SOCK_SEQPACKET datagram, so boundaries are kept by the kernel. */
+ * SOCK_SEQPACKET datagram, so boundaries are kept by the kernel; a message
+ * that carries raw bytes (base/wire.h: a reply's text) has them after its
+ * header and one NUL byte. */
 #ifndef SLASHD_IPC_H
 #define SLASHD_IPC_H
 
@@ -15,15 +17,16 @@ bool ipc_pair(int fds[2]);
 bool ipc_send(int fd, const json_t *msg);
 /* Sends one message already written as JSON text (s[0..n)). */
 bool ipc_send_text(int fd, const char *s, size_t n);
-/* Receives one message. Returns NULL on EOF (*eof = true) or on error or a
- * malformed message (*eof = false). */
-json_t *ipc_recv(int fd, bool *eof);
 
 /* A receive buffer for one thread's loop: one recv(2) per message instead of
  * a peek at its size and then the read. The IPC_MAX + 1 bytes are allocated
  * on first use; only the pages a message touches become resident. */
 typedef struct ipc_reader {
   char *buf;
+  /* The last message's bytes after its header's NUL (NULL: none), NUL-
+   * terminated in buf; valid until the next read. */
+  const char *payload;
+  size_t payload_len;
 } ipc_reader;
 
 typedef enum {
@@ -37,6 +40,11 @@ typedef enum {
  * says IPC_AGAIN when nothing is queued. Returns the message (a new
  * reference) only with IPC_MSG. */
 json_t *ipc_read(ipc_reader *r, int fd, bool wait, ipc_status *st);
+/* One datagram buf[0..n), with buf[n] == '\0': the header parsed (a new
+ * reference, or NULL with jerr->text when it is not a JSON object) and the
+ * bytes after its first NUL, if any, in *payload / *payload_len. */
+json_t *ipc_parse(const char *buf, size_t n, const char **payload, size_t *payload_len,
+                  json_error_t *jerr);
 void ipc_reader_free(ipc_reader *r);
 
 #endif

@@ -23,19 +23,12 @@ void job_free(job *j) {
   free(j);
 }
 
-static void add_str(sbuf *b, const char *key, const char *value) {
-  sbuf_addf(b, ",\"%s\":", key);
-  if (value)
-    sbuf_add_json_string(b, value, strlen(value));
-  else
-    sbuf_adds(b, "null");
-}
-
 /* Written directly rather than through a jansson object: the journal's
  * accept record is built for every job, on the ack's path. */
 void job_encode_text(sbuf *b, const job *j) {
-  sbuf_addf(b, "{\"v\":%d", JOB_VERSION);
-  add_str(b, "id", j->id);
+  sbuf_adds(b, "{\"v\":");
+  sbuf_add_int(b, JOB_VERSION);
+  sbuf_add_json_member(b, "id", j->id);
   const char *const strs[][2] = {{"team", j->team_id},
                                  {"user", j->user_id},
                                  {"user_name", j->user_name},
@@ -47,7 +40,7 @@ void job_encode_text(sbuf *b, const job *j) {
                                  {"cmd", j->cmd},
                                  {"response_url", j->response_url}};
   for (size_t i = 0; i < ARRAY_LEN(strs); i++)
-    add_str(b, strs[i][0], strs[i][1]);
+    sbuf_add_json_member(b, strs[i][0], strs[i][1]);
   sbuf_adds(b, ",\"args\":[");
   for (int i = 0; i < j->argc; i++) {
     const char *a = j->argv[i] ? j->argv[i] : "";
@@ -55,9 +48,11 @@ void job_encode_text(sbuf *b, const job *j) {
       sbuf_addc(b, ',');
     sbuf_add_json_string(b, a, strlen(a));
   }
-  sbuf_addf(b, "],\"access\":\"%s\",\"accepted_ms\":%lld,\"deadline_ms\":%lld",
-            j->access == SLASHD_WRITE ? "write" : "read", (long long)j->accepted_ms,
-            (long long)j->deadline_ms);
+  sbuf_adds(b, j->access == SLASHD_WRITE ? "],\"access\":\"write\",\"accepted_ms\":"
+                                         : "],\"access\":\"read\",\"accepted_ms\":");
+  sbuf_add_int(b, (long long)j->accepted_ms);
+  sbuf_adds(b, ",\"deadline_ms\":");
+  sbuf_add_int(b, (long long)j->deadline_ms);
   /* Optional: absent means "the default" / "not decided yet". */
   const char *const opt[][2] = {{"region", j->region},
                                 {"account", j->account},
@@ -66,7 +61,7 @@ void job_encode_text(sbuf *b, const job *j) {
                                 {"preface", j->preface}};
   for (size_t i = 0; i < ARRAY_LEN(opt); i++)
     if (opt[i][1])
-      add_str(b, opt[i][0], opt[i][1]);
+      sbuf_add_json_member(b, opt[i][0], opt[i][1]);
   if (j->prepare)
     sbuf_adds(b, ",\"prepare\":true");
   if (j->replace_original)

@@ -31,6 +31,7 @@ typedef struct table {
 } table;
 
 struct replay {
+  EVP_MD *sha256;     /* fetched once: an implicit fetch per digest costs more than the digest */
   pthread_mutex_t mu; /* guards everything below */
   char *prefix;
   table t[N_TABLES];
@@ -45,10 +46,10 @@ static bool key_empty(const key16 *k) {
 
 /* SHA-256 of the signature, cut to 128 bits (never all zero in practice;
  * forced non-zero so that zero can mean empty). */
-static key16 key_of(const char *signature) {
+static key16 key_of(const replay *r, const char *signature) {
   unsigned char md[32];
   unsigned int n = 0;
-  EVP_Digest(signature, strlen(signature), md, &n, EVP_sha256(), NULL);
+  EVP_Digest(signature, strlen(signature), md, &n, r->sha256, NULL);
   key16 k;
   memcpy(k.b, md, KEY_LEN);
   if (key_empty(&k))
@@ -153,7 +154,7 @@ static bool table_open_file(replay *r, table *t) {
 }
 
 replay_result replay_check(replay *r, const char *signature, int64_t ts, int64_t now) {
-  key16 k = key_of(signature ? signature : "");
+  key16 k = key_of(r, signature ? signature : "");
   int64_t slot = (ts + REPLAY_WINDOW_S) / REPLAY_WINDOW_S;
   int64_t now_slot = now / REPLAY_WINDOW_S;
   replay_result res = REPLAY_FULL;
@@ -208,6 +209,12 @@ replay *replay_open(const char *prefix, int64_t now, char **err) {
   pthread_mutex_init(&r->mu, NULL);
   for (size_t i = 0; i < N_TABLES; i++)
     r->t[i] = (table){.slot = -1, .fd = -1};
+  r->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  if (!r->sha256) {
+    *err = xstrdup("SHA-256 is not available from OpenSSL");
+    replay_close(r);
+    return NULL;
+  }
   if (!prefix)
     return r;
   r->prefix = xstrdup(prefix);
@@ -244,6 +251,7 @@ void replay_close(replay *r) {
     free(r->t[i].k);
   }
   free(r->prefix);
+  EVP_MD_free(r->sha256);
   pthread_mutex_destroy(&r->mu);
   free(r);
 }

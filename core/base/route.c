@@ -197,14 +197,21 @@ static char *lower_copy(const char *s) {
 
 char *route_usage_line(const char *slash, const char *plugin, const char *cmd, const char *usage,
                        bool is_default) {
+  /* Piece by piece, no printf: help words one of these per command. */
   sbuf b = {0};
-  sbuf_addf(&b, "%s %s", slash, plugin);
+  sbuf_adds(&b, slash);
+  sbuf_addc(&b, ' ');
+  sbuf_adds(&b, plugin);
   /* A plugin's default command named after the plugin ("help") reads
    * better without the repetition. */
-  if (!(is_default && strcmp(cmd, plugin) == 0))
-    sbuf_addf(&b, " %s", cmd);
-  if (usage && *usage)
-    sbuf_addf(&b, " %s", usage);
+  if (!(is_default && strcmp(cmd, plugin) == 0)) {
+    sbuf_addc(&b, ' ');
+    sbuf_adds(&b, cmd);
+  }
+  if (usage && *usage) {
+    sbuf_addc(&b, ' ');
+    sbuf_adds(&b, usage);
+  }
   return sbuf_steal(&b);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ipc.h"
 #include "base/util.h"
 #include "slashd/plugin.h"
 
@@ -21,8 +22,16 @@ json_t *wire_hello(int pid, int generation, json_t *manifest) {
 }
 
 static void add_str(sbuf *b, const char *key, const char *value) {
-  sbuf_addf(b, ",\"%s\":", key);
-  sbuf_add_json_string(b, value, strlen(value));
+  sbuf_add_json_member(b, key, value ? value : "");
+}
+
+/* `{"t":"<t>","v":N` and the id: how each message on the job path starts. */
+static void add_head(sbuf *b, const char *t, const char *id) {
+  sbuf_adds(b, "{\"t\":\"");
+  sbuf_adds(b, t);
+  sbuf_adds(b, "\",\"v\":");
+  sbuf_add_int(b, WIRE_VERSION);
+  add_str(b, "id", id);
 }
 
 static json_t *parsed(sbuf *b) {
@@ -31,36 +40,53 @@ static json_t *parsed(sbuf *b) {
   return o;
 }
 
+/* The header, the NUL that ends it, then the text's own bytes: neither
+ * escaped here nor unescaped by the receiver, which checks them (wire_decode)
+ * and escapes them once, into the body it posts. */
+static void reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
+                       const char *blocks /* JSON text, or NULL */) {
+  size_t n = text ? strlen(text) : 0;
+  /* The receiver refuses what is not UTF-8 (the plugin API's text always
+   * is, through message_text); anything else is cleaned here, as the
+   * JSON escaper did. */
+  char *clean = text && !utf8_valid(text, n) ? utf8_sanitize(text, n) : NULL;
+  if (clean) {
+    text = clean;
+    n = strlen(clean);
+  }
+  add_head(b, "reply", id);
+  sbuf_adds(b, ",\"flags\":");
+  sbuf_add_int(b, (long long)flags);
+  sbuf_adds(b,
+            interim ? ",\"interim\":true,\"text_bytes\":" : ",\"interim\":false,\"text_bytes\":");
+  sbuf_add_int(b, (long long)n);
+  if (blocks) {
+    sbuf_adds(b, ",\"blocks\":");
+    sbuf_adds(b, blocks);
+  }
+  sbuf_add(b, "}", 2); /* with the NUL */
+  sbuf_add(b, text ? text : "", n);
+  free(clean);
+}
+
 void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text) {
-  sbuf_addf(b, "{\"t\":\"reply\",\"v\":%d", WIRE_VERSION);
-  add_str(b, "id", id);
-  sbuf_addf(b, ",\"flags\":%d,\"interim\":%s", (int)flags, interim ? "true" : "false");
-  add_str(b, "text", text ? text : "");
-  sbuf_addc(b, '}');
+  reply_text(b, id, flags, interim, text, NULL);
 }
 
 void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
                             const json_t *blocks) {
-  wire_reply_text(b, id, flags, interim, text);
   char *bl = blocks ? json_dumps(blocks, JSON_COMPACT) : NULL;
-  if (bl) {
-    b->p[--b->len] = '\0'; /* the closing brace */
-    sbuf_addf(b, ",\"blocks\":%s}", bl);
-    free(bl);
-  }
-}
-
-json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text) {
-  sbuf b = {0};
-  wire_reply_text(&b, id, flags, interim, text);
-  return parsed(&b);
+  reply_text(b, id, flags, interim, text, bl);
+  free(bl);
 }
 
 void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
                     const char *identity, const char *session, const wire_aws *aws) {
-  sbuf_addf(b, "{\"t\":\"done\",\"v\":%d", WIRE_VERSION);
-  add_str(b, "id", id);
-  sbuf_addf(b, ",\"status\":%d,\"error\":%s,\"posts\":%d", status, error ? "true" : "false", posts);
+  add_head(b, "done", id);
+  sbuf_adds(b, ",\"status\":");
+  sbuf_add_int(b, status);
+  sbuf_adds(b, error ? ",\"error\":true,\"posts\":" : ",\"error\":false,\"posts\":");
+  sbuf_add_int(b, posts);
   if (identity)
     add_str(b, "identity", identity);
   if (session)
@@ -74,8 +100,7 @@ void wire_done_text(sbuf *b, const char *id, int status, bool error, int posts,
 }
 
 void wire_started_text(sbuf *b, const char *id) {
-  sbuf_addf(b, "{\"t\":\"started\",\"v\":%d", WIRE_VERSION);
-  add_str(b, "id", id);
+  add_head(b, "started", id);
   sbuf_addc(b, '}');
 }
 
@@ -112,7 +137,9 @@ json_t *wire_creds(const json_t *entry) {
 }
 
 void wire_job_text(sbuf *b, const job *j, const json_t *creds) {
-  sbuf_addf(b, "{\"t\":\"job\",\"v\":%d,\"job\":", WIRE_VERSION);
+  sbuf_adds(b, "{\"t\":\"job\",\"v\":");
+  sbuf_add_int(b, WIRE_VERSION);
+  sbuf_adds(b, ",\"job\":");
   job_encode_text(b, j);
   char *c = creds ? json_dumps(creds, JSON_COMPACT) : NULL;
   if (c) {
@@ -167,7 +194,27 @@ static bool decode_hello(const json_t *m, wire_msg *out, char **err) {
   return true;
 }
 
-static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
+/* The reply's text: the payload after the header, exactly text_bytes long,
+ * UTF-8 and without NUL (what jansson would have let through as a JSON
+ * string), since main escapes it into the body it posts to Slack. */
+static bool reply_payload(const json_t *m, const wire_payload *pl, wire_msg *out, char **err) {
+  const json_t *n = json_object_get(m, "text_bytes");
+  if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > IPC_MAX)
+    return fail(err, "reply", "text_bytes");
+  if (!pl || !pl->p || (size_t)json_integer_value(n) != pl->len || pl->p[pl->len] != '\0') {
+    *err = xasprintf("reply message: the text is not the %lld bytes its header announces",
+                     (long long)json_integer_value(n));
+    return false;
+  }
+  if (!utf8_valid(pl->p, pl->len)) {
+    *err = xstrdup("reply message: the text is not UTF-8, or holds a NUL byte");
+    return false;
+  }
+  out->text = pl->p;
+  return true;
+}
+
+static bool decode_reply(const json_t *m, const wire_payload *pl, wire_msg *out, char **err) {
   int flags = 0;
   const json_t *interim = json_object_get(m, "interim");
   if (!get_str(m, "id", &out->id))
@@ -176,8 +223,8 @@ static bool decode_reply(const json_t *m, wire_msg *out, char **err) {
     return fail(err, "reply", "flags");
   if (!json_is_boolean(interim))
     return fail(err, "reply", "interim");
-  if (!get_str(m, "text", &out->text))
-    return fail(err, "reply", "text");
+  if (!reply_payload(m, pl, out, err))
+    return false;
   out->flags = (unsigned)flags;
   out->interim = json_is_true(interim);
   out->blocks = json_object_get(m, "blocks");
@@ -259,19 +306,22 @@ static const char *check_header(const json_t *m, char **err) {
   return t;
 }
 
-bool wire_decode(const json_t *m, wire_msg *out, char **err) {
+bool wire_decode(const json_t *m, const wire_payload *pl, wire_msg *out, char **err) {
   memset(out, 0, sizeof *out);
   *err = NULL;
   const char *t = check_header(m, err);
   if (!t)
     return false;
   bool ok = false;
-  if (str_eq(t, "hello")) {
+  if (pl && pl->p && !str_eq(t, "reply")) {
+    /* Only a reply carries bytes after its header. */
+    *err = xasprintf("%.16s message: unexpected bytes after the header", t);
+  } else if (str_eq(t, "hello")) {
     out->t = WIRE_HELLO;
     ok = decode_hello(m, out, err);
   } else if (str_eq(t, "reply")) {
     out->t = WIRE_REPLY;
-    ok = decode_reply(m, out, err);
+    ok = decode_reply(m, pl, out, err);
   } else if (str_eq(t, "done")) {
     out->t = WIRE_DONE;
     ok = decode_done(m, out, err);

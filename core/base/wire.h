@@ -6,10 +6,20 @@
  * Worker → main (on the worker's socket, base/ipc.h):
  *   hello  {"t":"hello","v":1,"pid":N,"generation":G,"manifest":{…}}
  *          the worker loaded its plugins; manifest is registry_manifest().
- *   reply  {"t":"reply","v":1,"id":"<job id>","flags":F,"interim":B,"text":"…"}
+ *   reply  {"t":"reply","v":1,"id":"<job id>","flags":F,"interim":B,"text_bytes":N}\0<text>
  *          one message for the user (SLASHD_REPLY_* flags; interim: not
  *          the last one); optional "blocks":[…] (Block Kit, fitted to
- *          Slack's limits; the text stays the fallback).
+ *          Slack's limits; the text stays the fallback). The text is not a
+ *          JSON string: its N raw bytes follow the header's closing brace
+ *          and one NUL byte, to the end of the datagram (a help listing is
+ *          kilobytes: escaping it in the worker and unescaping it in main
+ *          was most of a job's IPC cost). The receiver refuses a reply whose
+ *          text is not exactly N bytes, holds a NUL or is not UTF-8 — what
+ *          a JSON string could not have carried either — and escapes it
+ *          once, into the body it posts. Only a reply has such a payload.
+ *          Main and its workers are always the same binary (posix_spawn of
+ *          /proc/self/exe), so this framing needed no new version; the
+ *          journal, which outlives a binary, has no payloads.
  *   done   {"t":"done","v":1,"id":"<job id>","status":S,"error":B,"posts":N,
  *           "identity":"…","session":"…","aws":{"source":"…","expires":E,"skew":K}}
  *          the handler returned slashd_status S; error: the user was told
@@ -86,9 +96,9 @@ typedef struct wire_msg {
 } wire_msg;
 
 /* Worker ↔ main messages. Each returns a new object (the caller owns it),
- * NULL only when out of memory. */
+ * NULL only when out of memory. (A reply has no object form: its text is
+ * a payload, see wire_reply_text.) */
 json_t *wire_hello(int pid, int generation, json_t *manifest /* stolen */);
-json_t *wire_reply(const char *id, unsigned flags, bool interim, const char *text);
 json_t *wire_done(const char *id, int status, bool error, int posts, const char *identity,
                   const char *session);
 /* Adds the optional "aws" object to a done message. */
@@ -106,6 +116,7 @@ typedef struct wire_aws {
   const char *source;
   long long expires, skew;
 } wire_aws;
+/* A reply: the header, its NUL, the text (cleaned to UTF-8 if it is not). */
 void wire_reply_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text);
 /* A reply with Block Kit blocks (borrowed): "blocks":[…] after the text. */
 void wire_reply_blocks_text(sbuf *b, const char *id, unsigned flags, bool interim, const char *text,
@@ -120,10 +131,19 @@ void wire_done_retire_text(sbuf *b, const char *why);
  * lost before it never ran, and may be given to another worker. */
 void wire_started_text(sbuf *b, const char *id);
 
-/* Reads a worker ↔ main message (`m` borrowed). False with *err (new
- * string) when "t" is unknown, "v" is not WIRE_VERSION, or a field is
- * missing or of the wrong type. */
-bool wire_decode(const json_t *m, wire_msg *out, char **err);
+/* The bytes after a message's header (ipc_read's reader holds them until its
+ * next read): p[len] must be a NUL, as ipc_read leaves it. p NULL: none. */
+typedef struct wire_payload {
+  const char *p;
+  size_t len;
+} wire_payload;
+
+/* Reads a worker ↔ main message (`m` and `pl` borrowed; pl may be NULL: no
+ * payload). False with *err (new string) when "t" is unknown, "v" is not
+ * WIRE_VERSION, a field is missing or of the wrong type, or the payload is
+ * not what the message says (see reply above). A reply's text borrows from
+ * the payload. */
+bool wire_decode(const json_t *m, const wire_payload *pl, wire_msg *out, char **err);
 
 /* Journal records, as one compact line without the newline (new strings). */
 char *wire_accept_line(const job *j);

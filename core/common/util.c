@@ -338,6 +338,57 @@ void sbuf_add_json_string(sbuf *b, const char *s, size_t n) {
   sbuf_addc(b, '"');
 }
 
+void sbuf_add_json_member(sbuf *b, const char *key, const char *value) {
+  size_t k = strlen(key);
+  if (b->len + k + 4 < b->cap) { /* the usual case: no growth, no calls */
+    char *d = b->p + b->len;
+    d[0] = ',';
+    d[1] = '"';
+    memcpy(d + 2, key, k);
+    d[k + 2] = '"';
+    d[k + 3] = ':';
+    b->len += k + 4;
+    b->p[b->len] = '\0';
+  } else {
+    sbuf_add(b, ",\"", 2);
+    sbuf_add(b, key, k);
+    sbuf_add(b, "\":", 2);
+  }
+  if (value)
+    sbuf_add_json_string(b, value, strlen(value));
+  else
+    sbuf_add(b, "null", 4);
+}
+
+void sbuf_add_int(sbuf *b, long long v) {
+  char tmp[24];
+  size_t i = sizeof tmp;
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    tmp[--i] = '-';
+  sbuf_add(b, tmp + i, sizeof tmp - i);
+}
+
+bool utf8_valid(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    if (u[i] > 0 && u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = u[i] ? utf8_seq(u + i, n - i) : 0;
+    if (!k)
+      return false;
+    i += k;
+  }
+  return true;
+}
+
 uint64_t mono_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -67,6 +67,15 @@ char *utf8_sanitize(const char *s, size_t n);
  * the hot paths (acks, journal records, replies) write their few fields
  * this way instead of building and dumping a jansson object. */
 void sbuf_add_json_string(sbuf *b, const char *s, size_t n);
+/* `,"key":` and then value as sbuf_add_json_string writes it (NULL: null);
+ * key is a plain literal, not escaped. The field writer of the direct JSON
+ * encoders: no printf per field. */
+void sbuf_add_json_member(sbuf *b, const char *key, const char *value);
+/* v in decimal. */
+void sbuf_add_int(sbuf *b, long long v);
+/* True when s[0..n) is valid UTF-8 without NUL bytes (control characters
+ * allowed): what a JSON string can carry once escaped. */
+bool utf8_valid(const char *s, size_t n);
 
 /* Clocks. */
 uint64_t mono_ms(void);

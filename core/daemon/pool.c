@@ -313,7 +313,8 @@ static void on_bad_message(worker *w, const char *why) {
 static void on_raw_message(pool *p, worker *w, const json_t *msg) {
   wire_msg wm;
   char *why = NULL;
-  if (wire_decode(msg, &wm, &why))
+  wire_payload pl = {p->rd.payload, p->rd.payload_len};
+  if (wire_decode(msg, &pl, &wm, &why))
     on_message(p, w, &wm);
   else
     on_bad_message(w, why);

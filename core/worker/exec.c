@@ -618,7 +618,8 @@ static step next_message(runner *r, uint64_t kill_at_ms, wire_msg *m, json_t **r
     if (st == IPC_EOF)
       goto out;
     char *why = NULL;
-    if (wire_decode(msg, m, &why)) {
+    wire_payload pl = {r->rd.payload, r->rd.payload_len};
+    if (wire_decode(msg, &pl, m, &why)) {
       *raw = msg;
       s = STEP_MORE;
       goto out;

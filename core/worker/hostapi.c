@@ -207,8 +207,11 @@ static size_t api_usage(slashd_call *call, const char *plugin, const slashd_comm
   char *line = route_usage_line(slash, plugin, cmd->name, cmd->usage,
                                 (cmd->flags & SLASHD_CMD_DEFAULT) != 0);
   size_t n = strlen(line);
-  if (len)
-    snprintf(buf, len, "%s", line);
+  if (len) { /* as snprintf("%s") would, without its cost per call */
+    size_t k = n < len ? n : len - 1;
+    memcpy(buf, line, k);
+    buf[k] = '\0';
+  }
   free(line);
   return n;
 }

@@ -348,7 +348,8 @@ static void serve_jobs(worker_ctx *w) {
     }
     wire_msg wm;
     char *why = NULL;
-    if (wire_decode(msg, &wm, &why) && wm.t == WIRE_JOB)
+    wire_payload pl = {rd.payload, rd.payload_len};
+    if (wire_decode(msg, &pl, &wm, &why) && wm.t == WIRE_JOB)
       run_job(w, wm.job, wm.creds);
     else
       log_kv(SLOG_ERROR, "worker_bad_message", KV_S("msg", why ? why : "not a job"));

@@ -41,8 +41,17 @@ static int visit(void *ud, const char *plugin, const char *plugin_summary,
     l->count++;
     return 0;
   }
-  pbuf_addf(&l->out, "%-*s  %s%s\n", l->width, usage, cmd->summary ? cmd->summary : "",
-            cmd->access == SLASHD_WRITE ? " (runs as your IAM role)" : "");
+  /* "%-*s  %s%s\n", piece by piece: a printf per command was most of the
+   * listing's cost. */
+  static const char pad[] = "                                ";
+  pbuf_add(&l->out, usage, (size_t)w);
+  for (int left = (l->width > w ? l->width - w : 0) + 2; left > 0; left -= (int)(sizeof pad - 1))
+    pbuf_add(&l->out, pad, left < (int)(sizeof pad - 1) ? (size_t)left : sizeof pad - 1);
+  const char *summary = cmd->summary ? cmd->summary : "";
+  pbuf_add(&l->out, summary, strlen(summary));
+  if (cmd->access == SLASHD_WRITE)
+    pbuf_add(&l->out, " (runs as your IAM role)", strlen(" (runs as your IAM role)"));
+  pbuf_add(&l->out, "\n", 1);
   return 0;
 }
 

@@ -190,6 +190,35 @@ static void test_too_many(void **state) {
   assert_null(f.f);
 }
 
+/* The decoded names and values share one block sized from the body: the
+ * densest body (one-byte names, no '=', so two NULs per field) must fit,
+ * including the one field over the limit that is decoded before it is
+ * refused (ASan checks the bound). */
+static void test_densest_body_fits(void **state) {
+  (void)state;
+  static const char names[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-!";
+  _Static_assert(sizeof names - 1 == FORM_MAX_FIELDS + 1, "a name per field and one over");
+  char body[2 * (FORM_MAX_FIELDS + 1) + 1];
+  size_t n = 0;
+  for (int i = 0; i < FORM_MAX_FIELDS; i++) {
+    body[n++] = names[i];
+    body[n++] = '&';
+  }
+  form f;
+  assert_int_equal(form_parse(body, n - 1, &f, NULL), FORM_OK);
+  assert_int_equal(f.n, FORM_MAX_FIELDS);
+  assert_string_equal(f.f[FORM_MAX_FIELDS - 1].name, "-");
+  assert_string_equal(f.f[FORM_MAX_FIELDS - 1].value, "");
+  form_free(&f);
+  body[n++] = names[FORM_MAX_FIELDS];
+  assert_int_equal(form_parse(body, n, &f, NULL), FORM_TOO_MANY);
+  body[n - 1] = 'a'; /* a duplicate is named before the count is refused */
+  char *bad = NULL;
+  assert_int_equal(form_parse(body, n, &f, &bad), FORM_DUPLICATE);
+  assert_string_equal(bad, "a");
+  free(bad);
+}
+
 static void test_length_respected(void **state) {
   (void)state;
   form f;
@@ -258,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_nul_bytes_kept),
       cmocka_unit_test(test_raw_nul_in_body),
       cmocka_unit_test(test_too_many),
+      cmocka_unit_test(test_densest_body_fits),
       cmocka_unit_test(test_length_respected),
       cmocka_unit_test(test_encode),
       cmocka_unit_test(test_encode_round_trip),

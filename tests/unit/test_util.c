@@ -1,6 +1,7 @@
 /* util.c: the helpers that security checks lean on (UTF-8 validation and
  * repair, constant-time compare, integer and list parsing) and the
  * buffers everything else is built on. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,69 @@ static void test_json_string_any_bytes(void **state) {
   sbuf_add_json_string(&b, "a\"b\\c\n\t\x01é", strlen("a\"b\\c\n\t\x01é"));
   assert_string_equal(b.p, "\"a\\\"b\\\\c\\n\\t\\u0001é\"");
   sbuf_free(&b);
+}
+
+/* utf8_valid says what a reply's payload may hold: what jansson takes as a
+ * string's UTF-8, without NUL bytes; control characters pass. */
+static void test_utf8_valid_as_jansson(void **state) {
+  (void)state;
+  unsigned seed = 4242;
+  unsigned char buf[48];
+  int valid = 0;
+  for (int round = 0; round < 4000; round++) {
+    size_t n = (size_t)(round % 48);
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 1103515245u + 12345u;
+      unsigned r = seed >> 16;
+      buf[i] = (unsigned char)(r % 5 == 0   ? 0x80 + (r >> 2) % 0x80
+                               : r % 5 == 1 ? 0xc0 + (r >> 2) % 0x40
+                               : r % 5 == 2 ? (r >> 2) % 0x20
+                                            : 0x20 + (r >> 2) % 0x60);
+    }
+    json_t *j = json_stringn((const char *)buf, n);
+    bool want = j && !memchr(buf, 0, n);
+    json_decref(j);
+    if (utf8_valid((const char *)buf, n) != want)
+      fail_msg("round %d: utf8_valid says %d", round, !want);
+    valid += want;
+  }
+  assert_true(valid > 100); /* both answers were tried */
+  const char *ok = "tab\tesc\x1b ü \xf0\x9f\x98\x80";
+  assert_true(utf8_valid(ok, strlen(ok)));
+  assert_false(utf8_valid("a\0b", 3));
+  assert_false(utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
+  assert_false(utf8_valid("\xc0\xaf", 2));     /* overlong */
+}
+
+static void test_sbuf_json_member_int(void **state) {
+  (void)state;
+  sbuf b = {0};
+  sbuf_add_json_member(&b, "a", "x\"y"); /* from an empty buffer */
+  sbuf_add_json_member(&b, "nothing", NULL);
+  sbuf_add_int(&b, 0);
+  sbuf_addc(&b, ' ');
+  sbuf_add_int(&b, -42);
+  sbuf_addc(&b, ' ');
+  sbuf_add_int(&b, LLONG_MIN);
+  sbuf_addc(&b, ' ');
+  sbuf_add_int(&b, LLONG_MAX);
+  assert_string_equal(b.p, ",\"a\":\"x\\\"y\",\"nothing\":null0 -42 -9223372036854775808 "
+                           "9223372036854775807");
+  assert_int_equal(b.len, strlen(b.p));
+  /* With room to spare, the same bytes. */
+  sbuf c = {0};
+  sbuf_adds(&c, "{\"t\":1");
+  for (int i = 0; i < 100; i++)
+    sbuf_add_json_member(&c, "key", "v");
+  sbuf d = {0};
+  sbuf_adds(&d, "{\"t\":1");
+  for (int i = 0; i < 100; i++)
+    sbuf_addf(&d, ",\"%s\":\"%s\"", "key", "v");
+  assert_string_equal(c.p, d.p);
+  assert_int_equal(c.len, d.len);
+  sbuf_free(&b);
+  sbuf_free(&c);
+  sbuf_free(&d);
 }
 
 static void test_ct_equal(void **state) {
@@ -326,6 +390,8 @@ int main(void) {
       cmocka_unit_test(test_utf8_sanitize),
       cmocka_unit_test(test_utf8_sanitize_any_bytes_make_json),
       cmocka_unit_test(test_json_string_any_bytes),
+      cmocka_unit_test(test_utf8_valid_as_jansson),
+      cmocka_unit_test(test_sbuf_json_member_int),
       cmocka_unit_test(test_ct_equal),
       cmocka_unit_test(test_parse_int),
       cmocka_unit_test(test_str_split_list),

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/ipc.h"
 #include "base/util.h"
 #include "base/wire.h"
 #include "slashd/plugin.h"
@@ -154,7 +155,7 @@ static wire_msg decode_ok(json_t *m, json_t **keep) {
   *keep = through_text(m);
   wire_msg w;
   char *err = NULL;
-  if (!wire_decode(*keep, &w, &err))
+  if (!wire_decode(*keep, NULL, &w, &err))
     fail_msg("refused: %s", err);
   assert_null(err);
   return w;
@@ -168,14 +169,6 @@ static void test_messages_round_trip(void **state) {
   assert_int_equal(w.pid, 77);
   assert_int_equal(w.generation, 3);
   assert_non_null(json_object_get(w.manifest, "plugins"));
-  json_decref(keep);
-
-  w = decode_ok(wire_reply("r1", SLASHD_REPLY_ERROR, true, "no <b>"), &keep);
-  assert_int_equal(w.t, WIRE_REPLY);
-  assert_string_equal(w.id, "r1");
-  assert_int_equal(w.flags, SLASHD_REPLY_ERROR);
-  assert_true(w.interim);
-  assert_string_equal(w.text, "no <b>");
   json_decref(keep);
 
   w = decode_ok(wire_done("r1", SLASHD_ERR_DENIED, true, 2, "host", NULL), &keep);
@@ -226,7 +219,7 @@ static void expect_refused(const char *text, const char *needle) {
   assert_non_null(m);
   wire_msg w;
   char *err = NULL;
-  assert_false(wire_decode(m, &w, &err));
+  assert_false(wire_decode(m, NULL, &w, &err));
   assert_non_null(err);
   if (!strstr(err, needle))
     fail_msg("\"%s\" not in \"%s\" (for %s)", needle, err, text);
@@ -260,6 +253,140 @@ static void test_messages_refused(void **state) {
   expect_refused("{\"t\":\"creds\",\"v\":1,\"entry\":\"x\"}", "entry");
   expect_refused("{\"t\":\"job\",\"v\":1}", "job");
   expect_refused("{\"t\":\"job\",\"v\":1,\"job\":{\"v\":9}}", "version 9");
+}
+
+/* A datagram as ipc_read leaves it (NUL after the last byte) into a
+ * decoded message; `hold` keeps the header and the bytes alive. */
+typedef struct datagram {
+  char *buf;
+  json_t *head;
+  wire_payload pl;
+} datagram;
+
+static bool decode_datagram(const char *bytes, size_t n, datagram *d, wire_msg *w, char **err) {
+  d->buf = xmalloc(n + 1);
+  memcpy(d->buf, bytes, n);
+  d->buf[n] = '\0';
+  json_error_t jerr;
+  d->head = ipc_parse(d->buf, n, &d->pl.p, &d->pl.len, &jerr);
+  if (!d->head)
+    fail_msg("header not parsed: %s", jerr.text);
+  return wire_decode(d->head, &d->pl, w, err);
+}
+
+static void datagram_free(datagram *d) {
+  json_decref(d->head);
+  free(d->buf);
+}
+
+static void test_reply_round_trip(void **state) {
+  (void)state;
+  const char *texts[] = {"no <b>", "", "two\nlines \"quoted\" \\ \t ü \xf0\x9f\x98\x80 \x01"};
+  for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+    sbuf b = {0};
+    wire_reply_text(&b, "r1", SLASHD_REPLY_ERROR, i == 0, texts[i]);
+    datagram d;
+    wire_msg w;
+    char *err = NULL;
+    if (!decode_datagram(b.p, b.len, &d, &w, &err))
+      fail_msg("refused: %s", err);
+    assert_int_equal(w.t, WIRE_REPLY);
+    assert_string_equal(w.id, "r1");
+    assert_int_equal(w.flags, SLASHD_REPLY_ERROR);
+    assert_int_equal(w.interim, i == 0);
+    assert_string_equal(w.text, texts[i]);
+    assert_null(w.blocks);
+    /* The text rides raw, after the header. */
+    assert_memory_equal(b.p + b.len - strlen(texts[i]), texts[i], strlen(texts[i]));
+    datagram_free(&d);
+    sbuf_free(&b);
+  }
+  /* Blocks stay in the header; text that is not UTF-8 is cleaned by the
+   * encoder, never sent as it is. */
+  json_t *blocks = json_pack("[{s:s}]", "type", "divider");
+  sbuf b = {0};
+  wire_reply_blocks_text(&b, "r2", 0, false, "bad \xff end", blocks);
+  datagram d;
+  wire_msg w;
+  char *err = NULL;
+  if (!decode_datagram(b.p, b.len, &d, &w, &err))
+    fail_msg("refused: %s", err);
+  assert_string_equal(w.text, "bad \xef\xbf\xbd end");
+  assert_true(json_equal(w.blocks, blocks));
+  datagram_free(&d);
+  sbuf_free(&b);
+  json_decref(blocks);
+}
+
+/* A reply datagram: header with text_bytes = announced, then `n` payload
+ * bytes; expects a refusal naming `needle`. */
+static void expect_reply_refused(long long announced, const char *payload, size_t n,
+                                 const char *needle) {
+  sbuf b = {0};
+  sbuf_addf(&b,
+            "{\"t\":\"reply\",\"v\":1,\"id\":\"r\",\"flags\":0,\"interim\":false,"
+            "\"text_bytes\":%lld}",
+            announced);
+  sbuf_add(&b, "", 1);
+  sbuf_add(&b, payload, n);
+  datagram d;
+  wire_msg w;
+  char *err = NULL;
+  assert_false(decode_datagram(b.p, b.len, &d, &w, &err));
+  assert_non_null(err);
+  if (!strstr(err, needle))
+    fail_msg("\"%s\" not in \"%s\"", needle, err);
+  free(err);
+  datagram_free(&d);
+  sbuf_free(&b);
+}
+
+static void test_reply_payload_refused(void **state) {
+  (void)state;
+  expect_reply_refused(5, "ab", 2, "not the 5 bytes"); /* truncated */
+  expect_reply_refused(1, "ab", 2, "not the 1 bytes"); /* longer than announced */
+  expect_reply_refused(-1, "", 0, "text_bytes");       /* negative */
+  expect_reply_refused(3, "a\0b", 3, "NUL");           /* a hidden NUL */
+  expect_reply_refused(3,
+                       "a\xff"
+                       "b",
+                       3, "not UTF-8");                  /* invalid UTF-8 */
+  expect_reply_refused(2, "\xc3", 1, "not the 2 bytes"); /* cut in a sequence */
+  expect_reply_refused(1, "\xc3", 1, "not UTF-8");       /* a cut sequence */
+  /* Over the limit, even when the count matches. */
+  size_t big = (size_t)IPC_MAX + 1;
+  char *p = xmalloc(big);
+  memset(p, 'a', big);
+  expect_reply_refused((long long)big, p, big, "text_bytes");
+  free(p);
+  /* No payload at all, or the old form with the text in the header. */
+  expect_refused("{\"t\":\"reply\",\"v\":1,\"id\":\"r\",\"flags\":0,\"interim\":false,"
+                 "\"text_bytes\":0}",
+                 "not the 0 bytes");
+  expect_refused("{\"t\":\"reply\",\"v\":1,\"id\":\"r\",\"flags\":0,\"interim\":false,"
+                 "\"text\":\"x\"}",
+                 "text_bytes");
+  /* A payload the caller did not end with a NUL (ipc_read always does). */
+  json_t *m = json_loads("{\"t\":\"reply\",\"v\":1,\"id\":\"r\",\"flags\":0,\"interim\":false,"
+                         "\"text_bytes\":2}",
+                         0, NULL);
+  wire_payload pl = {"abc", 2};
+  wire_msg w;
+  char *err = NULL;
+  assert_false(wire_decode(m, &pl, &w, &err));
+  assert_non_null(strstr(err, "not the 2 bytes"));
+  free(err);
+  /* Only a reply may carry bytes after its header. */
+  sbuf b = {0};
+  wire_done_text(&b, "r", 0, false, 1, NULL, NULL, NULL);
+  sbuf_add(&b, "\0x", 2);
+  datagram d;
+  assert_false(decode_datagram(b.p, b.len, &d, &w, &err));
+  assert_non_null(strstr(err, "unexpected bytes"));
+  free(err);
+  datagram_free(&d);
+  sbuf_free(&b);
+  json_decref(m);
 }
 
 static void test_journal_records(void **state) {
@@ -317,6 +444,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_job_round_trip),      cmocka_unit_test(test_job_refused),
       cmocka_unit_test(test_messages_round_trip), cmocka_unit_test(test_messages_refused),
+      cmocka_unit_test(test_reply_round_trip),    cmocka_unit_test(test_reply_payload_refused),
       cmocka_unit_test(test_journal_records),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
