@@ -266,11 +266,13 @@ size_t queue_len(job_queue *q) {
   return n;
 }
 
+/* One allocation per entry, the key inline: a window's worth of commands
+ * (tens of thousands in a burst) is most of the host's live memory after it. */
 typedef struct dedupe_entry {
   struct dedupe_entry *next;
-  char *key;
   int64_t accepted;
   bool running;
+  char key[];
 } dedupe_entry;
 
 void dedupe_init(dedupe *d, int window_s) {
@@ -284,7 +286,6 @@ void dedupe_destroy(dedupe *d) {
     dedupe_entry *e = d->bucket[b];
     while (e) {
       dedupe_entry *next = e->next;
-      free(e->key);
       free(e);
       e = next;
     }
@@ -299,11 +300,10 @@ static size_t hash(const char *s) {
   return (size_t)(h % DEDUPE_BUCKETS);
 }
 
-/* Unlinks *pp; returns the next link to look at. */
+/* Unlinks and frees *pp, which then names the next entry. */
 static void unlink_entry(dedupe *d, dedupe_entry **pp) {
   dedupe_entry *e = *pp;
   *pp = e->next;
-  free(e->key);
   free(e);
   d->n--;
 }
@@ -342,8 +342,9 @@ bool dedupe_begin(dedupe *d, const char *key, int64_t now, int64_t *age_s) {
       return false;
     }
   }
-  dedupe_entry *e = xcalloc(1, sizeof *e);
-  e->key = xstrdup(key);
+  size_t len = strlen(key);
+  dedupe_entry *e = xmalloc(sizeof *e + len + 1);
+  memcpy(e->key, key, len + 1);
   e->accepted = now;
   e->running = true;
   e->next = d->bucket[b];
