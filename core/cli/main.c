@@ -9,6 +9,7 @@
 #include "cli/send.h"
 #include "cli/serve.h"
 #include "lambda/lambda.h"
+#include "worker/spawner.h"
 #include "worker/worker.h"
 
 static void usage(FILE *out) {
@@ -50,6 +51,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "worker") == 0)
     return worker_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "spawner") == 0)
+    return spawner_main(argc - 1, argv + 1);
   /* libcurl's global state is set up once, before any thread starts. */
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc;

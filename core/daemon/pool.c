@@ -32,6 +32,7 @@ typedef struct worker {
   job *job;
   uint64_t deadline_ms; /* job timeout */
   exec_kill killed;
+  bool logged_start; /* worker_started is logged once its pid is known */
   uint64_t respawn_at_ms;
   int failures; /* consecutive deaths before hello, for backoff */
   dispatch_job dj;
@@ -55,6 +56,16 @@ struct pool {
   char *ready_err;
   pthread_cond_t ready_cv;
 
+  /* The spawners (worker/exec.h): the current generation's, and older ones
+   * until their last worker is reaped. The dispatcher thread's only. */
+  exec_spawner **sps;
+  size_t n_sps;
+  int sp_failures;      /* spawners that died since a worker last came up */
+  uint64_t sp_retry_at; /* no new spawner before (backoff) */
+  struct pollfd *pfd;   /* poll_once's, with room for poll_room */
+  int *who;
+  size_t poll_room;
+
   atomic_size_t n_idle, n_busy, n_starting;
   /* The dispatcher is in poll(): a new job must wake it (pool_wake). */
   atomic_bool asleep;
@@ -75,39 +86,71 @@ static void wake(pool *p) {
   (void)!write(p->efd, &one, sizeof one);
 }
 
-/* A new worker on the current configuration snapshot (worker/exec.h). */
-static bool spawn(pool *p, worker *w) {
+/* A spawner that keeps dying (a plugin library crashing while it loads):
+ * 250 ms, then doubling to 30 s, as for workers. */
+static const backoff_policy respawn_policy = {250, 30000, BACKOFF_NO_JITTER};
+
+/* The spawner of generation `gen`, started when there is none (or it died
+ * and its backoff has passed). NULL when none can be had now. */
+static exec_spawner *spawner_for(pool *p, unsigned gen) {
+  for (size_t i = 0; i < p->n_sps; i++)
+    if (exec_spawner_generation(p->sps[i]) == gen && exec_spawner_alive(p->sps[i]))
+      return p->sps[i];
+  uint64_t now = mono_ms();
+  if (now < p->sp_retry_at)
+    return NULL;
   /* A duplicate of our own, so a reload may close the pool's meanwhile. */
   pthread_mutex_lock(&p->mu);
   int cfg = fcntl(p->config_fd, F_DUPFD_CLOEXEC, 10);
-  unsigned gen = p->gen;
   pthread_mutex_unlock(&p->mu);
-  exec_spawn_args a = {
-      .config_fd = cfg, .config_name = p->config_name, .index = w->index, .generation = gen};
+  exec_spawn_args a = {.config_fd = cfg, .config_name = p->config_name, .generation = gen};
   char *err = NULL;
-  bool ok = cfg >= 0 && exec_spawn(&a, &w->c, &err);
+  exec_spawner *sp = cfg >= 0 ? exec_spawner_start(&a, &err) : NULL;
   if (cfg >= 0)
     close(cfg);
-  if (!ok) {
+  if (!sp) {
     if (!err)
       err = xstrdup(strerror(errno));
+    log_kv(SLOG_ERROR, "worker_spawn_failed", KV_S("msg", err));
+    free(err);
+    p->sp_retry_at = now + backoff_ms(&respawn_policy, (unsigned)p->sp_failures++, 0);
+    return NULL;
+  }
+  p->sps = xrealloc(p->sps, (p->n_sps + 1) * sizeof *p->sps);
+  p->sps[p->n_sps++] = sp;
+  log_kv(SLOG_DEBUG, "spawner_started", KV_I("pid", exec_spawner_pid(sp)), KV_U("generation", gen));
+  return sp;
+}
+
+/* A new worker on the current configuration, forked by its generation's
+ * spawner (worker/exec.h): our socket end now, its pid with the answer. */
+static bool spawn(pool *p, worker *w) {
+  pthread_mutex_lock(&p->mu);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  exec_spawner *sp = spawner_for(p, gen);
+  if (!sp) {
+    w->respawn_at_ms = p->sp_retry_at;
+    return false;
+  }
+  char *err = NULL;
+  if (!exec_spawner_fork(sp, w->index, &w->c, &err)) {
     log_kv(SLOG_ERROR, "worker_spawn_failed", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
     return false;
   }
-  w->gen = a.generation;
+  w->gen = gen;
   w->killed = EXEC_KILL_NONE;
+  w->logged_start = false;
   set_state(p, w, W_STARTING);
-  log_kv(SLOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", w->c.pid),
-         KV_U("generation", w->gen));
   return true;
 }
 
 static void schedule_respawn(pool *p, worker *w) {
   /* A worker that keeps dying before hello (a broken plugin): 250 ms, then
    * doubling to 30 s, so it cannot spin the CPU. */
-  static const backoff_policy policy = {250, 30000, BACKOFF_NO_JITTER};
-  uint64_t delay = w->failures > 0 ? backoff_ms(&policy, (unsigned)(w->failures - 1), 0) : 0;
+  uint64_t delay =
+      w->failures > 0 ? backoff_ms(&respawn_policy, (unsigned)(w->failures - 1), 0) : 0;
   w->respawn_at_ms = mono_ms() + delay;
   set_state(p, w, W_EMPTY);
 }
@@ -172,10 +215,11 @@ static void on_hello(pool *p, worker *w, const wire_msg *msg) {
   if (!t) {
     log_kv(SLOG_ERROR, "worker_bad_hello", KV_I("worker", w->index), KV_S("msg", err));
     free(err);
-    kill(w->c.pid, SIGKILL);
+    exec_signal(&w->c, SIGKILL);
     return;
   }
   w->failures = 0;
+  p->sp_failures = 0;
   set_state(p, w, W_IDLE);
   if (w->gen == gen) {
     server_set_routes(p->srv, t);
@@ -263,7 +307,7 @@ static void on_message(pool *p, worker *w, const wire_msg *msg) {
 static void on_bad_message(worker *w, const char *why) {
   log_kv(SLOG_ERROR, "worker_bad_message", KV_I("worker", w->index), KV_S("msg", why));
   if (w->state == W_STARTING)
-    kill(w->c.pid, SIGKILL);
+    exec_signal(&w->c, SIGKILL);
 }
 
 static void on_raw_message(pool *p, worker *w, const json_t *msg) {
@@ -321,7 +365,7 @@ static void assign_jobs(pool *p) {
     if (!dispatch_job_start(p->srv, &w->dj, j, &w->c, &w->deadline_ms)) {
       /* The worker could not take it: count it lost and replace the worker. */
       w->job = j;
-      kill(w->c.pid, SIGKILL);
+      exec_signal(&w->c, SIGKILL);
       set_state(p, w, W_BUSY);
       continue;
     }
@@ -376,6 +420,10 @@ static void stop_workers(pool *p) {
     uint64_t now = mono_ms();
     exec_retire(&p->w[i].c, until > now ? (int)(until - now) : 0);
   }
+  /* Last, once every worker's exit is reported: they die with it. */
+  for (size_t i = 0; i < p->n_sps; i++)
+    exec_spawner_close(p->sps[i]);
+  p->n_sps = 0;
 }
 
 /* Past the drain deadline: what never started is dropped, what runs is
@@ -386,7 +434,7 @@ static void interrupt_all(pool *p) {
     worker *w = &p->w[i];
     if (w->state == W_BUSY && w->killed == EXEC_KILL_NONE) {
       w->killed = EXEC_KILL_DRAIN;
-      kill(w->c.pid, SIGKILL);
+      exec_signal(&w->c, SIGKILL);
     }
   }
 }
@@ -407,7 +455,7 @@ static long run_timers(pool *p, uint64_t now, bool draining, long timeout) {
         w->killed = EXEC_KILL_TIMEOUT;
         log_kv(SLOG_WARN, "job_timeout", KV_S("req", w->job ? w->job->id : ""),
                KV_I("worker", w->index), KV_I("pid", w->c.pid));
-        kill(w->c.pid, SIGKILL);
+        exec_signal(&w->c, SIGKILL);
       } else if ((long)(w->deadline_ms - now) < timeout) {
         timeout = (long)(w->deadline_ms - now);
       }
@@ -416,14 +464,104 @@ static long run_timers(pool *p, uint64_t now, bool draining, long timeout) {
   return timeout;
 }
 
-/* One poll over the wake-up eventfd and every worker socket; handles what
- * arrived. `pfd` and `who` have room for every worker and the eventfd. */
-static void poll_once(pool *p, struct pollfd *pfd, int *who, long timeout) {
+/* A spawner's socket closed: it died, and its forked workers die with it
+ * (their parent-death signal). Each of them is then reaped as a crashed
+ * worker (drain_worker: EOF), its job answered; the workers it had not
+ * forked yet fail to start (check_unforked). A new spawner for the current
+ * generation starts with the next worker, after a backoff. */
+static void spawner_died(pool *p, exec_spawner *sp, size_t children) {
+  char how[96];
+  exec_describe_status(exec_spawner_status(sp), how, sizeof how);
+  log_kv(SLOG_ERROR, "spawner_died", KV_I("pid", exec_spawner_pid(sp)),
+         KV_U("generation", exec_spawner_generation(sp)), KV_S("how", how),
+         KV_U("workers", children),
+         KV_S("msg", "its workers die with it; their jobs are answered as crashed and a new "
+                     "spawner starts"));
+  p->sp_retry_at = mono_ms() + backoff_ms(&respawn_policy, (unsigned)p->sp_failures++, 0);
+}
+
+/* Whoever found it gone (a poll, or a reap that waited for an exit
+ * report), its death is logged once, here. */
+static void mourn_spawners(pool *p) {
+  size_t children;
+  for (size_t i = 0; i < p->n_sps; i++)
+    if (exec_spawner_died(p->sps[i], &children))
+      spawner_died(p, p->sps[i], children);
+}
+
+/* Workers whose spawner said it could not fork them, or died first. */
+static void check_unforked(pool *p) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->state == W_STARTING && w->c.sp && !w->c.pid && w->c.err)
+      worker_died(p, w);
+  }
+}
+
+/* Spawners of an older generation (or dead ones) whose last child is
+ * reaped: closed (a live one exits on EOF) and freed. */
+static void close_idle_spawners(pool *p) {
+  pthread_mutex_lock(&p->mu);
+  unsigned gen = p->gen;
+  pthread_mutex_unlock(&p->mu);
+  size_t kept = 0;
+  for (size_t i = 0; i < p->n_sps; i++) {
+    exec_spawner *sp = p->sps[i];
+    bool current = exec_spawner_generation(sp) == gen && exec_spawner_alive(sp);
+    if (current || exec_spawner_children(sp) > 0) {
+      p->sps[kept++] = sp;
+      continue;
+    }
+    bool alive = exec_spawner_alive(sp);
+    pid_t pid = exec_spawner_pid(sp);
+    unsigned g = exec_spawner_generation(sp);
+    int status = exec_spawner_close(sp);
+    if (alive) {
+      char how[96];
+      exec_describe_status(status, how, sizeof how);
+      log_kv(SLOG_DEBUG, "spawner_closed", KV_I("pid", pid), KV_U("generation", g),
+             KV_S("how", how));
+    }
+  }
+  p->n_sps = kept;
+}
+
+/* A spawner answered: the workers it forked are polled from now on. */
+static void log_forked(pool *p) {
+  for (int i = 0; i < p->n; i++) {
+    worker *w = &p->w[i];
+    if (w->state == W_STARTING && w->c.pid && !w->logged_start) {
+      w->logged_start = true;
+      log_kv(SLOG_DEBUG, "worker_started", KV_I("worker", w->index), KV_I("pid", w->c.pid),
+             KV_U("generation", w->gen));
+    }
+  }
+}
+
+/* One poll over the wake-up eventfd, every spawner and every forked
+ * worker's socket; handles what arrived. */
+static void poll_once(pool *p, long timeout) {
+  size_t need = (size_t)p->n + p->n_sps + 1;
+  if (need > p->poll_room) {
+    p->poll_room = need;
+    p->pfd = xrealloc(p->pfd, need * sizeof *p->pfd);
+    p->who = xrealloc(p->who, need * sizeof *p->who);
+  }
+  struct pollfd *pfd = p->pfd;
+  int *who = p->who;
   int n = 0;
   pfd[n] = (struct pollfd){.fd = p->efd, .events = POLLIN};
   who[n++] = -1;
+  for (size_t i = 0; i < p->n_sps; i++) {
+    if (exec_spawner_alive(p->sps[i])) {
+      pfd[n] = (struct pollfd){.fd = exec_spawner_fd(p->sps[i]), .events = POLLIN};
+      who[n++] = -2 - (int)i;
+    }
+  }
+  /* A worker whose pid is not known yet is not read: its spawner's answer
+   * (read first, in this same round) comes before anything it says. */
   for (int i = 0; i < p->n; i++) {
-    if (p->w[i].c.fd >= 0 && p->w[i].state != W_EMPTY) {
+    if (p->w[i].c.fd >= 0 && p->w[i].state != W_EMPTY && p->w[i].c.pid) {
       pfd[n] = (struct pollfd){.fd = p->w[i].c.fd, .events = POLLIN};
       who[n++] = i;
     }
@@ -440,19 +578,28 @@ static void poll_once(pool *p, struct pollfd *pfd, int *who, long timeout) {
   for (int k = 0; rc > 0 && k < n; k++) {
     if (!pfd[k].revents)
       continue;
-    if (who[k] < 0) {
+    if (who[k] == -1) {
       uint64_t v;
       (void)!read(p->efd, &v, sizeof v);
-      continue;
+    } else if (who[k] < -1) {
+      exec_spawner_pump(p->sps[-2 - who[k]]);
+    } else {
+      drain_worker(p, &p->w[who[k]]);
     }
-    drain_worker(p, &p->w[who[k]]);
   }
+  mourn_spawners(p);
+  log_forked(p);
+  check_unforked(p);
 }
 
 static void *run(void *arg) {
   pool *p = arg;
-  struct pollfd *pfd = xcalloc((size_t)p->n + 1, sizeof *pfd);
-  int *who = xcalloc((size_t)p->n + 1, sizeof *who);
+  /* The first worker starts alone: the host listens as soon as one worker
+   * has announced its plugins, and on a small machine four starting at
+   * once slow that first one down. The others follow once it is ready.
+   * Spawners are started here, on this thread: it is their parent-death
+   * signal's thread, and the only one that touches them. */
+  spawn(p, &p->w[0]);
   for (;;) {
     uint64_t now = mono_ms();
     pthread_mutex_lock(&p->mu);
@@ -466,14 +613,15 @@ static void *run(void *arg) {
     long timeout = run_timers(p, now, draining, 1000);
     if (draining && drain_deadline > now && (long)(drain_deadline - now) < timeout)
       timeout = (long)(drain_deadline - now);
-    poll_once(p, pfd, who, timeout);
+    poll_once(p, timeout);
     replace_stale_idle(p);
+    close_idle_spawners(p);
     if (!draining || mono_ms() < drain_deadline)
       assign_jobs(p);
   }
   stop_workers(p);
-  free(pfd);
-  free(who);
+  free(p->pfd);
+  free(p->who);
   return NULL;
 }
 
@@ -483,7 +631,7 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   p->n = workers;
   p->w = xcalloc((size_t)workers, sizeof *p->w);
   for (int i = 0; i < workers; i++)
-    p->w[i] = (worker){.index = i, .c = {.pid = 0, .fd = -1}, .state = W_EMPTY};
+    p->w[i] = (worker){.index = i, .c = {.pid = 0, .fd = -1, .pidfd = -1}, .state = W_EMPTY};
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   p->config_name = xstrdup(config_name);
   p->config_fd = fcntl(config_fd, F_DUPFD_CLOEXEC, 10);
@@ -494,10 +642,6 @@ pool *pool_start(server *s, const char *config_name, int config_fd, int workers)
   p->gen = 1;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->ready_cv, NULL);
-  /* The first worker starts alone: the host listens as soon as one worker
-   * has announced its plugins, and on a small machine four starting at
-   * once slow that first one down. The others follow once it is ready. */
-  spawn(p, &p->w[0]);
   for (int i = 1; i < workers; i++)
     p->w[i].respawn_at_ms = UINT64_MAX;
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
@@ -572,6 +716,7 @@ void pool_stop(pool *p) {
   ipc_reader_free(&p->rd);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->ready_cv);
+  free(p->sps);
   free(p->w);
   free(p);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "slashd/plugin.h"
+#include "worker/spawner.h"
 #include "worker/worker.h"
 
 #if defined(__has_include)
@@ -103,42 +105,57 @@ static int spawn_child(const exec_spawn_args *a, int sock, int cfg, char *const 
   return rc;
 }
 
+/* Spawns `slashd <mode> -c … --config-name … [extra…]` with `sock` as
+ * WORKER_FD and the config snapshot as WORKER_CONFIG_FD. `extra` ends with
+ * NULL. Returns 0 or an errno (*err set). */
+static int spawn_mode(const exec_spawn_args *a, const char *mode, const char *const *extra,
+                      int sock, pid_t *pid, char **err) {
+  int cfg = a->config_fd >= 0 ? fcntl(a->config_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  if (a->config_fd >= 0 && cfg < 0) {
+    int e = errno;
+    *err = xasprintf("config descriptor: %s", strerror(e));
+    return e;
+  }
+  char cfg_path[32];
+  snprintf(cfg_path, sizeof cfg_path, "/proc/self/fd/%d", WORKER_CONFIG_FD);
+  const char *path = cfg >= 0 ? cfg_path : a->config_path;
+  const char *name = a->config_name ? a->config_name : path;
+  char *argv[16] = {"slashd", (char *)mode, "-c", (char *)path, "--config-name", (char *)name};
+  size_t n = 6;
+  for (; extra[n - 6] && n + 1 < ARRAY_LEN(argv); n++)
+    argv[n] = (char *)extra[n - 6];
+  argv[n] = NULL;
+  int rc = path ? spawn_child(a, sock, cfg, argv, pid) : EINVAL;
+  if (cfg >= 0)
+    close(cfg);
+  if (rc != 0)
+    *err = xstrdup(strerror(rc));
+  return rc;
+}
+
 bool exec_spawn(const exec_spawn_args *a, exec_child *out, char **err) {
-  *out = (exec_child){.pid = 0, .fd = -1};
+  *out = (exec_child){.pid = 0, .fd = -1, .pidfd = -1};
   int fds[2];
   if (!ipc_pair(fds)) {
     *err = xasprintf("socket pair: %s", strerror(errno));
     return false;
   }
-  int cfg = a->config_fd >= 0 ? fcntl(a->config_fd, F_DUPFD_CLOEXEC, 10) : -1;
-  if (a->config_fd >= 0 && cfg < 0) {
-    *err = xasprintf("config descriptor: %s", strerror(errno));
-    close(fds[0]);
-    close(fds[1]);
-    return false;
-  }
-  char idx[16], gen[16], cfg_path[32];
+  char idx[16], gen[16];
   snprintf(idx, sizeof idx, "%d", a->index);
   snprintf(gen, sizeof gen, "%u", a->generation);
-  snprintf(cfg_path, sizeof cfg_path, "/proc/self/fd/%d", WORKER_CONFIG_FD);
-  const char *path = cfg >= 0 ? cfg_path : a->config_path;
-  const char *name = a->config_name ? a->config_name : path;
-  char *argv[] = {"slashd",        "worker",     "-c",      (char *)path,
-                  "--config-name", (char *)name, "--index", idx,
-                  "--generation",  gen,          NULL};
+  const char *extra[] = {"--index", idx, "--generation", gen, NULL};
   pid_t pid = 0;
-  int rc = path ? spawn_child(a, fds[1], cfg, argv, &pid) : EINVAL;
+  int rc = spawn_mode(a, "worker", extra, fds[1], &pid, err);
   close(fds[1]);
-  if (cfg >= 0)
-    close(cfg);
   if (rc != 0) {
     close(fds[0]);
-    *err = xstrdup(strerror(rc));
     return false;
   }
-  *out = (exec_child){.pid = pid, .fd = fds[0]};
+  *out = (exec_child){.pid = pid, .fd = fds[0], .pidfd = -1};
   return true;
 }
+
+static int spawned_reap(exec_child *c, int grace_ms);
 
 int exec_reap(exec_child *c) {
   int status = 0;
@@ -146,6 +163,8 @@ int exec_reap(exec_child *c) {
     close(c->fd);
     c->fd = -1;
   }
+  if (c->sp)
+    return spawned_reap(c, 500);
   if (!c->pid)
     return 0;
   for (int i = 0; i < 50; i++) {
@@ -168,6 +187,10 @@ void exec_retire(exec_child *c, int grace_ms) {
     close(c->fd);
     c->fd = -1;
   }
+  if (c->sp) {
+    spawned_reap(c, grace_ms);
+    return;
+  }
   if (!c->pid)
     return;
   uint64_t until = mono_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
@@ -188,6 +211,348 @@ void exec_describe_status(int status, char *buf, size_t n) {
     snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
   else
     snprintf(buf, n, "status %d", status);
+}
+
+/* ---- spawners ------------------------------------------------------------ */
+
+/* One child asked of a spawner, from the request until it is reaped. */
+typedef struct sp_kid {
+  exec_child *c; /* the caller's; NULL once it gave up on an unanswered fork */
+  int index;
+  pid_t pid;     /* 0 until answered */
+  int pidfd;     /* with c NULL: ours to close */
+  bool answered; /* FORKED or FAILED came */
+  bool exited;   /* its exit was reported (or it was never forked) */
+  int status;    /* then: its wait status */
+} sp_kid;
+
+struct exec_spawner {
+  pid_t pid;
+  int fd; /* control socket; -1 once gone */
+  unsigned gen;
+  bool gone;
+  bool news;   /* gone, and nobody was told yet (exec_spawner_died) */
+  size_t left; /* then: the children it had */
+  int status;  /* its own wait status, once gone */
+  sp_kid *kids;
+  size_t n, cap;
+};
+
+/* The wait status a worker killed by SIGKILL has (what PR_SET_PDEATHSIG
+ * sends when its spawner dies). */
+#define STATUS_SIGKILL SIGKILL
+
+static int pidfd_signal(int pidfd, int sig) {
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static sp_kid *kid_of(exec_spawner *sp, const exec_child *c) {
+  for (size_t i = 0; i < sp->n; i++)
+    if (sp->kids[i].c == c)
+      return &sp->kids[i];
+  return NULL;
+}
+
+/* Removes a kid, keeping the others in request order (answers come in it). */
+static void kid_drop(exec_spawner *sp, sp_kid *k) {
+  if (!k->c && k->pidfd >= 0)
+    close(k->pidfd);
+  size_t i = (size_t)(k - sp->kids);
+  memmove(k, k + 1, (sp->n - i - 1) * sizeof *k);
+  sp->n--;
+}
+
+static sp_kid *first_unanswered(exec_spawner *sp) {
+  for (size_t i = 0; i < sp->n; i++)
+    if (!sp->kids[i].answered)
+      return &sp->kids[i];
+  return NULL;
+}
+
+static void on_forked(exec_spawner *sp, sp_kid *k, pid_t pid, int pidfd) {
+  k->answered = true;
+  k->pid = pid;
+  if (k->c) {
+    k->c->pid = pid;
+    k->c->pidfd = pidfd;
+    return;
+  }
+  /* Nobody waits for it any more: it must not run. */
+  k->pidfd = pidfd;
+  if (pidfd >= 0)
+    pidfd_signal(pidfd, SIGKILL);
+  else
+    kill(pid, SIGKILL);
+  (void)sp;
+}
+
+static void on_spawner_msg(exec_spawner *sp, const spawner_msg *m, int fd) {
+  sp_kid *k = NULL;
+  if (m->kind == SPAWNER_FORKED || m->kind == SPAWNER_FAILED)
+    k = first_unanswered(sp);
+  else if (m->kind == SPAWNER_EXITED)
+    for (size_t i = 0; i < sp->n && !k; i++)
+      if (sp->kids[i].answered && !sp->kids[i].exited && sp->kids[i].pid == m->pid)
+        k = &sp->kids[i];
+  if (!k || m->magic != SPAWNER_MAGIC) {
+    log_kv(SLOG_WARN, "spawner_stray_message", KV_I("spawner", sp->pid), KV_I("kind", m->kind),
+           KV_I("pid", m->pid));
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  if (m->kind == SPAWNER_FORKED) {
+    on_forked(sp, k, m->pid, fd);
+    return;
+  }
+  if (fd >= 0)
+    close(fd);
+  k->exited = true;
+  k->status = m->value;
+  if (m->kind == SPAWNER_FAILED) {
+    k->answered = true;
+    k->status = W_EXITCODE(71, 0);
+    if (k->c)
+      k->c->err = m->value ? m->value : EIO;
+  }
+  if (!k->c)
+    kid_drop(sp, k);
+}
+
+/* Waits up to ms for the process to end: through its pidfd, or by asking
+ * kill(pid, 0) when there is none. */
+static void wait_gone(pid_t pid, int pidfd, int ms) {
+  uint64_t until = mono_ms() + (uint64_t)ms;
+  if (pidfd >= 0) {
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    while (poll(&pfd, 1, ms) < 0 && errno == EINTR && mono_ms() < until) {
+    }
+    return;
+  }
+  while (pid > 0 && kill(pid, 0) == 0 && mono_ms() < until)
+    usleep(5000);
+}
+
+/* Its control socket closed: it died (or exited). It is our child: its
+ * status is collected now. Kids never forked end with its status; the
+ * forked ones die of SIGKILL with it (their parent-death signal). */
+static void spawner_gone(exec_spawner *sp) {
+  sp->gone = true;
+  close(sp->fd);
+  sp->fd = -1;
+  int status = 0;
+  for (int i = 0; i < 50 && waitpid(sp->pid, &status, WNOHANG) == 0; i++)
+    usleep(10000);
+  if (waitpid(sp->pid, &status, WNOHANG) == 0) {
+    kill(sp->pid, SIGKILL);
+    waitpid(sp->pid, &status, 0);
+  }
+  sp->status = status;
+  for (size_t i = 0; i < sp->n;) {
+    sp_kid *k = &sp->kids[i];
+    if (!k->c) {
+      kid_drop(sp, k);
+      continue;
+    }
+    if (!k->answered) {
+      k->answered = k->exited = true;
+      k->status = status;
+      k->c->err = ECHILD;
+    }
+    i++;
+  }
+}
+
+/* One message within ms (0: only what is queued). 1: handled one, 0:
+ * none came, -1: the spawner is gone. */
+static int spawner_read(exec_spawner *sp, int ms) {
+  if (sp->gone)
+    return -1;
+  if (ms > 0) {
+    struct pollfd pfd = {.fd = sp->fd, .events = POLLIN};
+    int rc = poll(&pfd, 1, ms);
+    if (rc == 0 || (rc < 0 && errno == EINTR))
+      return 0;
+  }
+  spawner_msg m;
+  int fd;
+  int rc = spawner_recv(sp->fd, &m, sizeof m, &fd, false);
+  if (rc == 0) {
+    sp->left = sp->n;
+    spawner_gone(sp);
+    sp->news = true;
+    return -1;
+  }
+  if (rc < 0)
+    return 0;
+  on_spawner_msg(sp, &m, fd);
+  return 1;
+}
+
+/* Until k (of child c) has exited or the time is up. */
+static sp_kid *await_exit(exec_spawner *sp, exec_child *c, uint64_t until) {
+  sp_kid *k;
+  while ((k = kid_of(sp, c)) && !k->exited && !sp->gone) {
+    uint64_t now = mono_ms();
+    if (now >= until)
+      break;
+    spawner_read(sp, (int)(until - now));
+  }
+  return k;
+}
+
+/* exec_reap/exec_retire for a spawner's child: its exit report within
+ * grace_ms, else SIGKILL through its pidfd and the report after that. */
+static int spawned_reap(exec_child *c, int grace_ms) {
+  exec_spawner *sp = c->sp;
+  int status = STATUS_SIGKILL;
+  sp_kid *k = await_exit(sp, c, mono_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0));
+  if (k && !k->exited && k->answered && !sp->gone) {
+    exec_signal(c, SIGKILL);
+    k = await_exit(sp, c, mono_ms() + 5000);
+  }
+  if (!k)
+    goto out;
+  if (k->exited) {
+    status = k->status;
+  } else if (k->answered) {
+    /* Its spawner died: so does it, by SIGKILL. */
+    wait_gone(k->pid, c->pidfd, 1000);
+  } else {
+    /* The spawner never answered: whatever it forks later is killed. */
+    k->c = NULL;
+    k->pidfd = -1;
+    c->pidfd = -1;
+    goto out;
+  }
+  kid_drop(sp, k);
+out:
+  if (c->pidfd >= 0)
+    close(c->pidfd);
+  *c = (exec_child){.pid = 0, .fd = c->fd, .pidfd = -1};
+  return status;
+}
+
+void exec_signal(const exec_child *c, int sig) {
+  if (!c->pid)
+    return;
+  if (!c->sp) {
+    kill(c->pid, sig);
+    return;
+  }
+  sp_kid *k = kid_of(c->sp, c);
+  if (!k || k->exited)
+    return; /* its pid may be someone else's by now */
+  if (c->pidfd >= 0)
+    pidfd_signal(c->pidfd, sig);
+  else
+    kill(c->pid, sig);
+}
+
+exec_spawner *exec_spawner_start(const exec_spawn_args *a, char **err) {
+  int fds[2];
+  if (!ipc_pair(fds)) {
+    *err = xasprintf("socket pair: %s", strerror(errno));
+    return NULL;
+  }
+  char gen[16];
+  snprintf(gen, sizeof gen, "%u", a->generation);
+  const char *extra[] = {"--generation", gen, NULL};
+  pid_t pid = 0;
+  int rc = spawn_mode(a, "spawner", extra, fds[1], &pid, err);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return NULL;
+  }
+  exec_spawner *sp = xcalloc(1, sizeof *sp);
+  sp->pid = pid;
+  sp->fd = fds[0];
+  sp->gen = a->generation;
+  return sp;
+}
+
+bool exec_spawner_fork(exec_spawner *sp, int index, exec_child *out, char **err) {
+  *out = (exec_child){.pid = 0, .fd = -1, .pidfd = -1};
+  if (sp->gone) {
+    *err = xstrdup("the spawner is gone");
+    return false;
+  }
+  int fds[2];
+  if (!ipc_pair(fds)) {
+    *err = xasprintf("socket pair: %s", strerror(errno));
+    return false;
+  }
+  spawner_req rq = {.magic = SPAWNER_MAGIC, .index = index};
+  bool sent = spawner_send(sp->fd, &rq, sizeof rq, fds[1]);
+  int e = errno;
+  close(fds[1]);
+  if (!sent) {
+    close(fds[0]);
+    *err = xasprintf("the spawner cannot be reached: %s", strerror(e));
+    return false;
+  }
+  if (sp->n == sp->cap) {
+    sp->cap = sp->cap ? sp->cap * 2 : 8;
+    sp->kids = xrealloc(sp->kids, sp->cap * sizeof *sp->kids);
+  }
+  sp->kids[sp->n++] = (sp_kid){.c = out, .index = index, .pidfd = -1};
+  *out = (exec_child){.pid = 0, .fd = fds[0], .sp = sp, .pidfd = -1};
+  return true;
+}
+
+int exec_spawner_fd(const exec_spawner *sp) {
+  return sp->fd;
+}
+
+bool exec_spawner_pump(exec_spawner *sp) {
+  while (spawner_read(sp, 0) > 0) {
+  }
+  return !sp->gone;
+}
+
+bool exec_spawner_alive(const exec_spawner *sp) {
+  return !sp->gone;
+}
+
+bool exec_spawner_died(exec_spawner *sp, size_t *children) {
+  bool news = sp->news;
+  sp->news = false;
+  *children = sp->left;
+  return news;
+}
+
+pid_t exec_spawner_pid(const exec_spawner *sp) {
+  return sp->pid;
+}
+
+unsigned exec_spawner_generation(const exec_spawner *sp) {
+  return sp->gen;
+}
+
+int exec_spawner_status(const exec_spawner *sp) {
+  return sp->status;
+}
+
+size_t exec_spawner_children(const exec_spawner *sp) {
+  return sp->n;
+}
+
+int exec_spawner_close(exec_spawner *sp) {
+  if (!sp->gone) {
+    shutdown(sp->fd, SHUT_RDWR);
+    spawner_gone(sp);
+  }
+  int status = sp->status;
+  for (size_t i = 0; i < sp->n; i++) {
+    if (sp->kids[i].c)
+      sp->kids[i].c->sp = NULL; /* a caller that did not reap: a plain pid now */
+    else if (sp->kids[i].pidfd >= 0)
+      close(sp->kids[i].pidfd);
+  }
+  free(sp->kids);
+  free(sp);
+  return status;
 }
 
 /* ---- one job --------------------------------------------------------------- */

@@ -61,9 +61,16 @@ typedef enum { EXEC_KILL_NONE, EXEC_KILL_TIMEOUT, EXEC_KILL_DRAIN } exec_kill;
 
 /* ---- children ------------------------------------------------------------ */
 
+typedef struct exec_spawner exec_spawner;
+
+/* A worker child: exec'd by us (sp NULL: waitpid, kill), or forked by a
+ * spawner (signalled through its pidfd, its end reported by the spawner). */
 typedef struct exec_child {
-  pid_t pid; /* 0: none */
+  pid_t pid; /* 0: none, or (sp set) not forked yet */
   int fd;    /* our end of the socket pair, -1: closed */
+  exec_spawner *sp;
+  int pidfd; /* with sp and pid: the child's pidfd, or -1 */
+  int err;   /* with sp: nonzero when it was never forked (an errno) */
 } exec_child;
 
 typedef struct exec_spawn_args {
@@ -86,8 +93,52 @@ int exec_reap(exec_child *c);
 /* Asks a child to leave (closes its socket: it unloads its plugins and
  * exits) and reaps it; killed after `grace_ms`. */
 void exec_retire(exec_child *c, int grace_ms);
+/* Sends sig to the child (through its pidfd when it has one). */
+void exec_signal(const exec_child *c, int sig);
 /* "signal 11, Segmentation fault" / "exit status 3" for a wait status. */
 void exec_describe_status(int status, char *buf, size_t n);
+
+/* ---- spawners (worker/spawner.h) ----------------------------------------
+ *
+ * The pool's way to start workers: one spawner per configuration
+ * generation, which forks them. Everything here runs on one thread (the
+ * pool's dispatcher); a spawner is never shared between threads.
+ *
+ *   exec_spawner *sp = exec_spawner_start(&args, &err);   // exec'd once
+ *   exec_spawner_fork(sp, 3, &w->c, &err);  // w->c.fd now, w->c.pid later
+ *   poll exec_spawner_fd(sp); on POLLIN: exec_spawner_pump(sp)
+ *   w->c.pid != 0: forked (poll w->c.fd); w->c.err: never forked
+ *   exec_reap(&w->c) / exec_retire(&w->c, ms) as for any child
+ *   exec_spawner_children(sp) == 0 → exec_spawner_close(sp)
+ */
+
+/* Execs a spawner for a->config_* and a->generation (a->index unused). NULL
+ * with *err (new string) when it could not. */
+exec_spawner *exec_spawner_start(const exec_spawn_args *a, char **err);
+/* Asks for a new worker `index`: *out gets our socket end at once; its pid
+ * and pidfd arrive with the spawner's answer (exec_spawner_pump), or
+ * out->err when it could not fork. `out` must stay at its address until it
+ * is reaped. False (with *err) when the request could not be sent. */
+bool exec_spawner_fork(exec_spawner *sp, int index, exec_child *out, char **err);
+/* The control socket, to poll for POLLIN. */
+int exec_spawner_fd(const exec_spawner *sp);
+/* Reads every answer and exit report queued. False once the spawner is gone
+ * (its socket closed: it died); its forked children die with it. */
+bool exec_spawner_pump(exec_spawner *sp);
+bool exec_spawner_alive(const exec_spawner *sp);
+/* True once after it was found gone (by a pump or while reaping a child),
+ * so that its death is reported exactly once; *children: how many children
+ * it had then. */
+bool exec_spawner_died(exec_spawner *sp, size_t *children);
+pid_t exec_spawner_pid(const exec_spawner *sp);
+unsigned exec_spawner_generation(const exec_spawner *sp);
+/* Once it is gone: its wait status (it is our child, reaped then). */
+int exec_spawner_status(const exec_spawner *sp);
+/* Children asked for and not reaped yet. */
+size_t exec_spawner_children(const exec_spawner *sp);
+/* Closes its socket (it exits), reaps it and frees it; returns its wait
+ * status. Its children should be reaped first: they die with it. */
+int exec_spawner_close(exec_spawner *sp);
 
 /* ---- one job --------------------------------------------------------------- */
 

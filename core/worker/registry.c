@@ -245,7 +245,7 @@ static void inst_free(plugin_inst *p) {
   free(p);
 }
 
-registry *registry_load(const config *c, const slashd_host_api *api, registry_diag_fn diag,
+registry *registry_open(const config *c, const slashd_host_api *api, registry_diag_fn diag,
                         void *ud) {
   registry *r = xcalloc(1, sizeof *r);
   r->cfg = c;
@@ -262,11 +262,21 @@ registry *registry_load(const config *c, const slashd_host_api *api, registry_di
       free(why);
       continue;
     }
+    p->line = cp->line;
+    r->p[r->n++] = p;
+  }
+  return r;
+}
+
+void registry_init(registry *r, registry_diag_fn diag, void *ud) {
+  size_t kept = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    plugin_inst *p = r->p[i];
     if (p->desc->init) {
-      slashd_status st = p->desc->init(&p->host, api, &p->state);
+      slashd_status st = p->desc->init(&p->host, r->api, &p->state);
       if (st != SLASHD_OK) {
         char *msg = xasprintf("init failed (status %d); the plugin is skipped", (int)st);
-        report(diag, ud, cp->name, cp->line, true, msg);
+        report(diag, ud, p->host.name, p->line, true, msg);
         free(msg);
         /* Nothing the plugin registered outlives a failed init: commands
          * are static data, so dropping the handle undoes it all. */
@@ -274,10 +284,18 @@ registry *registry_load(const config *c, const slashd_host_api *api, registry_di
         continue;
       }
     }
-    r->p[r->n++] = p;
+    p->ready = true;
+    r->p[kept++] = p;
     log_kv(SLOG_DEBUG, "plugin_loaded", KV_S("plugin", p->host.name),
            KV_S("version", p->desc->version ? p->desc->version : ""), KV_U("commands", p->n_cmds));
   }
+  r->n = kept;
+}
+
+registry *registry_load(const config *c, const slashd_host_api *api, registry_diag_fn diag,
+                        void *ud) {
+  registry *r = registry_open(c, api, diag, ud);
+  registry_init(r, diag, ud);
   return r;
 }
 
@@ -286,7 +304,7 @@ void registry_unload(registry *r) {
     return;
   for (size_t i = r->n; i-- > 0;) {
     plugin_inst *p = r->p[i];
-    if (p->desc->destroy)
+    if (p->ready && p->desc->destroy)
       p->desc->destroy(p->state);
     inst_free(p);
   }

@@ -28,6 +28,8 @@ typedef struct plugin_inst {
   const slashd_plugin *desc;
   void *state;
   size_t n_cmds;
+  int line;   /* of its [plugin.NAME] section, for a diagnostic */
+  bool ready; /* its init ran and succeeded: destroy() is owed */
 } plugin_inst;
 
 /* The plugin's describe step (ABI 1.2 descriptors only), or NULL. */
@@ -51,7 +53,16 @@ typedef void (*registry_diag_fn)(void *ud, const char *plugin, int line, bool er
  * load. Never returns NULL. */
 registry *registry_load(const config *c, const slashd_host_api *api, registry_diag_fn diag,
                         void *ud);
-/* destroy() in reverse load order, then dlclose. */
+/* registry_load in two steps, for a process that forks workers from one
+ * loaded image (worker/spawner.h): registry_open opens and checks every
+ * plugin file and descriptor and runs no plugin code but the libraries'
+ * own constructors; registry_init then runs each plugin's init, in load
+ * order, and drops the plugins whose init fails. registry_load is both. */
+registry *registry_open(const config *c, const slashd_host_api *api, registry_diag_fn diag,
+                        void *ud);
+void registry_init(registry *r, registry_diag_fn diag, void *ud);
+/* destroy() (of the plugins whose init ran) in reverse load order, then
+ * dlclose. */
 void registry_unload(registry *r);
 
 plugin_inst *registry_find(const registry *r, const char *name);

@@ -276,11 +276,10 @@ static void parse_args(int argc, char **argv, worker_args *a) {
     usage_exit();
 }
 
-/* Die with the main process, and leave SIGTERM/SIGINT to it: it decides
- * when a job may be interrupted. False when the main process is gone. */
-static bool tie_to_main(void) {
+bool worker_tie_to_parent(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1)
+  /* Checked after arming: a parent that died before could not signal. */
+  if (parent ? getppid() != parent : getppid() == 1)
     return false;
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
@@ -289,13 +288,18 @@ static bool tie_to_main(void) {
   return true;
 }
 
+struct worker_image {
+  config *cfg;
+  registry *reg;
+};
+
 /* The configuration, or NULL (logged). */
-static config *load_config(const worker_args *a) {
+static config *load_config(const char *path, const char *name) {
   char *err = NULL;
-  config *cfg = config_load_as(a->cfg_path, a->cfg_name ? a->cfg_name : a->cfg_path, &err);
+  config *cfg = config_load_as(path, name ? name : path, &err);
   /* The main process's snapshot comes with its name; read once, and
    * plugins get no handle on it. */
-  if (a->cfg_name)
+  if (name)
     close(WORKER_CONFIG_FD);
   if (!cfg) {
     log_kv(SLOG_ERROR, "worker_config", KV_S("msg", err));
@@ -304,12 +308,30 @@ static config *load_config(const worker_args *a) {
   }
   log_configure(cfg->log_format, cfg->log_level);
   if (cfg->n_errors) {
-    log_kv(SLOG_ERROR, "worker_config", KV_S("file", a->cfg_path),
+    log_kv(SLOG_ERROR, "worker_config", KV_S("file", path),
            KV_S("msg", "configuration has errors; run slashd check-config"));
     config_free(cfg);
     return NULL;
   }
   return cfg;
+}
+
+worker_image *worker_image_load(const char *cfg_path, const char *cfg_name) {
+  config *cfg = load_config(cfg_path, cfg_name);
+  if (!cfg)
+    return NULL;
+  worker_image *img = xcalloc(1, sizeof *img);
+  img->cfg = cfg;
+  img->reg = registry_open(cfg, hostapi_table(), NULL, NULL);
+  return img;
+}
+
+void worker_image_free(worker_image *img) {
+  if (!img)
+    return;
+  registry_unload(img->reg);
+  config_free(img->cfg);
+  free(img);
 }
 
 /* Jobs, one at a time, until the main process closes the socket or
@@ -342,39 +364,49 @@ static void serve_jobs(worker_ctx *w) {
   ipc_reader_free(&rd);
 }
 
-int worker_main(int argc, char **argv) {
-  worker_args a;
-  parse_args(argc, argv, &a);
-  if (!tie_to_main())
-    return 1;
+int worker_image_run(worker_image *img, long index, long gen) {
   char role[32];
-  snprintf(role, sizeof role, "worker%ld", a.index);
+  snprintf(role, sizeof role, "worker%ld", index);
   log_set_role(role);
-  config *cfg = load_config(&a);
-  if (!cfg)
-    return 78;
   /* On the heap, and kept until the process ends: worker_exited may run
    * after this function has returned. */
   worker_ctx *w = xcalloc(1, sizeof *w);
   w->fd = WORKER_FD;
-  w->cfg = cfg;
-  w->glue = awsglue_new(cfg, share_creds, w);
+  w->cfg = img->cfg;
+  w->reg = img->reg;
+  w->glue = awsglue_new(w->cfg, share_creds, w);
+  /* Plugin code runs from here on, in this process only. */
   output_capture(&w->out);
-  w->reg = registry_load(cfg, hostapi_table(), NULL, NULL);
+  registry_init(w->reg, NULL, NULL);
   output_drain(&w->out, "-", "-"); /* what the plugins' init printed */
-  recycle_start(&w->rc, cfg);
+  recycle_start(&w->rc, w->cfg);
 
-  json_t *hello = wire_hello((int)getpid(), (int)a.gen, registry_manifest(w->reg));
+  json_t *hello = wire_hello((int)getpid(), (int)gen, registry_manifest(w->reg));
   bool ok = hello && ipc_send(w->fd, hello);
   json_decref(hello);
   on_exit(worker_exited, w);
   if (ok)
     serve_jobs(w);
-  registry_unload(w->reg);
+  registry_unload(img->reg);
+  img->reg = NULL;
   awsglue_free(w->glue);
   w->reg = NULL;
   w->glue = NULL;
   w->cfg = NULL;
-  config_free(cfg);
+  worker_image_free(img);
   return 0;
+}
+
+int worker_main(int argc, char **argv) {
+  worker_args a;
+  parse_args(argc, argv, &a);
+  if (!worker_tie_to_parent(0))
+    return 1;
+  char role[32];
+  snprintf(role, sizeof role, "worker%ld", a.index);
+  log_set_role(role);
+  worker_image *img = worker_image_load(a.cfg_path, a.cfg_name);
+  if (!img)
+    return 78;
+  return worker_image_run(img, a.index, a.gen);
 }

@@ -95,6 +95,12 @@ def children(pid):
     return sorted(kids)
 
 
+def workers(pid):
+    """The worker processes of a slashd serve: the children of its spawners
+    (its own children, `slashd spawner`, which fork them)."""
+    return sorted(w for s in children(pid) for w in children(s))
+
+
 def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
@@ -732,14 +738,14 @@ class WorkerKill(unittest.TestCase):
         d = Daemon(sink, server={"workers": "2", "job_timeout": "30"}).start()
         try:
             pid = d.proc.pid
-            workers = wait_until(lambda: len(children(pid)) == 2 and children(pid), 10, "2 workers")
+            kids = wait_until(lambda: len(workers(pid)) == 2 and workers(pid), 10, "2 workers")
             _, h1, _ = d.slash("good sleep 3", user_id="U0K1")
             _, h2, _ = d.slash("good sleep 3", user_id="U0K2")
             rids = [h1["x-slashd-request-id"], h2["x-slashd-request-id"]]
             # Both jobs running: each sent its interim "sleeping".
             wait_until(lambda: all(sink.for_request(r) for r in rids), 10, "both jobs to start")
             self.assertEqual(d.metrics()['slashd_workers{state="busy"}'], 2)
-            victim = workers[0]
+            victim = kids[0]
             os.kill(victim, signal.SIGKILL)
             finals = [sink.wait_final(r, timeout=15)[-1] for r in rids]
             crashed = [m for m in finals if m["error"]]
@@ -750,7 +756,7 @@ class WorkerKill(unittest.TestCase):
             self.assertIn("You can run it again", crashed[0]["text"])
             self.assertEqual(fine[0]["text"], "woke up")
             # The worker is replaced, and the next commands run.
-            now = wait_until(lambda: len(children(pid)) == 2 and children(pid), 10,
+            now = wait_until(lambda: len(workers(pid)) == 2 and workers(pid), 10,
                              "a replacement worker")
             self.assertNotIn(victim, now)
             for i in range(3):
@@ -773,9 +779,9 @@ class WorkerKill(unittest.TestCase):
         d = Daemon(sink, server={"workers": "1"}).start()
         try:
             pid = d.proc.pid
-            (victim,) = wait_until(lambda: children(pid), 10, "the worker")
+            (victim,) = wait_until(lambda: workers(pid), 10, "the worker")
             os.kill(victim, signal.SIGKILL)
-            wait_until(lambda: children(pid) and children(pid) != [victim], 10, "a replacement")
+            wait_until(lambda: workers(pid) and workers(pid) != [victim], 10, "a replacement")
             _, h, _ = d.slash("good echo fine")
             self.assertEqual(sink.wait_final(h["x-slashd-request-id"])[-1]["text"], "fine")
             self.assertEqual(d.metrics()["slashd_worker_restarts_total"], 1)

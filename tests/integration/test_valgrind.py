@@ -1,5 +1,6 @@
-"""The real binary under valgrind memcheck: `slashd serve` with its workers
-(posix_spawn'ed re-executions, followed with --trace-children=yes), and
+"""The real binary under valgrind memcheck: `slashd serve` with its spawners
+(posix_spawn'ed re-executions, followed with --trace-children=yes) and the
+workers they fork (each with a log of its own through %p), and
 `slashd run`, `slashd send`, `slashd check-config`. A small workload through
 every main path (help, fixture plugins, a crash and its replacement worker,
 AWS calls against the fake AWS, refused requests, a reload, a drain), then
@@ -51,6 +52,8 @@ def report(path):
     """One valgrind log: the command, errors, bytes definitely lost."""
     text = open(path, errors="replace").read()
     cmd = re.search(r"== Command: (.*)", text)
+    pid = re.search(r"^==(\d+)==", text)
+    ppid = re.search(r"== Parent PID: (\d+)", text)
     errors = re.search(r"ERROR SUMMARY: ([\d,]+) errors", text)
     definite = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
     # With nothing left on the heap there is no leak summary at all.
@@ -61,6 +64,8 @@ def report(path):
     return {
         "file": os.path.basename(path),
         "command": cmd.group(1) if cmd else "?",
+        "pid": int(pid.group(1)) if pid else None,
+        "ppid": int(ppid.group(1)) if ppid else None,
         "errors": int(errors.group(1).replace(",", "")) if errors else None,
         "definitely_lost": definite_bytes,
         "text": text,
@@ -81,11 +86,20 @@ class Valgrind(unittest.TestCase):
     def assert_clean(self, name, logdir, expect):
         """Every process's report: complete, 0 errors, 0 definitely lost."""
         reports = [report(p) for p in sorted(glob.glob(os.path.join(logdir, "*.log")))]
+        # A forked worker's log repeats its spawner's command line: it is
+        # the child of a `slashd spawner`.
+        by_pid = {r["pid"]: r for r in reports}
+        for r in reports:
+            words = r["command"].split()
+            r["kind"] = words[1] if len(words) > 1 else "?"
+            parent = by_pid.get(r["ppid"])
+            if r["kind"] == "spawner" and parent and parent["command"].split()[1:2] == ["spawner"]:
+                r["kind"] = "worker"
         for r in reports:
             print("valgrind %-22s errors=%s definitely_lost=%s  %s" % (
                 r["file"], r["errors"], r["definitely_lost"], r["command"]), flush=True)
         for kind, at_least in expect.items():
-            n = sum(1 for r in reports if (" %s " % kind) in r["command"] + " ")
+            n = sum(1 for r in reports if r["kind"] == kind)
             self.assertGreaterEqual(n, at_least, "valgrind reports of `slashd %s` processes" % kind)
         for r in reports:
             with self.subTest(r["file"]):
@@ -95,8 +109,7 @@ class Valgrind(unittest.TestCase):
                 self.assertEqual(r["definitely_lost"], 0, r["text"][-12000:])
         kinds = {}
         for r in reports:
-            kind = r["command"].split()[1] if len(r["command"].split()) > 1 else "?"
-            kinds[kind] = kinds.get(kind, 0) + 1
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
         figures(name, processes=len(reports),
                 **{k.replace("-", "_"): v for k, v in sorted(kinds.items())},
                 errors=sum(r["errors"] for r in reports),
@@ -166,10 +179,11 @@ class Valgrind(unittest.TestCase):
             sink.close()
         self.assertEqual(rc, 0, d.read_log()[-3000:])
         self.assertEqual(sink.for_request(rid)[-1]["text"], "woke up")
-        # main, two workers, the one replacing the crashed worker, the two
-        # of the reloaded generation.
-        reports = self.assert_clean("valgrind_serve", d.vgdir, {"serve": 1, "worker": 5})
-        self.assertTrue(any("worker" in r["command"] and "signal 11" in r["text"] for r in reports),
+        # main, a spawner for each generation; two workers, the one
+        # replacing the crashed worker, the two of the reloaded generation.
+        reports = self.assert_clean("valgrind_serve", d.vgdir,
+                                    {"serve": 1, "spawner": 2, "worker": 5})
+        self.assertTrue(any(r["kind"] == "worker" and "signal 11" in r["text"] for r in reports),
                         "the crashed worker's report")
 
     def run_vg(self, d, name, argv, timeout=180):

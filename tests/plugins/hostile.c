@@ -42,6 +42,15 @@ static slashd_status quit(slashd_call *call, void *state, int argc, const char *
   exit(0);
 }
 
+/* Ends the process at once with a status of its own choosing, past every
+ * exit handler: only its wait status can tell the main process what
+ * happened (a spawner's worker: reported by the spawner). */
+static slashd_status die(slashd_call *call, void *state, int argc, const char *const *argv) {
+  (void)call;
+  (void)state;
+  _exit(argc ? atoi(argv[0]) : 3);
+}
+
 static slashd_status print(slashd_call *call, void *state, int argc, const char *const *argv) {
   (void)state;
   (void)argc;
@@ -145,6 +154,13 @@ static const slashd_command commands[] = {{.name = "ansi",
                                            .max_args = 0,
                                            .access = SLASHD_READ,
                                            .handler = quit},
+                                          {.name = "die",
+                                           .usage = "<status>",
+                                           .summary = "Call _exit(status)",
+                                           .min_args = 1,
+                                           .max_args = 1,
+                                           .access = SLASHD_READ,
+                                           .handler = die},
                                           {.name = "print",
                                            .usage = "",
                                            .summary = "Print to stdout and stderr",
