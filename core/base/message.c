@@ -145,8 +145,11 @@ char *message_text(unsigned flags, const char *text, const char *code) {
   size_t sep = (head.len && has_code) ? 1 : 0;
   size_t block = has_code ? utf8_count(open) + utf8_count(close) : 0;
   size_t mark = utf8_count(TRUNCATED_MARK) + 1;
-  size_t total = utf8_count(head.p) + sep + block + utf8_count(body.p);
-  bool truncated = total > SLACK_TEXT_MAX;
+  /* Bytes bound characters from above: only a text that may be too long
+   * is counted character by character. */
+  size_t bytes = head.len + sep + (has_code ? strlen(open) + strlen(close) : 0) + body.len;
+  bool truncated = bytes > SLACK_TEXT_MAX &&
+                   utf8_count(head.p) + sep + block + utf8_count(body.p) > SLACK_TEXT_MAX;
   if (truncated) {
     size_t head_chars = utf8_count(head.p);
     if (head_chars + sep + block + mark >= SLACK_TEXT_MAX) {

@@ -112,12 +112,14 @@ bool url_host_entry_ok(const char *entry) {
 }
 
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host_out) {
-  return url_allowed_origin(p, url, why, host_out, NULL);
+  return url_allowed_origin(p, url, why, host_out, NULL, NULL);
 }
 
 bool url_allowed_origin(const url_policy *p, const char *url, char **why, char **host_out,
-                        char **origin_out) {
+                        char **origin_out, CURLU **parsed) {
   *why = NULL;
+  if (parsed)
+    *parsed = NULL;
   if (host_out)
     *host_out = NULL;
   if (origin_out)
@@ -163,6 +165,9 @@ bool url_allowed_origin(const url_policy *p, const char *url, char **why, char *
   free(host);
   free(user);
   free(port_s);
-  curl_url_cleanup(u);
+  if (ok && parsed)
+    *parsed = u;
+  else
+    curl_url_cleanup(u);
   return ok;
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "base/syntax.h"
 
 typedef struct url_policy {
@@ -20,9 +22,11 @@ typedef struct url_policy {
  * and *host (if not NULL) gets the host for the log. */
 bool url_allowed(const url_policy *p, const char *url, char **why, char **host);
 /* url_allowed, also giving the origin ("host:port", as url_origin) from the
- * same parse (*origin NULL when the URL is not valid). */
+ * same parse (*origin NULL when the URL is not valid) and, when allowed and
+ * `parsed` is not NULL, the parsed URL itself (*parsed, the caller's to
+ * curl_url_cleanup): a POST given it with CURLOPT_CURLU is not parsed again. */
 bool url_allowed_origin(const url_policy *p, const char *url, char **why, char **host,
-                        char **origin);
+                        char **origin, CURLU **parsed);
 
 /* The host part of a URL for logs (new string), "?" when unparsable. */
 char *url_host(const char *url);

@@ -17,6 +17,7 @@ typedef struct post {
   char *url;
   char *host; /* for logs: never log the URL itself, it is a credential */
   char *body;
+  CURLU *parsed; /* the url, parsed once by the allow-list check */
   bool final;
   bool error;
   int64_t accepted_wall;
@@ -117,6 +118,7 @@ static void policy_free(url_policy *p) {
 }
 
 static void post_free(post *p) {
+  curl_url_cleanup(p->parsed);
   free(p->job_id);
   free(p->url);
   free(p->host);
@@ -233,7 +235,9 @@ static void chain_start(responder *r, chain *c) {
   if (p->error)
     c->hdrs = curl_slist_append(c->hdrs, "X-Slashd-Error: 1");
   c->hdrs = curl_slist_append(c->hdrs, "Expect:");
-  curl_easy_setopt(e, CURLOPT_URL, p->url);
+  /* The URL the allow-list checked, as it parsed it: curl does not parse
+   * it again for every post. */
+  curl_easy_setopt(e, CURLOPT_CURLU, p->parsed);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
@@ -280,6 +284,7 @@ static void finish(responder *r, chain *c, CURLcode rc) {
   double secs = 0;
   curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &secs);
   curl_multi_remove_handle(r->multi, c->easy);
+  curl_easy_setopt(c->easy, CURLOPT_CURLU, NULL); /* freed with its post */
   easy_put(r, c->easy);
   curl_slist_free_all(c->hdrs);
   c->easy = NULL;
@@ -344,7 +349,7 @@ static void take_incoming(responder *r) {
     post *next = p->next;
     p->next = NULL;
     char *why = NULL, *origin = NULL;
-    if (!url_allowed_origin(&r->policy, p->url, &why, &p->host, &origin)) {
+    if (!url_allowed_origin(&r->policy, p->url, &why, &p->host, &origin, &p->parsed)) {
       log_kv(SLOG_WARN, "reply_refused", KV_S("req", p->job_id), KV_S("host", p->host),
              KV_S("msg", why));
       atomic_fetch_add(&r->m->posts[POST_REFUSED], 1);
