@@ -1,16 +1,22 @@
 /* exec.c without the pool: one job in one worker child of the real binary,
- * with the fixture plugins, ending each way a job can end. */
+ * with the fixture plugins, ending each way a job can end; and a spawner
+ * forking, reaping and reporting its children, and dying. */
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "slashd/plugin.h"
+#include "base/ipc.h"
 #include "unit_util.h"
 #include "worker/exec.h"
 
@@ -154,6 +160,137 @@ static void test_no_binary_is_lost(void **state) {
   job_free(j);
 }
 
+/* ---- spawners ------------------------------------------------------------ */
+
+static exec_spawn_args spawner_args(const char *path) {
+  return (exec_spawn_args){
+      .config_fd = -1, .config_path = path, .generation = 3, .exe = SLASHD_BINARY};
+}
+
+/* Pumps the spawner until c's pid is known, then reads c's hello (10 s). */
+static void await_hello(exec_spawner *sp, exec_child *c) {
+  uint64_t until = mono_ms() + 10000;
+  while (!c->pid && exec_spawner_alive(sp) && mono_ms() < until) {
+    struct pollfd pfd = {.fd = exec_spawner_fd(sp), .events = POLLIN};
+    poll(&pfd, 1, 100);
+    exec_spawner_pump(sp);
+  }
+  assert_true(c->pid > 0);
+  struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 10000), 1);
+  ipc_reader rd = {0};
+  ipc_status st;
+  json_t *msg = ipc_read(&rd, c->fd, true, &st);
+  assert_non_null(msg);
+  wire_msg m;
+  char *why = NULL;
+  wire_payload pl = {rd.payload, rd.payload_len};
+  assert_true(wire_decode(msg, &pl, &m, &why));
+  assert_int_equal(m.t, WIRE_HELLO);
+  assert_int_equal(m.pid, c->pid);
+  wire_msg_free(&m);
+  json_decref(msg);
+  ipc_reader_free(&rd);
+}
+
+static long ppid_of(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long ppid = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "PPid:", 5) == 0)
+      ppid = strtol(line + 5, NULL, 10);
+  if (f)
+    fclose(f);
+  return ppid;
+}
+
+static void test_spawner_forks_and_reports_exits(void **state) {
+  (void)state;
+  exec_spawn_args a = spawner_args(config_path);
+  char *err = NULL;
+  exec_spawner *sp = exec_spawner_start(&a, &err);
+  assert_non_null(sp);
+  assert_int_equal(exec_spawner_generation(sp), 3);
+  exec_child c1, c2;
+  assert_true(exec_spawner_fork(sp, 0, &c1, &err));
+  assert_true(exec_spawner_fork(sp, 1, &c2, &err));
+  assert_int_equal(exec_spawner_children(sp), 2);
+  await_hello(sp, &c1);
+  await_hello(sp, &c2);
+  assert_int_not_equal(c1.pid, c2.pid);
+  assert_int_equal(ppid_of(c1.pid), exec_spawner_pid(sp));
+  assert_int_equal(ppid_of(c2.pid), exec_spawner_pid(sp));
+  /* A signal through the pidfd; the status is the spawner's report. */
+  exec_signal(&c2, SIGKILL);
+  int st = exec_reap(&c2);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGKILL);
+  assert_int_equal(c2.pid, 0);
+  /* Asked to leave, it unloads and exits by itself. */
+  exec_retire(&c1, 3000);
+  assert_int_equal(c1.pid, 0);
+  assert_int_equal(exec_spawner_children(sp), 0);
+  assert_true(exec_spawner_alive(sp));
+  st = exec_spawner_close(sp);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_spawner_death_takes_its_children(void **state) {
+  (void)state;
+  exec_spawn_args a = spawner_args(config_path);
+  char *err = NULL;
+  exec_spawner *sp = exec_spawner_start(&a, &err);
+  assert_non_null(sp);
+  exec_child c;
+  assert_true(exec_spawner_fork(sp, 0, &c, &err));
+  await_hello(sp, &c);
+  pid_t child = c.pid;
+  kill(exec_spawner_pid(sp), SIGKILL);
+  /* Its child dies with it (parent-death signal) and is reaped as killed. */
+  int st = exec_reap(&c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGKILL);
+  assert_int_not_equal(ppid_of(child), exec_spawner_pid(sp));
+  assert_false(exec_spawner_alive(sp));
+  size_t had = 0;
+  assert_true(exec_spawner_died(sp, &had));
+  assert_int_equal(had, 1);
+  assert_false(exec_spawner_died(sp, &had)); /* told once */
+  assert_false(exec_spawner_fork(sp, 1, &c, &err));
+  free(err);
+  st = exec_spawner_close(sp);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
+static void test_spawner_that_cannot_load(void **state) {
+  (void)state;
+  exec_spawn_args a = spawner_args("/nonexistent/slashd.ini");
+  char *err = NULL;
+  exec_spawner *sp = exec_spawner_start(&a, &err);
+  assert_non_null(sp);
+  exec_child c;
+  if (exec_spawner_fork(sp, 0, &c, &err)) {
+    /* Never forked: the worker fails with the spawner's own exit status. */
+    uint64_t until = mono_ms() + 10000;
+    while (exec_spawner_pump(sp) && mono_ms() < until)
+      usleep(10000);
+    assert_int_equal(c.pid, 0);
+    assert_int_not_equal(c.err, 0);
+    int st = exec_reap(&c);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 78);
+  } else {
+    free(err); /* it was gone before the request could be sent */
+  }
+  int st = exec_spawner_close(sp);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 78);
+}
+
 int main(void) {
   /* Let the crash fixture's SIGSEGV be a signal under ASan and TSan too. */
   char *asan = xasprintf("handle_segv=0:%s", getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
@@ -164,9 +301,14 @@ int main(void) {
   free(tsan);
   setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ok_relays_replies), cmocka_unit_test(test_command_error),
-      cmocka_unit_test(test_crash_is_signaled), cmocka_unit_test(test_hang_times_out),
+      cmocka_unit_test(test_ok_relays_replies),
+      cmocka_unit_test(test_command_error),
+      cmocka_unit_test(test_crash_is_signaled),
+      cmocka_unit_test(test_hang_times_out),
       cmocka_unit_test(test_no_binary_is_lost),
+      cmocka_unit_test(test_spawner_forks_and_reports_exits),
+      cmocka_unit_test(test_spawner_death_takes_its_children),
+      cmocka_unit_test(test_spawner_that_cannot_load),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
