@@ -30,12 +30,11 @@ static self_status read_status(void) {
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return st;
-  size_t len = 0;
-  ssize_t n;
-  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)n;
+  /* One read: procfs gives the whole file (≈ 1.4 KB) at once; a field cut
+   * off would read as unknown. */
+  ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  buf[len] = '\0';
+  buf[n > 0 ? n : 0] = '\0';
   st.threads = status_field(buf, "\nThreads:");
   st.hwm_kb = status_field(buf, "\nVmHWM:");
   st.rss_kb = status_field(buf, "\nVmRSS:");
@@ -78,18 +77,24 @@ void recycle_start(recycle *r, const config *c) {
   r->base_threads = count_threads();
 }
 
-bool recycle_out_of_memory(const recycle *r, const config *c, int status) {
+bool recycle_out_of_memory(recycle *r, const config *c, int status) {
   if (!r->limited)
     return false;
   if (status == SLASHD_ERR_NOMEM)
     return true;
-  long peak = read_status().hwm_kb;
+  self_status st = read_status();
+  r->sampled = true;
+  r->sample_threads = st.threads;
+  r->sample_rss_kb = st.rss_kb;
+  long peak = st.hwm_kb;
   return peak >= 0 && peak / 1024 + 8 >= c->worker_memory_mb;
 }
 
 recycle_verdict recycle_check(recycle *r, const config *c, const char *plugin, bool oom) {
   r->jobs++;
-  self_status st = read_status();
+  self_status st =
+      r->sampled ? (self_status){r->sample_threads, -1, r->sample_rss_kb} : read_status();
+  r->sampled = false;
   int threads = (int)st.threads;
   /* A thread of the host's own (libcurl's resolver) may take a moment to
    * end after the job's last request. */

@@ -26,13 +26,17 @@ typedef struct recycle {
   long jobs;
   bool limited;  /* the memory limit is in force */
   char why[160]; /* the last verdict's reason */
+  /* /proc/self/status as recycle_out_of_memory read it after the job, for
+   * recycle_check right after: one read per job, not two. */
+  bool sampled;
+  long sample_threads, sample_rss_kb;
 } recycle;
 
 /* Applies worker_memory_mb and takes the thread baseline (after loading). */
 void recycle_start(recycle *r, const config *c);
 /* Whether the job's last status was out of memory: ended with
  * SLASHD_ERR_NOMEM or within 8 MB of the limit. */
-bool recycle_out_of_memory(const recycle *r, const config *c, int status);
+bool recycle_out_of_memory(recycle *r, const config *c, int status);
 
 typedef enum { RECYCLE_NO, RECYCLE_AFTER, RECYCLE_NOW } recycle_verdict;
 
