@@ -136,8 +136,9 @@ unsigned exec_spawner_generation(const exec_spawner *sp);
 int exec_spawner_status(const exec_spawner *sp);
 /* Children asked for and not reaped yet. */
 size_t exec_spawner_children(const exec_spawner *sp);
-/* Closes its socket (it exits), reaps it and frees it; returns its wait
- * status. Its children should be reaped first: they die with it. */
+/* Closes its socket (it exits; killed after 3 s), reaps it and frees it;
+ * returns its wait status. Its children should be reaped first: they die
+ * with it. */
 int exec_spawner_close(exec_spawner *sp);
 
 /* ---- one job --------------------------------------------------------------- */
