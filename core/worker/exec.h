@@ -3,9 +3,11 @@
  * A worker child is this very binary re-executed in worker mode
  * (posix_spawn of /proc/self/exe `worker …`, never a plain fork: the caller
  * may run threads, and nothing of its locks may be copied into a child that
- * keeps running our code). It loads the plugins, says hello, then runs the
- * jobs it is sent one at a time and reports on the wire messages of
- * base/wire.h. A job ends in one of the exec_end ways below.
+ * keeps running our code), or forked by a spawner, itself re-executed that
+ * way (the pool's workers; see "spawners" below). It loads the plugins,
+ * says hello, then runs the jobs it is sent one at a time and reports on the
+ * wire messages of base/wire.h. A job ends in one of the exec_end ways
+ * below.
  *
  * Two ways to use it:
  *  - blocking, one job (a Lambda worker function, a test): exec_run_one()
