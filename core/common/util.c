@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,12 +301,38 @@ char *utf8_sanitize(const char *s, size_t n) {
   return sbuf_steal(&b);
 }
 
+/* Eight bytes at a time (SWAR): whether any of the eight bytes in x is
+ * zero, below 0x20, or has its high bit set — exact, no false answers. */
+#define BYTES8(c) (0x0101010101010101ull * (unsigned char)(c))
+static inline uint64_t any_zero8(uint64_t x) {
+  return (x - BYTES8(1)) & ~x & BYTES8(0x80);
+}
+
+static inline uint64_t load8(const unsigned char *p) {
+  uint64_t x;
+  memcpy(&x, p, sizeof x);
+  return x;
+}
+
+/* True when the 8 bytes at p are plain ASCII that a JSON string carries as
+ * they are: no control character, quote, backslash or byte >= 0x80. */
+static inline bool json_plain8(const unsigned char *p) {
+  uint64_t x = load8(p);
+  uint64_t below_space = (x - BYTES8(0x20)) & ~x & BYTES8(0x80);
+  return !((x & BYTES8(0x80)) | below_space | any_zero8(x ^ BYTES8('"')) |
+           any_zero8(x ^ BYTES8('\\')));
+}
+
 void sbuf_add_json_string(sbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *u = (const unsigned char *)s;
   sbuf_addc(b, '"');
   size_t run = 0, i = 0;
   while (i < n) {
+    if (n - i >= 8 && json_plain8(u + i)) { /* most text: a word at a time */
+      i += 8;
+      continue;
+    }
     unsigned char c = u[i];
     if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
       i++;
@@ -377,6 +404,13 @@ bool utf8_valid(const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
   while (i < n) {
+    if (n - i >= 8) { /* ASCII without NUL: a word at a time */
+      uint64_t x = load8(u + i);
+      if (!((x & BYTES8(0x80)) | any_zero8(x))) {
+        i += 8;
+        continue;
+      }
+    }
     if (u[i] > 0 && u[i] < 0x80) {
       i++;
       continue;
