@@ -278,6 +278,8 @@ bool utf8_is_clean(const char *s, size_t n) {
 }
 
 char *utf8_sanitize(const char *s, size_t n) {
+  if (utf8_valid(s, n)) /* the usual case: nothing to replace or drop */
+    return xstrndup(s, n);
   sbuf b = {0};
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, run = 0; /* s[run..i) is valid and copied at once */

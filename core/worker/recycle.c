@@ -1,6 +1,6 @@
 #include "worker/recycle.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,33 +12,38 @@
 #include "base/util.h"
 #include "slashd/plugin.h"
 
-static int count_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  if (!d)
-    return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
+/* This process's /proc/self/status fields, one read(2) for all of them: a
+ * thread count and, in kB, the peak and current resident size (-1 each
+ * when unknown). Once per job, so no stdio and no directory walk. */
+typedef struct self_status {
+  long threads, hwm_kb, rss_kb;
+} self_status;
+
+static long status_field(const char *text, const char *name) {
+  const char *at = strstr(text, name);
+  return at ? strtol(at + strlen(name), NULL, 10) : -1;
 }
 
-/* "VmHWM:" (peak) or "VmRSS:" of this process, in kB; -1 unknown. */
-static long status_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f)
-    return -1;
-  char line[256];
-  long kb = -1;
-  size_t n = strlen(field);
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, field, n) == 0) {
-      kb = strtol(line + n, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return kb;
+static self_status read_status(void) {
+  self_status st = {-1, -1, -1};
+  char buf[8192];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return st;
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+    len += (size_t)n;
+  close(fd);
+  buf[len] = '\0';
+  st.threads = status_field(buf, "\nThreads:");
+  st.hwm_kb = status_field(buf, "\nVmHWM:");
+  st.rss_kb = status_field(buf, "\nVmRSS:");
+  return st;
+}
+
+static int count_threads(void) {
+  return (int)read_status().threads;
 }
 
 #if defined(__SANITIZE_THREAD__)
@@ -78,13 +83,14 @@ bool recycle_out_of_memory(const recycle *r, const config *c, int status) {
     return false;
   if (status == SLASHD_ERR_NOMEM)
     return true;
-  long peak = status_kb("VmHWM:");
+  long peak = read_status().hwm_kb;
   return peak >= 0 && peak / 1024 + 8 >= c->worker_memory_mb;
 }
 
 recycle_verdict recycle_check(recycle *r, const config *c, const char *plugin, bool oom) {
   r->jobs++;
-  int threads = count_threads();
+  self_status st = read_status();
+  int threads = (int)st.threads;
   /* A thread of the host's own (libcurl's resolver) may take a moment to
    * end after the job's last request. */
   for (int i = 0; i < 10 && r->base_threads > 0 && threads > r->base_threads; i++) {
@@ -103,7 +109,7 @@ recycle_verdict recycle_check(recycle *r, const config *c, const char *plugin, b
     snprintf(r->why, sizeof r->why, "a job ran out of memory (limit %d MB)", c->worker_memory_mb);
     return RECYCLE_AFTER;
   }
-  long rss = status_kb("VmRSS:");
+  long rss = st.rss_kb;
   if (c->worker_recycle_mb > 0 && rss >= 0 && rss / 1024 > c->worker_recycle_mb) {
     snprintf(r->why, sizeof r->why, "resident size %ld MB is over worker_recycle_mb %d", rss / 1024,
              c->worker_recycle_mb);
