@@ -1,9 +1,12 @@
 /* Worker processes and the dispatcher thread that feeds them.
  *
- * Workers are started with posix_spawn (fork+exec of /proc/self/exe in worker
- * mode, handed one end of a socket pair), which is safe in a process that
- * already runs threads: nothing of this process's locks is copied into a
- * child that keeps running our code. */
+ * Workers are forked by a spawner (worker/spawner.h), one per configuration
+ * generation, which the dispatcher thread starts with posix_spawn
+ * (fork+exec of /proc/self/exe in spawner mode, handed one end of a socket
+ * pair): safe in a process that already runs threads, as nothing of this
+ * process's locks is copied into a child that keeps running our code. The
+ * spawner is single-threaded, so its forks are safe too, and the workers
+ * share the pages it loaded. */
 #ifndef SLASHD_POOL_H
 #define SLASHD_POOL_H
 

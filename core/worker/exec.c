@@ -340,10 +340,14 @@ static void spawner_gone(exec_spawner *sp) {
   sp->gone = true;
   close(sp->fd);
   sp->fd = -1;
+  /* Leaving takes it a moment (unloading; under valgrind, its leak
+   * check): up to 3 s, as workers get when the pool stops. */
   int status = 0;
-  for (int i = 0; i < 50 && waitpid(sp->pid, &status, WNOHANG) == 0; i++)
-    usleep(10000);
-  if (waitpid(sp->pid, &status, WNOHANG) == 0) {
+  pid_t r = 0;
+  uint64_t until = mono_ms() + 3000;
+  while ((r = waitpid(sp->pid, &status, WNOHANG)) == 0 && mono_ms() < until)
+    usleep(5000);
+  if (r == 0) {
     kill(sp->pid, SIGKILL);
     waitpid(sp->pid, &status, 0);
   }

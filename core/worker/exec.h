@@ -3,9 +3,11 @@
  * A worker child is this very binary re-executed in worker mode
  * (posix_spawn of /proc/self/exe `worker …`, never a plain fork: the caller
  * may run threads, and nothing of its locks may be copied into a child that
- * keeps running our code). It loads the plugins, says hello, then runs the
- * jobs it is sent one at a time and reports on the wire messages of
- * base/wire.h. A job ends in one of the exec_end ways below.
+ * keeps running our code), or forked by a spawner, itself re-executed that
+ * way (the pool's workers; see "spawners" below). It loads the plugins,
+ * says hello, then runs the jobs it is sent one at a time and reports on the
+ * wire messages of base/wire.h. A job ends in one of the exec_end ways
+ * below.
  *
  * Two ways to use it:
  *  - blocking, one job (a Lambda worker function, a test): exec_run_one()
@@ -136,8 +138,9 @@ unsigned exec_spawner_generation(const exec_spawner *sp);
 int exec_spawner_status(const exec_spawner *sp);
 /* Children asked for and not reaped yet. */
 size_t exec_spawner_children(const exec_spawner *sp);
-/* Closes its socket (it exits), reaps it and frees it; returns its wait
- * status. Its children should be reaped first: they die with it. */
+/* Closes its socket (it exits; killed after 3 s), reaps it and frees it;
+ * returns its wait status. Its children should be reaped first: they die
+ * with it. */
 int exec_spawner_close(exec_spawner *sp);
 
 /* ---- one job --------------------------------------------------------------- */

@@ -1,8 +1,9 @@
-/* Worker mode: `slashd worker` is exec'd by the main process with its end of
- * a SOCK_SEQPACKET pair on fd 3 and the configuration the main process
- * accepted (a sealed snapshot, config_snapshot) on fd 4. It loads the
- * plugins, announces them (hello + manifest), then runs one job at a time
- * until the socket closes.
+/* Worker mode: `slashd worker` is exec'd (exec_run_one), or a spawner forks
+ * one (worker/spawner.h: the pool's workers), with its end of a
+ * SOCK_SEQPACKET pair on fd 3 and the configuration the main process
+ * accepted (a sealed snapshot, config_snapshot) on fd 4 (a spawner read it
+ * before forking). It loads the plugins, announces them (hello + manifest),
+ * then runs one job at a time until the socket closes.
  * A plugin that crashes or hangs takes only this process with it. */
 #ifndef SLASHD_WORKER_H
 #define SLASHD_WORKER_H
