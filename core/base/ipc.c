@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/jsonread.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -50,7 +49,7 @@ json_t *ipc_parse(const char *buf, size_t n, const char **payload, size_t *paylo
   size_t head = z ? (size_t)(z - buf) : n;
   *payload = z ? z + 1 : NULL;
   *payload_len = z ? n - head - 1 : 0;
-  json_t *msg = jsonread(buf, head, jerr);
+  json_t *msg = json_loadb(buf, head, 0, jerr);
   if (msg && !json_is_object(msg)) {
     json_decref(msg);
     snprintf(jerr->text, sizeof jerr->text, "%s", "not a JSON object");
