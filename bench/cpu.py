@@ -2,7 +2,7 @@
 """bench/cpu.py — CPU per request of slashd builds, side by side (A B A B …).
 
     bench/cpu.py BUILD_DIR [BUILD_DIR ...]      e.g. /tmp/base/build-bench build-bench
-    ROUNDS=4 WRK_SECONDS=5 HELP_N=6000 HELP_RATE=2000 E2E_N=300 bench/cpu.py A B
+    ROUNDS=4 WRK_SECONDS=3 HELP_N=6000 HELP_RATE=2000 E2E_N=300 bench/cpu.py A B
 
 Wall-clock throughput on a shared machine moves with whatever else runs;
 the CPU time the server spends per request moves far less. So this measures,
@@ -131,7 +131,7 @@ def ackbench(build, port, args):
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "5"))
+WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "3"))
 
 
 def wrk(port, text):
