@@ -18,7 +18,7 @@ CPU 0 and the client on CPU 1:
            whole job — ack, journal, IPC, plugin, response_url POST. CPU per
            job, counted until the last reply reached the sink and the server
            went idle.
-  (SERVER_INI="http_threads = 1;queue = 512" adds [server] lines.)
+  (SERVER_INI="http_threads = 1;connection_limit = 512" adds [server] lines.)
   burst    wrk, WRK_SECONDS of `/aws help` over 64 connections: jobs queue up
            and, past the queue, are answered "busy". CPU per completed job
            (the busy acks charged at the unknown command's CPU per ack) and
@@ -51,32 +51,17 @@ PIN = os.environ.get("PIN", "1") == "1"
 SRV = ["taskset", "-c", "0"] if PIN else []
 CLI = ["taskset", "-c", "1"] if PIN else []
 
-INI = """[server]
-listen = 127.0.0.1:{port}
-path = /slack/commands
-workers = 4
-queue = 256
-job_timeout = 120
-state_dir = {state}
-{extra}
-[slack]
-signing_secret = env:BENCH_SECRET
-command = /aws
-response_hosts = 127.0.0.1
-[aws]
-region = us-east-1
-[identity]
-mode = none
-[plugins]
-dir = {build}/plugins
-[plugin.help]
-enabled = true
-[plugin.ec2]
-enabled = true
-console_lines = 20
-[plugin.s3]
-enabled = true
-"""
+# bench/run's ini (bench/slashd.ini.in), filled in per server.
+INI_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slashd.ini.in")
+
+
+def bench_ini(port, state, plugins, extra=""):
+    with open(INI_TEMPLATE) as f:
+        text = f.read()
+    for k, v in (("@PORT@", str(port)), ("@STATE_DIR@", state), ("@PLUGIN_DIR@", plugins),
+                 ("@WORKERS@", "4"), ("@SERVER_EXTRA@", extra)):
+        text = text.replace(k, v)
+    return text
 
 
 def free_port():
@@ -170,8 +155,8 @@ class Server:
         self.state = tempfile.mkdtemp(dir=work)
         self.ini = os.path.join(self.state, "slashd.ini")
         with open(self.ini, "w") as f:
-            f.write(INI.format(port=self.port, state=self.state, build=os.path.abspath(build),
-                               extra=os.environ.get("SERVER_INI", "").replace(";", "\n")))
+            f.write(bench_ini(self.port, self.state, os.path.join(os.path.abspath(build), "plugins"),
+                              os.environ.get("SERVER_INI", "").replace(";", "\n")))
         self.log = open(os.path.join(self.state, "log"), "w")
         self.proc = subprocess.Popen(SRV + [f"{build}/slashd", "serve", "-c", self.ini],
                                      stderr=self.log, stdout=subprocess.DEVNULL)

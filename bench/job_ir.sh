@@ -7,39 +7,14 @@
 # BUILD/bench/ackbench, dumps, and prints each process's total / N. Deterministic: the same on
 # a loaded machine. The spawner (workers forked from it) prints ~0; the worker is the forked one.
 set -euo pipefail
+# shellcheck source=bench/ini.sh
+. "$(dirname "$0")/ini.sh"
 B=$(cd "$1" && pwd); N=${2:-500}
 command -v valgrind >/dev/null || { echo "job_ir: needs valgrind" >&2; exit 2; }
 ST=$(mktemp -d /tmp/slashd-job-ir.XXXXXX)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export BENCH_SECRET=job-ir-secret AWS_EC2_METADATA_DISABLED=true
-cat >"$ST/slashd.ini" <<INI
-[server]
-listen = 127.0.0.1:$PORT
-path = /slack/commands
-workers = 1
-queue = 256
-job_timeout = 120
-state_dir = $ST
-max_running_per_user = 0
-max_running_per_plugin = 0
-[slack]
-signing_secret = env:BENCH_SECRET
-command = /aws
-response_hosts = 127.0.0.1
-[aws]
-region = us-east-1
-[identity]
-mode = none
-[plugins]
-dir = $B/plugins
-[plugin.help]
-enabled = true
-[plugin.ec2]
-enabled = true
-console_lines = 20
-[plugin.s3]
-enabled = true
-INI
+bench_ini "$PORT" "$ST" "$B/plugins" 1 >"$ST/slashd.ini"
 A=$B/bench/ackbench
 PIN0=(taskset -c 0); PIN1=(taskset -c 1)
 [ "${PIN:-1}" = 1 ] || { PIN0=(); PIN1=(); }

@@ -17,6 +17,7 @@
 
 #include "slashd/plugin.h"
 #include "base/ipc.h"
+#include "job_fixture.h"
 #include "unit_util.h"
 #include "worker/exec.h"
 
@@ -60,22 +61,11 @@ static int teardown(void **state) {
 }
 
 static job *make_job(const char *plugin, const char *cmd, const char *arg) {
-  job *j = xcalloc(1, sizeof *j);
-  snprintf(j->id, sizeof j->id, "exec-%s", cmd);
-  j->team_id = xstrdup("T1");
-  j->user_id = xstrdup("U1");
-  j->user_name = xstrdup("alice");
-  j->channel_id = xstrdup("C1");
-  j->channel_name = xstrdup("ops");
-  j->command = xstrdup("/aws");
-  j->text = xasprintf("%s %s %s", plugin, cmd, arg ? arg : "");
-  j->response_url = xstrdup("https://hooks.slack.com/x");
-  j->plugin = xstrdup(plugin);
-  j->cmd = xstrdup(cmd);
-  j->argc = arg ? 1 : 0;
-  j->argv = xcalloc(2, sizeof *j->argv);
-  if (arg)
-    j->argv[0] = xstrdup(arg);
+  char id[64], *text = xasprintf("%s %s %s", plugin, cmd, arg ? arg : "");
+  snprintf(id, sizeof id, "exec-%s", cmd);
+  const char *argv[] = {arg};
+  job *j = fixture_job(id, text, "https://hooks.slack.com/x", plugin, cmd, arg ? 1 : 0, argv);
+  free(text);
   return j;
 }
 

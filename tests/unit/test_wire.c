@@ -11,27 +11,15 @@
 #include <cmocka.h>
 
 #include "base/ipc.h"
+#include "job_fixture.h"
 #include "base/util.h"
 #include "base/wire.h"
 #include "slashd/plugin.h"
 
 static job *sample_job(void) {
-  job *j = xcalloc(1, sizeof *j);
-  snprintf(j->id, sizeof j->id, "%s", "b00t-42");
-  j->team_id = xstrdup("T1");
-  j->user_id = xstrdup("U1");
-  j->user_name = xstrdup("alice");
-  j->channel_id = xstrdup("C1");
-  j->channel_name = xstrdup("ops");
-  j->command = xstrdup("/aws");
-  j->text = xstrdup("ec2 stop \"i-1 x\" ü");
-  j->response_url = xstrdup("https://hooks.slack.com/commands/T1/1/x");
-  j->plugin = xstrdup("ec2");
-  j->cmd = xstrdup("stop");
-  j->argc = 2;
-  j->argv = xcalloc(3, sizeof *j->argv);
-  j->argv[0] = xstrdup("i-1 x");
-  j->argv[1] = xstrdup("ü");
+  const char *argv[] = {"i-1 x", "ü"};
+  job *j = fixture_job("b00t-42", "ec2 stop \"i-1 x\" ü", "https://hooks.slack.com/commands/T1/1/x",
+                       "ec2", "stop", 2, argv);
   j->access = SLASHD_WRITE;
   j->dedupe_key = xstrdup("T1|U1|stop");
   j->accepted_ms = 1700000000123;
